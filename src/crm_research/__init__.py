@@ -1,0 +1,10 @@
+"""crm-research: customer value of an airline frequent-flyer programme.
+
+The package mirrors the study's notebooks: ``data`` (loaders, schema checks, the
+simulator, flight log -> member snapshot), ``clv``, ``segmentation``, ``churn``,
+``report`` (papermill runner), ``plots`` and ``cli``.
+"""
+
+__version__ = "0.1.0"
+
+DEFAULT_SEED = 42

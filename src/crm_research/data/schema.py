@@ -1,0 +1,230 @@
+"""Canonical column names and the input checks of the data layer.
+
+All later stages read one member snapshot whose columns carry the textbook's names
+(``MEMBER_NO``, ``FFP_DATE``, ``FLIGHT_COUNT``, ``SEG_KM_SUM``, ``avg_discount``...).
+The checks here follow pymc-marketing's ``_validate_cols``: explicit errors that say
+what is wrong, in which file and column, and which rows or values offend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+# --- flight log: one row per flown segment -------------------------------------------
+MEMBER = "MEMBER_NO"
+FLIGHT_DATE = "FLIGHT_DATE"
+SEG_KM = "SEG_KM"
+DISCOUNT = "DISCOUNT"
+REVENUE = "REVENUE"
+CABIN = "CABIN"
+FLIGHT_REQUIRED = (MEMBER, FLIGHT_DATE)
+FLIGHT_OPTIONAL = (SEG_KM, DISCOUNT, REVENUE, CABIN)
+
+# --- member table -----------------------------------------------------------------------
+FFP_DATE = "FFP_DATE"
+MEMBER_REQUIRED = (MEMBER, FFP_DATE)
+MEMBER_OPTIONAL = ("FFP_TIER", "GENDER", "AGE", "WORK_CITY", "WORK_PROVINCE", "WORK_COUNTRY")
+
+# --- event tables -----------------------------------------------------------------------
+COMPLAINT_DATE = "COMPLAINT_DATE"
+NOSHOW_DATE = "NOSHOW_DATE"
+
+# --- the canonical member snapshot (textbook names, DOMAIN.md) ----------------------------
+SNAPSHOT_COLUMNS = (
+    "MEMBER_NO",
+    "FFP_DATE",
+    "FIRST_FLIGHT_DATE",
+    "GENDER",
+    "FFP_TIER",
+    "WORK_CITY",
+    "WORK_PROVINCE",
+    "WORK_COUNTRY",
+    "AGE",
+    "LOAD_TIME",
+    "FLIGHT_COUNT",
+    "BP_SUM",
+    "SUM_YR_1",
+    "SUM_YR_2",
+    "SEG_KM_SUM",
+    "LAST_FLIGHT_DATE",
+    "LAST_TO_END",
+    "AVG_INTERVAL",
+    "MAX_INTERVAL",
+    "avg_discount",
+    "P1Y_Flight_Count",
+    "L1Y_Flight_Count",
+    "Points_Sum",
+    "EXCHANGE_COUNT",
+    "COMPLAINT_COUNT",
+    "NOSHOW_COUNT",
+)
+SNAPSHOT_REQUIRED = ("MEMBER_NO", "LOAD_TIME", "FLIGHT_COUNT", "LAST_TO_END")
+
+MAX_LISTED = 10
+
+
+class DataValidationError(ValueError):
+    """Bad input: says which file, which column and which rows or values offend."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str | None = None,
+        column: str | Sequence[str] | None = None,
+        rows: Iterable | None = None,
+        values: Iterable | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.source = source
+        self.column = column
+        self.rows = list(rows) if rows is not None else None
+        self.values = list(values) if values is not None else None
+        parts = []
+        if source:
+            parts.append(f"{source}")
+        if column is not None:
+            cols = [column] if isinstance(column, str) else list(column)
+            parts.append("column " + ", ".join(repr(c) for c in cols))
+        head = ": ".join(parts)
+        msg = f"{head}: {problem}" if head else problem
+        if self.rows:
+            n = len(self.rows)
+            shown = ", ".join(str(r) for r in self.rows[:MAX_LISTED])
+            more = f" (first {MAX_LISTED} of {n})" if n > MAX_LISTED else ""
+            msg += f"; rows{more}: {shown}"
+        if self.values:
+            n = len(self.values)
+            shown = ", ".join(repr(_plain(v)) for v in self.values[:MAX_LISTED])
+            more = f" (first {MAX_LISTED} of {n})" if n > MAX_LISTED else ""
+            msg += f"; values{more}: {shown}"
+        if hint:
+            msg += f". {hint}"
+        super().__init__(msg)
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return str(v.date()) if v == v.normalize() else str(v)
+    return v
+
+
+def row_labels(df: pd.DataFrame, mask) -> list:
+    """Human row numbers (1-based data rows, as in a spreadsheet below the header)."""
+    idx = np.flatnonzero(np.asarray(mask))
+    return [int(i) + 1 for i in idx]
+
+
+def require_columns(df: pd.DataFrame, required: Sequence[str], source: str) -> None:
+    """Raise if any of ``required`` is missing from ``df``."""
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"missing required column(s) {missing}; found {list(df.columns)}",
+            source=source,
+            column=missing,
+        )
+
+
+def require_nonempty(df: pd.DataFrame, source: str) -> None:
+    if len(df) == 0:
+        raise DataValidationError("the table has no rows", source=source)
+
+
+def parse_dates(df: pd.DataFrame, column: str, source: str, *, required: bool = True) -> pd.Series:
+    """Parse ``df[column]`` as dates; unparseable entries raise with their rows and values.
+
+    Accepts ISO dates, ``2006/11/2``, ``2014/03/31`` and ``2014/3/31  0:00:00``.
+    Empty cells are allowed only when ``required`` is False.
+    """
+    raw = df[column]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        out = pd.to_datetime(raw)
+    else:
+        text = raw.astype("string").str.strip()
+        out = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = out.isna() & text.notna() & (text != "")
+        if bad.any():
+            raise DataValidationError(
+                "dates that cannot be parsed",
+                source=source,
+                column=column,
+                rows=row_labels(df, bad),
+                values=raw[bad].tolist(),
+                hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+            )
+    if required and out.isna().any():
+        miss = out.isna()
+        raise DataValidationError(
+            "missing dates", source=source, column=column, rows=row_labels(df, miss)
+        )
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    return out.astype("datetime64[ns]")
+
+
+def numeric(df: pd.DataFrame, column: str, source: str, *, allow_missing: bool = False) -> pd.Series:
+    """``df[column]`` as float; non-numeric entries raise with their rows and values."""
+    raw = df[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        out = raw.astype(float)
+    else:
+        out = pd.to_numeric(raw, errors="coerce").astype(float)
+        bad = out.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+        if bad.any():
+            raise DataValidationError(
+                "non-numeric values",
+                source=source,
+                column=column,
+                rows=row_labels(df, bad),
+                values=raw[bad].tolist(),
+            )
+    if not allow_missing and out.isna().any():
+        raise DataValidationError(
+            "missing values", source=source, column=column, rows=row_labels(df, out.isna())
+        )
+    return out
+
+
+def check_range(
+    values: pd.Series,
+    source: str,
+    column: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    what: str | None = None,
+) -> None:
+    """Raise if any non-missing value lies outside ``[low, high]``."""
+    bad = pd.Series(False, index=values.index)
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
+    if bad.any():
+        rng = what or f"outside [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        raise DataValidationError(
+            f"values {rng}",
+            source=source,
+            column=column,
+            rows=row_labels(values.to_frame(), bad.to_numpy()),
+            values=values[bad].tolist(),
+        )
+
+
+def check_unique(values: pd.Series, source: str, column: str) -> None:
+    dup = values.duplicated(keep=False)
+    if dup.any():
+        raise DataValidationError(
+            "duplicate ids",
+            source=source,
+            column=column,
+            rows=row_labels(values.to_frame(), dup.to_numpy()),
+            values=pd.unique(values[dup]).tolist(),
+        )

@@ -1,0 +1,117 @@
+"""Atomic file output and the small helpers notebooks use to save results.
+
+Every file the study writes goes through a temporary file in the target folder and
+``os.replace``, so a crash never leaves a half-written table, figure or JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+    return path
+
+
+class _suppress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``df`` to Parquet atomically (index kept only if it is named)."""
+    keep_index = any(n is not None for n in df.index.names)
+    return _atomic(path, lambda tmp: df.to_parquet(tmp, index=keep_index))
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kwargs: Any) -> Path:
+    """Write ``df`` to CSV (UTF-8) atomically."""
+    kwargs.setdefault("index", False)
+    return _atomic(path, lambda tmp: df.to_csv(tmp, encoding="utf-8", **kwargs))
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write text (UTF-8) atomically."""
+
+    def _w(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    return _atomic(path, _w)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars and containers to plain JSON types (NaN -> None)."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, pd.Series):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, np.bool_ | bool):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        v = float(obj)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    if obj is pd.NaT:
+        return None
+    return obj
+
+
+def write_json(obj: Any, path: str | os.PathLike) -> Path:
+    """Write ``obj`` as pretty, sorted JSON atomically (numpy types converted)."""
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False)
+    return write_text(text + "\n", path)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def save_metrics(metrics: Mapping[str, Any], name: str, metrics_dir: str | os.PathLike) -> Path:
+    """Write a notebook's key metrics to ``metrics_dir/<name>.json`` (the notebook's last cell)."""
+    return write_json(dict(metrics), Path(metrics_dir) / f"{name}.json")
+
+
+def save_figure(fig, name: str, figures_dir: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as ``figures_dir/<name>.png`` atomically.
+
+    ``name`` says what the figure shows (``clv_by_segment``), never ``fig3``.
+    """
+    if not name or name.lower().startswith("fig"):
+        raise ValueError(f"figure name {name!r} must say what the figure shows")
+    stem = name[:-4] if name.endswith(".png") else name
+    return _atomic(
+        Path(figures_dir) / f"{stem}.png",
+        lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"),
+    )

@@ -1,0 +1,1 @@
+"""Plots for the churn stage: `plot_x(..., ax=None) -> Axes`."""

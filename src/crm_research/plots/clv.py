@@ -1,0 +1,1 @@
+"""Plots for the clv stage: `plot_x(..., ax=None) -> Axes`."""

@@ -1,0 +1,1 @@
+"""Plots for the exploration stage: `plot_x(..., ax=None) -> Axes`."""

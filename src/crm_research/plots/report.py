@@ -1,0 +1,1 @@
+"""Plots for the report stage: `plot_x(..., ax=None) -> Axes`."""

@@ -1,0 +1,1 @@
+"""Plots for the segmentation stage: `plot_x(..., ax=None) -> Axes`."""
