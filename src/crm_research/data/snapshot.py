@@ -1,0 +1,270 @@
+"""Flight log -> member snapshot, and the checks of a flight-log input.
+
+The snapshot has one row per member and the textbook's column names (DOMAIN.md), at an
+observation end ``as_of`` with the textbook's two-year window ``(as_of - 730 d, as_of]``:
+
+==================  ===========================================================
+FFP_DATE            enrolment date (member table; first flight if there is none)
+FIRST_FLIGHT_DATE   the member's first flight ever (not only in the window)
+LOAD_TIME           the observation end ``as_of``
+FLIGHT_COUNT        flights in the window
+SEG_KM_SUM          km flown in the window
+avg_discount        km-weighted mean fare discount coefficient in the window
+SUM_YR_1, SUM_YR_2  revenue in the first and in the last year of the window
+P1Y_Flight_Count    flights in the first year of the window
+L1Y_Flight_Count    flights in the last year of the window
+LAST_FLIGHT_DATE    last flight on or before ``as_of``
+LAST_TO_END         days from the last flight to ``as_of``
+AVG_INTERVAL        mean days between consecutive flights in the window (NaN if < 2)
+MAX_INTERVAL        longest gap in days between consecutive flights in the window
+BP_SUM              base points in the window: sum of km x discount
+Points_Sum          BP_SUM plus a tier bonus (25% per tier above 4)
+COMPLAINT_COUNT     complaints in the window (if a complaints table is given)
+NOSHOW_COUNT        no-shows in the window (if a no-shows table is given)
+==================  ===========================================================
+
+Only events on or before ``as_of`` are used, so a snapshot at an earlier date carries no
+information from after it (the churn stage relies on this). Member attributes from the
+member table (tier, age, city) are taken as given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+from .schema import DataValidationError
+
+WINDOW_DAYS = 730
+YEAR_DAYS = 365
+
+
+def validate_flights(
+    flights: pd.DataFrame,
+    source: str = "flight log",
+    *,
+    obs_end: pd.Timestamp | None = None,
+    members: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Check a flight log and return it with parsed types.
+
+    Raises :class:`DataValidationError` (naming ``source``, the column and the offending
+    rows and values) on: no rows, missing columns, unparseable dates, negative distance
+    or revenue, a discount outside [0, 2], flights after ``obs_end``, and, when
+    ``members`` is given, flights by unknown members or before their enrolment.
+    """
+    S.require_nonempty(flights, source)
+    S.require_columns(flights, S.FLIGHT_REQUIRED, source)
+    out = flights.copy()
+    out[S.FLIGHT_DATE] = S.parse_dates(out, S.FLIGHT_DATE, source)
+    for col in (S.SEG_KM, S.REVENUE):
+        if col in out.columns:
+            out[col] = S.numeric(out, col, source)
+            S.check_range(out[col], source, col, low=0, what="that are negative")
+    if S.DISCOUNT in out.columns:
+        out[S.DISCOUNT] = S.numeric(out, S.DISCOUNT, source)
+        S.check_range(out[S.DISCOUNT], source, S.DISCOUNT, low=0, high=2)
+    if out[S.MEMBER].isna().any():
+        raise DataValidationError(
+            "missing member ids",
+            source=source,
+            column=S.MEMBER,
+            rows=S.row_labels(out, out[S.MEMBER].isna()),
+        )
+    if obs_end is not None:
+        late = out[S.FLIGHT_DATE] > pd.Timestamp(obs_end)
+        if late.any():
+            raise DataValidationError(
+                f"flights after the observation date {pd.Timestamp(obs_end).date()}",
+                source=source,
+                column=S.FLIGHT_DATE,
+                rows=S.row_labels(out, late),
+                values=out.loc[late, S.FLIGHT_DATE].tolist(),
+                hint="Set the observation date later or remove those flights",
+            )
+    if members is not None:
+        ffp = members.set_index(S.MEMBER)[S.FFP_DATE]
+        known = out[S.MEMBER].isin(ffp.index)
+        if not known.all():
+            raise DataValidationError(
+                "flights by members missing from the member table",
+                source=source,
+                column=S.MEMBER,
+                rows=S.row_labels(out, ~known),
+                values=pd.unique(out.loc[~known, S.MEMBER]).tolist(),
+            )
+        enrol = out[S.MEMBER].map(ffp)
+        early = out[S.FLIGHT_DATE] < enrol
+        if early.any():
+            raise DataValidationError(
+                "flights before the member's enrolment date (FFP_DATE)",
+                source=source,
+                column=S.FLIGHT_DATE,
+                rows=S.row_labels(out, early),
+                values=[
+                    f"member {m}: flight {d.date()} < enrolment {e.date()}"
+                    for m, d, e in zip(
+                        out.loc[early, S.MEMBER], out.loc[early, S.FLIGHT_DATE], enrol[early], strict=True
+                    )
+                ],
+            )
+    return out
+
+
+def validate_members(members: pd.DataFrame, source: str = "member table") -> pd.DataFrame:
+    """Check a member table (ids unique, enrolment dates parseable, ages and tiers >= 0)."""
+    S.require_nonempty(members, source)
+    S.require_columns(members, S.MEMBER_REQUIRED, source)
+    out = members.copy()
+    S.check_unique(out[S.MEMBER], source, S.MEMBER)
+    out[S.FFP_DATE] = S.parse_dates(out, S.FFP_DATE, source)
+    for col in ("AGE", "FFP_TIER"):
+        if col in out.columns:
+            out[col] = S.numeric(out, col, source, allow_missing=True)
+            S.check_range(out[col], source, col, low=0, what="that are negative")
+    return out
+
+
+def validate_events(events: pd.DataFrame, date_col: str, source: str) -> pd.DataFrame:
+    """Check a complaints or no-shows table (member id and a parseable date)."""
+    S.require_columns(events, (S.MEMBER, date_col), source)
+    out = events.copy()
+    if len(out):
+        out[date_col] = S.parse_dates(out, date_col, source)
+    else:
+        out[date_col] = pd.to_datetime(out[date_col])
+    return out
+
+
+def build_snapshot(
+    flights: pd.DataFrame,
+    members: pd.DataFrame | None,
+    as_of: str | pd.Timestamp,
+    *,
+    complaints: pd.DataFrame | None = None,
+    noshows: pd.DataFrame | None = None,
+    window_days: int = WINDOW_DAYS,
+) -> pd.DataFrame:
+    """Build the canonical member snapshot at ``as_of`` from a flight log.
+
+    Parameters
+    ----------
+    flights : DataFrame
+        ``MEMBER_NO``, ``FLIGHT_DATE`` and optionally ``SEG_KM``, ``DISCOUNT``, ``REVENUE``.
+        Flights after ``as_of`` are ignored.
+    members : DataFrame or None
+        ``MEMBER_NO``, ``FFP_DATE`` and optional attributes; without it ``FFP_DATE`` is
+        the first flight.
+    as_of : date-like
+        Observation end (``LOAD_TIME``).
+    complaints, noshows : DataFrame, optional
+        Event tables (``COMPLAINT_DATE`` / ``NOSHOW_DATE``), counted in the window.
+    window_days : int
+        Length of the observation window (the textbook's two years: 730 days).
+
+    Returns
+    -------
+    DataFrame
+        One row per member with at least one flight on or before ``as_of``, sorted by
+        ``MEMBER_NO``; columns in the order of ``schema.SNAPSHOT_COLUMNS`` where present.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    win_start = as_of - pd.Timedelta(days=window_days)  # window is (win_start, as_of]
+    mid = as_of - pd.Timedelta(days=YEAR_DAYS)  # last year is (mid, as_of]
+
+    f = flights.loc[flights[S.FLIGHT_DATE] <= as_of]
+    if len(f) == 0:
+        raise DataValidationError(f"no flights on or before {as_of.date()}", source="flight log")
+    ids, codes = np.unique(f[S.MEMBER].to_numpy(), return_inverse=True)
+    nm = len(ids)
+    day = f[S.FLIGHT_DATE].to_numpy().astype("datetime64[D]").astype(np.int64)
+    end_d = np.int64(as_of.value // 86_400_000_000_000)
+    ws_d, mid_d = end_d - window_days, end_d - YEAR_DAYS
+
+    order = np.lexsort((day, codes))
+    codes_s, day_s = codes[order], day[order]
+
+    # codes_s is sorted: first/last flights are at group boundaries
+    starts = np.r_[0, np.flatnonzero(np.diff(codes_s)) + 1]
+    ends = np.r_[starts[1:], len(codes_s)] - 1
+    first = day_s[starts]
+    last = day_s[ends]
+
+    in_win = day_s > ws_d
+    in_ly = day_s > mid_d
+    in_py = in_win & ~in_ly
+
+    def count(mask):
+        return np.bincount(codes_s[mask], minlength=nm)
+
+    def total(values, mask):
+        return np.bincount(codes_s[mask], weights=values[mask], minlength=nm)
+
+    out = pd.DataFrame({S.MEMBER: ids})
+    out["FIRST_FLIGHT_DATE"] = _d(first)
+    out["LOAD_TIME"] = as_of
+    fc = count(in_win)
+    out["FLIGHT_COUNT"] = fc.astype(np.int64)
+
+    has_km = S.SEG_KM in f.columns
+    has_disc = S.DISCOUNT in f.columns
+    has_rev = S.REVENUE in f.columns
+    km_s = f[S.SEG_KM].to_numpy(float)[order] if has_km else None
+    disc_s = f[S.DISCOUNT].to_numpy(float)[order] if has_disc else None
+    if has_rev:
+        rev_s = f[S.REVENUE].to_numpy(float)[order]
+        out["SUM_YR_1"] = total(rev_s, in_py)
+        out["SUM_YR_2"] = total(rev_s, in_ly)
+    if has_km:
+        km_w = total(km_s, in_win)
+        out["SEG_KM_SUM"] = km_w
+    if has_km and has_disc:
+        kd = total(km_s * disc_s, in_win)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["avg_discount"] = np.where(km_w > 0, kd / km_w, np.nan)
+        out["BP_SUM"] = np.round(kd)
+    elif has_disc:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["avg_discount"] = np.where(fc > 0, total(disc_s, in_win) / fc, np.nan)
+
+    out["LAST_FLIGHT_DATE"] = _d(last)
+    out["LAST_TO_END"] = (end_d - last).astype(np.int64)
+
+    # intervals between consecutive flights within the window
+    same = np.r_[False, codes_s[1:] == codes_s[:-1]] & in_win & np.r_[False, in_win[:-1]]
+    gaps = np.diff(day_s, prepend=day_s[0]).astype(float)
+    n_gaps = count(same)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["AVG_INTERVAL"] = np.where(n_gaps > 0, total(gaps, same) / n_gaps, np.nan)
+    mx = np.full(nm, -1.0)
+    np.maximum.at(mx, codes_s[same], gaps[same])
+    out["MAX_INTERVAL"] = np.where(n_gaps > 0, mx, np.nan)
+    out["P1Y_Flight_Count"] = count(in_py).astype(np.int64)
+    out["L1Y_Flight_Count"] = count(in_ly).astype(np.int64)
+
+    for events, col, name in (
+        (complaints, S.COMPLAINT_DATE, "COMPLAINT_COUNT"),
+        (noshows, S.NOSHOW_DATE, "NOSHOW_COUNT"),
+    ):
+        if events is not None:
+            d = events[col]
+            e = events.loc[(d > win_start) & (d <= as_of), S.MEMBER]
+            out[name] = out[S.MEMBER].map(e.value_counts()).fillna(0).astype(np.int64)
+
+    if members is not None:
+        attrs = [c for c in members.columns if c != S.MEMBER]
+        out = out.merge(members[[S.MEMBER, *attrs]], on=S.MEMBER, how="left")
+    else:
+        out[S.FFP_DATE] = out["FIRST_FLIGHT_DATE"]
+    if "BP_SUM" in out.columns:
+        tier = out["FFP_TIER"].fillna(4) if "FFP_TIER" in out.columns else 4
+        out["Points_Sum"] = np.round(out["BP_SUM"] * (1.0 + 0.25 * (np.asarray(tier) - 4)))
+
+    cols = [c for c in S.SNAPSHOT_COLUMNS if c in out.columns]
+    cols += [c for c in out.columns if c not in cols]
+    return out[cols].reset_index(drop=True)
+
+
+def _d(days: np.ndarray) -> np.ndarray:
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
