@@ -1,0 +1,861 @@
+"""The textbook's airline member table (``air_data.csv``): loader, cleaning rules, writer.
+
+Many courses teach airline customer-value analysis on one table of 62,988 members of
+a Chinese carrier with 44 columns and an observation window ending 2014-03-31 (Zhang
+Liangjun et al., *Python数据分析与挖掘实战* [Python data analysis and mining in
+practice], China Machine Press, 1st ed. 2016 and 2nd ed. 2019, chapter 7 "航空公司客户
+价值分析"). Students own the file; the study does not ship it. This module
+
+* reads the file as it comes (:func:`load_textbook`, :func:`standardise_textbook`):
+  dates written ``2006/11/2`` or ``2014/03/31``, the impossible placeholder
+  ``2014/2/29  0:00:00`` in ``LAST_FLIGHT_DATE`` (421 members of the real file), which
+  is rebuilt from ``LOAD_TIME`` and ``LAST_TO_END``, UTF-8 or GB18030 encoding, nulls in
+  ``SUM_YR_1``, ``SUM_YR_2``, ``AGE``, ``GENDER`` and the city columns, ages above 100
+  and first-flight dates outside the plausible range (flagged and counted);
+* offers the book's two cleaning rules (:func:`clean_textbook`) and reports how many
+  rows each step drops;
+* writes a canonical snapshot (e.g. from the simulator) back in the textbook's format
+  and quirks (:func:`write_textbook_csv`), so tests and the end-to-end study can make a
+  textbook-format file by code.
+
+A caution for modelling: ``FLIGHT_COUNT`` counts only the flights in the two-year
+window that ends at ``LOAD_TIME``, while ``FIRST_FLIGHT_DATE`` is the member's first
+flight ever. For members whose first flight predates the window, ``FLIGHT_COUNT - 1``
+is not the number of repeat flights since the first one (the ``x`` of BG/NBD; Fader,
+Hardie & Lee 2005); :func:`load_textbook` reports how many members that concerns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .. import io as _io
+from . import schema as S
+from .readers import read_table
+from .schema import DataValidationError
+
+if TYPE_CHECKING:
+    from . import Dataset
+
+#: The 44 columns of the textbook's ``air_data.csv``, in the file's order.
+TEXTBOOK_COLUMNS = (
+    "MEMBER_NO",
+    "FFP_DATE",
+    "FIRST_FLIGHT_DATE",
+    "GENDER",
+    "FFP_TIER",
+    "WORK_CITY",
+    "WORK_PROVINCE",
+    "WORK_COUNTRY",
+    "AGE",
+    "LOAD_TIME",
+    "FLIGHT_COUNT",
+    "BP_SUM",
+    "EP_SUM_YR_1",
+    "EP_SUM_YR_2",
+    "SUM_YR_1",
+    "SUM_YR_2",
+    "SEG_KM_SUM",
+    "WEIGHTED_SEG_KM",
+    "LAST_FLIGHT_DATE",
+    "AVG_FLIGHT_COUNT",
+    "AVG_BP_SUM",
+    "BEGIN_TO_FIRST",
+    "LAST_TO_END",
+    "AVG_INTERVAL",
+    "MAX_INTERVAL",
+    "ADD_POINTS_SUM_YR_1",
+    "ADD_POINTS_SUM_YR_2",
+    "EXCHANGE_COUNT",
+    "avg_discount",
+    "P1Y_Flight_Count",
+    "L1Y_Flight_Count",
+    "P1Y_BP_SUM",
+    "L1Y_BP_SUM",
+    "EP_SUM",
+    "ADD_Point_SUM",
+    "Eli_Add_Point_Sum",
+    "L1Y_ELi_Add_Points",
+    "Points_Sum",
+    "L1Y_Points_Sum",
+    "Ration_L1Y_Flight_Count",
+    "Ration_P1Y_Flight_Count",
+    "Ration_P1Y_BPS",
+    "Ration_L1Y_BPS",
+    "Point_NotFlight",
+)
+
+#: Columns the study needs; the others are read when present.
+TEXTBOOK_REQUIRED = (
+    "MEMBER_NO",
+    "FFP_DATE",
+    "FIRST_FLIGHT_DATE",
+    "LOAD_TIME",
+    "FLIGHT_COUNT",
+    "SEG_KM_SUM",
+    "LAST_FLIGHT_DATE",
+    "LAST_TO_END",
+    "avg_discount",
+    "SUM_YR_1",
+    "SUM_YR_2",
+)
+DATE_COLUMNS = ("FFP_DATE", "FIRST_FLIGHT_DATE", "LOAD_TIME", "LAST_FLIGHT_DATE")
+TEXT_COLUMNS = ("GENDER", "WORK_CITY", "WORK_PROVINCE", "WORK_COUNTRY")
+#: Numeric columns that must not be missing (ids are checked separately).
+NOT_NULL_NUMERIC = ("FLIGHT_COUNT", "SEG_KM_SUM", "LAST_TO_END", "avg_discount")
+#: Counts, distances, revenue and day spans: negative values are errors. Point columns
+#: are left out on purpose (point adjustments can be negative in a loyalty ledger).
+NONNEGATIVE = (
+    "FLIGHT_COUNT",
+    "P1Y_Flight_Count",
+    "L1Y_Flight_Count",
+    "EXCHANGE_COUNT",
+    "SEG_KM_SUM",
+    "WEIGHTED_SEG_KM",
+    "SUM_YR_1",
+    "SUM_YR_2",
+    "LAST_TO_END",
+    "AVG_INTERVAL",
+    "MAX_INTERVAL",
+    "AGE",
+)
+#: Columns written as whole numbers; read back as int64 when they have no gaps.
+INTEGER_COLUMNS = (
+    "FFP_TIER",
+    "AGE",
+    "FLIGHT_COUNT",
+    "LAST_TO_END",
+    "MAX_INTERVAL",
+    "EXCHANGE_COUNT",
+    "P1Y_Flight_Count",
+    "L1Y_Flight_Count",
+    "BEGIN_TO_FIRST",
+    "Point_NotFlight",
+)
+DISCOUNT_RANGE = (0.0, 2.0)
+#: First flights before this date are implausible for this programme (flagged).
+EARLIEST_FIRST_FLIGHT = "1990-01-01"
+#: The placeholder the real file carries in LAST_FLIGHT_DATE (not a calendar date).
+LAST_FLIGHT_PLACEHOLDER = "2014/2/29  0:00:00"
+# a value shaped like a date (Y/M/D, optional time) that is not a real calendar date
+_DATE_SHAPE = r"\d{4}[/-]\d{1,2}[/-]\d{1,2}(\s+\d{1,2}:\d{1,2}(:\d{1,2})?)?"
+WINDOW_DAYS = 730
+
+CLEANING_RULES = ("none", "first_edition", "second_edition")
+_BOOK = "Zhang Liangjun et al., Python数据分析与挖掘实战, ch. 7"
+
+#: Share of rows with each quirk in the real file (counts / 62,988), used by
+#: :func:`write_textbook_csv`. Null counts as printed by the book's data exploration;
+#: 421 LAST_FLIGHT_DATE placeholders. Ages above 100 and implausible first flights are
+#: rare: the writer injects at least one of each.
+QUIRK_RATES = {
+    "null_SUM_YR_1": 551 / 62_988,
+    "null_SUM_YR_2": 138 / 62_988,
+    "null_AGE": 420 / 62_988,
+    "null_GENDER": 3 / 62_988,
+    "null_WORK_CITY": 2_269 / 62_988,
+    "null_WORK_PROVINCE": 3_248 / 62_988,
+    "null_WORK_COUNTRY": 26 / 62_988,
+    "last_flight_placeholder": 421 / 62_988,
+    "age_over_100": 1 / 10_000,
+    "first_flight_too_early": 1 / 20_000,
+    "first_flight_after_load_time": 1 / 20_000,
+    "zero_padded_dates": 0.05,
+}
+
+_GENDER_TO_CHINESE = {
+    "m": "男",
+    "male": "男",
+    "man": "男",
+    "男": "男",
+    "f": "女",
+    "female": "女",
+    "woman": "女",
+    "女": "女",
+}
+
+
+# --------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------
+def load_textbook(
+    path: str | os.PathLike,
+    cleaning: str = "none",
+    *,
+    first_flight: str = "keep",
+    earliest_first_flight: str = EARLIEST_FIRST_FLIGHT,
+) -> Dataset:
+    """Load the textbook's member table as a :class:`~crm_research.data.Dataset`.
+
+    Parameters
+    ----------
+    path : path-like
+        ``air_data.csv`` (UTF-8 or GB18030) or a Parquet file with the same columns.
+    cleaning : {"none", "first_edition", "second_edition"}
+        The book's cleaning rule to apply (see :func:`clean_textbook`).
+    first_flight : {"keep", "nat", "drop"}
+        What to do with implausible ``FIRST_FLIGHT_DATE`` values (before
+        ``earliest_first_flight`` or after ``LOAD_TIME``): keep them, blank them (NaT) or
+        drop the members. They are counted in ``info["quality"]`` either way.
+    earliest_first_flight : date-like
+        First flights before this date count as implausible.
+
+    Returns
+    -------
+    Dataset
+        ``snapshot`` only (the textbook has aggregates, no flight log), with the
+        canonical columns of ``schema.SNAPSHOT_COLUMNS`` first and the book's other
+        columns after them. ``info`` holds ``source="textbook"``, ``obs_end`` (from
+        ``LOAD_TIME``), ``has_ffp_columns=True``, ``file``, ``encoding``, ``quality``
+        (what was found and fixed) and ``cleaning`` (rows dropped per rule step).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, column, rows and values: an empty or unreadable file, missing
+        required columns, unparseable dates, non-numeric or negative counts, distances
+        or revenue, ``avg_discount`` outside [0, 2], duplicate ``MEMBER_NO`` or more
+        than one ``LOAD_TIME``.
+    """
+    from . import Dataset  # noqa: PLC0415 (lazy: data/__init__ may import this module)
+
+    p = Path(path)
+    raw = read_table(p)
+    snapshot, quality = standardise_textbook(
+        raw,
+        source=str(p),
+        first_flight=first_flight,
+        earliest_first_flight=earliest_first_flight,
+    )
+    quality["encoding"] = _csv_encoding(p)
+    cleaned, report = clean_textbook(snapshot, cleaning)
+    cleaned = cleaned.reset_index(drop=True)
+    obs_end = pd.Timestamp(quality.pop("load_time"))
+    info = {
+        "source": "textbook",
+        "obs_end": obs_end.date().isoformat(),
+        "has_ffp_columns": True,
+        "has_flight_log": False,
+        "file": str(p),
+        "encoding": quality["encoding"],
+        "n_members_file": int(len(raw)),
+        "n_members": int(len(cleaned)),
+        "quality": quality,
+        "cleaning": report,
+        "notes": [
+            "FLIGHT_COUNT, SEG_KM_SUM, avg_discount, SUM_YR_1/2 cover the two-year window "
+            "ending at LOAD_TIME; FIRST_FLIGHT_DATE is the first flight ever.",
+            "No flight log: models needing individual flight dates cannot run on this input.",
+        ],
+    }
+    return Dataset(snapshot=cleaned, info=info)
+
+
+def standardise_textbook(
+    raw: pd.DataFrame,
+    source: str = "textbook table",
+    *,
+    first_flight: str = "keep",
+    earliest_first_flight: str = EARLIEST_FIRST_FLIGHT,
+) -> tuple[pd.DataFrame, dict]:
+    """Check and type a raw textbook table (strings as read from the CSV).
+
+    Dates are parsed (``2006/11/2``, ``2014/03/31``, ``2014/3/31  0:00:00`` or ISO),
+    numbers checked, the ``LAST_FLIGHT_DATE`` placeholders rebuilt as
+    ``LOAD_TIME - (LAST_TO_END + offset)`` days, where ``offset`` is the most common
+    value of ``LOAD_TIME - LAST_FLIGHT_DATE - LAST_TO_END`` among the valid rows (0 if
+    the file follows ``LAST_TO_END = LOAD_TIME - LAST_FLIGHT_DATE`` exactly).
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read (e.g. by :func:`crm_research.data.read_table`).
+    source : str
+        Name of the file or table, used in error messages.
+    first_flight, earliest_first_flight
+        See :func:`load_textbook`.
+
+    Returns
+    -------
+    snapshot : DataFrame
+        Typed table: canonical columns first, then the book's other columns.
+    quality : dict
+        Counts of what was found and fixed (JSON-ready), plus ``load_time``.
+    """
+    if first_flight not in ("keep", "nat", "drop"):
+        raise ValueError(f"first_flight must be 'keep', 'nat' or 'drop', not {first_flight!r}")
+    S.require_nonempty(raw, source)
+    raw = raw.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
+    S.require_columns(raw, TEXTBOOK_REQUIRED, source)
+    if raw.columns.duplicated().any():
+        dup = raw.columns[raw.columns.duplicated()].tolist()
+        raise DataValidationError("duplicate column names", source=source, column=dup)
+
+    out = pd.DataFrame(index=raw.index)
+    quality: dict = {"n_rows": int(len(raw))}
+
+    # --- ids ------------------------------------------------------------------------------
+    ids = S.numeric(raw, S.MEMBER, source)
+    frac = ids != np.round(ids)
+    if frac.any():
+        raise DataValidationError(
+            "member ids must be whole numbers",
+            source=source,
+            column=S.MEMBER,
+            rows=S.row_labels(raw, frac),
+            values=raw.loc[frac, S.MEMBER].tolist(),
+        )
+    out[S.MEMBER] = ids.astype(np.int64)
+    S.check_unique(out[S.MEMBER], source, S.MEMBER)
+
+    # --- numbers --------------------------------------------------------------------------
+    skip = {S.MEMBER, *DATE_COLUMNS, *TEXT_COLUMNS}
+    for col in raw.columns:
+        if col in skip:
+            continue
+        if col not in TEXTBOOK_COLUMNS and not _looks_numeric(raw[col]):
+            out[col] = raw[col]  # an extra text column the study does not use
+            continue
+        values = S.numeric(raw, col, source, allow_missing=col not in NOT_NULL_NUMERIC)
+        if col in NONNEGATIVE:
+            S.check_range(values, source, col, low=0, what="that are negative")
+        out[col] = values
+    S.check_range(
+        out["avg_discount"], source, "avg_discount", low=DISCOUNT_RANGE[0], high=DISCOUNT_RANGE[1]
+    )
+    for col in INTEGER_COLUMNS:
+        if col in out.columns and out[col].notna().all():
+            whole = out[col] == np.round(out[col])
+            if whole.all():
+                out[col] = out[col].astype(np.int64)
+
+    # --- text -----------------------------------------------------------------------------
+    for col in TEXT_COLUMNS:
+        if col in raw.columns:
+            text = raw[col].astype("string").str.strip()
+            text = text.mask(text == "")
+            out[col] = text.astype(object).where(text.notna(), None)
+
+    # --- dates ----------------------------------------------------------------------------
+    for col in ("FFP_DATE", "FIRST_FLIGHT_DATE", "LOAD_TIME"):
+        out[col] = S.parse_dates(raw, col, source)
+    load_times = out["LOAD_TIME"]
+    load_time = load_times.mode().iloc[0]
+    other = load_times != load_time
+    if other.any():
+        raise DataValidationError(
+            f"more than one observation end; most rows have {load_time.date()}",
+            source=source,
+            column="LOAD_TIME",
+            rows=S.row_labels(raw, other),
+            values=load_times[other].tolist(),
+            hint="The study needs one observation end for all members",
+        )
+    quality["load_time"] = load_time.date().isoformat()
+    out["LAST_FLIGHT_DATE"], quality["last_flight_date"] = _last_flight_dates(
+        raw, out, load_time, source
+    )
+
+    # --- plausibility (counted, not errors) -----------------------------------------------
+    quality["nulls"] = {c: int(out[c].isna().sum()) for c in out.columns if out[c].isna().any()}
+    if "AGE" in out.columns:
+        quality["age_over_100"] = int((out["AGE"] > 100).sum())
+    early = pd.Timestamp(earliest_first_flight)
+    ff = out["FIRST_FLIGHT_DATE"]
+    too_early = ff < early
+    too_late = ff > load_time
+    bad_ff = too_early | too_late
+    quality["first_flight_implausible"] = {
+        "earliest_plausible": early.date().isoformat(),
+        "before_earliest": int(too_early.sum()),
+        "after_load_time": int(too_late.sum()),
+        "members": out.loc[bad_ff, S.MEMBER].head(20).tolist(),
+        "action": first_flight,
+    }
+    ffp = out["FFP_DATE"]
+    quality["ffp_date_after_load_time"] = int((ffp > load_time).sum())
+    quality["first_flight_before_ffp_date"] = int((ff < ffp).sum())
+    quality["first_flight_after_last_flight"] = int((ff > out["LAST_FLIGHT_DATE"]).sum())
+    window_start = load_time - pd.Timedelta(days=WINDOW_DAYS)
+    quality["first_flight_before_window"] = int((ff <= window_start).sum())
+    if {"P1Y_Flight_Count", "L1Y_Flight_Count"} <= set(out.columns):
+        split = out["P1Y_Flight_Count"] + out["L1Y_Flight_Count"]
+        quality["flight_count_not_p1y_plus_l1y"] = int((split != out["FLIGHT_COUNT"]).sum())
+
+    if first_flight == "nat":
+        out.loc[bad_ff, "FIRST_FLIGHT_DATE"] = pd.NaT
+    elif first_flight == "drop":
+        out = out.loc[~bad_ff].reset_index(drop=True)
+    quality["n_rows_out"] = int(len(out))
+
+    cols = [c for c in S.SNAPSHOT_COLUMNS if c in out.columns]
+    cols += [c for c in TEXTBOOK_COLUMNS if c in out.columns and c not in cols]
+    cols += [c for c in out.columns if c not in cols]
+    return out[cols], quality
+
+
+def _looks_numeric(values: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return len(text) > 0 and pd.to_numeric(text, errors="coerce").notna().all()
+
+
+def _last_flight_dates(
+    raw: pd.DataFrame, out: pd.DataFrame, load_time: pd.Timestamp, source: str
+) -> tuple[pd.Series, dict]:
+    """Parse LAST_FLIGHT_DATE; rebuild placeholders and blanks from LAST_TO_END."""
+    col = "LAST_FLIGHT_DATE"
+    values = raw[col]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.to_datetime(values).astype("datetime64[ns]")
+        text = pd.Series(pd.NA, index=values.index, dtype="string")
+        blank = parsed.isna()
+        placeholder = pd.Series(False, index=values.index)
+    else:
+        text = values.astype("string").str.strip()
+        blank = text.isna() | (text == "")
+        parsed = pd.to_datetime(text.mask(blank), errors="coerce", format="mixed")
+        bad = parsed.isna() & ~blank
+        placeholder = bad & text.str.fullmatch(_DATE_SHAPE).fillna(False).astype(bool)
+        garbage = bad & ~placeholder
+        if garbage.any():
+            raise DataValidationError(
+                "dates that cannot be parsed",
+                source=source,
+                column=col,
+                rows=S.row_labels(raw, garbage),
+                values=values[garbage].tolist(),
+                hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+            )
+        parsed = parsed.astype("datetime64[ns]")
+    rebuild = (placeholder | blank).to_numpy()
+    days = out["LAST_TO_END"].to_numpy(float)
+    valid = ~rebuild
+    delta = (load_time - parsed[valid]).dt.days.to_numpy(float) - days[valid]
+    offset = int(pd.Series(delta).mode().iloc[0]) if valid.any() else 0
+    fixed = parsed.copy()
+    if rebuild.any():
+        rebuilt = load_time - pd.to_timedelta(days[rebuild] + offset, unit="D")
+        fixed[rebuild] = rebuilt.to_numpy()
+    report = {
+        "placeholders_rebuilt": int(placeholder.sum()),
+        "placeholder_values": sorted(text[placeholder].unique().tolist()),
+        "blanks_rebuilt": int(blank.sum()),
+        "rebuild_rule": f"LOAD_TIME - (LAST_TO_END + {offset}) days",
+        "offset_days": offset,
+        "inconsistent_with_last_to_end": int((delta != offset).sum()),
+        "after_load_time": int((fixed > load_time).sum()),
+    }
+    return fixed, report
+
+
+def _csv_encoding(p: Path) -> str:
+    """Which of UTF-8 / GB18030 decodes the file (``parquet`` for Parquet files)."""
+    with open(p, "rb") as fh:
+        data = fh.read()
+    if data[:4] == b"PAR1":
+        return "parquet"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+# --------------------------------------------------------------------------------------
+# cleaning
+# --------------------------------------------------------------------------------------
+def clean_textbook(df: pd.DataFrame, rule: str = "none") -> tuple[pd.DataFrame, dict]:
+    """Apply one of the book's cleaning rules and report the rows each step drops.
+
+    Rules of Zhang Liangjun et al. (chapter 7), applied step by step:
+
+    ``first_edition`` (1st ed., 2016)
+        1. keep rows with both ``SUM_YR_1`` and ``SUM_YR_2`` non-null;
+        2. keep rows where ``SUM_YR_1 != 0`` or ``SUM_YR_2 != 0`` or
+           (``SEG_KM_SUM == 0`` and ``avg_discount == 0``).
+    ``second_edition`` (2nd ed., 2019)
+        1. both yearly fares non-null;
+        2. at least one yearly fare non-zero;
+        3. ``SEG_KM_SUM > 0``;
+        4. ``avg_discount != 0``;
+        5. not ``AGE > 100``. As in the book's code (``~(AGE > 100)``), members with a
+           missing age are kept.
+    ``none``
+        No rows dropped.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A typed textbook snapshot (:func:`standardise_textbook` output).
+    rule : {"none", "first_edition", "second_edition"}
+
+    Returns
+    -------
+    cleaned : DataFrame
+        The kept rows, original index preserved (to trace them).
+    report : dict
+        ``rule``, ``rows_in``, ``rows_out``, ``dropped`` and ``steps``: a list of
+        ``{"step", "dropped", "remaining"}``.
+    """
+    if rule not in CLEANING_RULES:
+        raise ValueError(f"cleaning rule must be one of {CLEANING_RULES}, not {rule!r}")
+    needed = ["SUM_YR_1", "SUM_YR_2", "SEG_KM_SUM", "avg_discount"]
+    if rule == "second_edition":
+        needed.append("AGE")
+    if rule != "none":
+        S.require_columns(df, needed, "textbook snapshot")
+    num = {c: pd.to_numeric(df[c], errors="coerce") for c in needed if c in df.columns}
+    if rule == "first_edition":
+        steps = [
+            (
+                "SUM_YR_1 and SUM_YR_2 both non-null",
+                num["SUM_YR_1"].notna() & num["SUM_YR_2"].notna(),
+            ),
+            (
+                "SUM_YR_1 != 0 or SUM_YR_2 != 0 or (SEG_KM_SUM == 0 and avg_discount == 0)",
+                (num["SUM_YR_1"] != 0)
+                | (num["SUM_YR_2"] != 0)
+                | ((num["SEG_KM_SUM"] == 0) & (num["avg_discount"] == 0)),
+            ),
+        ]
+    elif rule == "second_edition":
+        steps = [
+            (
+                "SUM_YR_1 and SUM_YR_2 both non-null",
+                num["SUM_YR_1"].notna() & num["SUM_YR_2"].notna(),
+            ),
+            ("SUM_YR_1 != 0 or SUM_YR_2 != 0", (num["SUM_YR_1"] != 0) | (num["SUM_YR_2"] != 0)),
+            ("SEG_KM_SUM > 0", num["SEG_KM_SUM"] > 0),
+            ("avg_discount != 0", num["avg_discount"] != 0),
+            ("AGE <= 100 (missing AGE kept)", ~(num["AGE"] > 100)),
+        ]
+    else:
+        steps = []
+    keep = pd.Series(True, index=df.index)
+    report_steps = []
+    for name, mask in steps:
+        new = keep & mask.fillna(False).astype(bool)
+        report_steps.append(
+            {"step": name, "dropped": int(keep.sum() - new.sum()), "remaining": int(new.sum())}
+        )
+        keep = new
+    report = {
+        "rule": rule,
+        "reference": _BOOK if rule != "none" else None,
+        "rows_in": int(len(df)),
+        "rows_out": int(keep.sum()),
+        "dropped": int(len(df) - keep.sum()),
+        "steps": report_steps,
+    }
+    return df.loc[keep], report
+
+
+# --------------------------------------------------------------------------------------
+# writing a textbook-format file from a canonical snapshot
+# --------------------------------------------------------------------------------------
+WRITER_REQUIRED = (
+    "MEMBER_NO",
+    "FFP_DATE",
+    "FIRST_FLIGHT_DATE",
+    "LOAD_TIME",
+    "FLIGHT_COUNT",
+    "SEG_KM_SUM",
+    "LAST_FLIGHT_DATE",
+    "LAST_TO_END",
+    "SUM_YR_1",
+    "SUM_YR_2",
+)
+QUARTERS_IN_WINDOW = 8
+ELITE_SHARE = 0.25  # elite points per basic point for tiers 5 and 6 (writer's rule)
+POINTS_PER_AWARD = 25_000  # writer's rule for EXCHANGE_COUNT when it is absent
+
+
+def textbook_frame(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The 44 textbook columns computed from a canonical snapshot (no quirks, typed).
+
+    Columns the snapshot has are copied. The others follow these rules (ours, chosen to
+    be simple and consistent, not the carrier's; the real file's point columns come from
+    its loyalty ledger, which no flight log has):
+
+    ====================================  ==================================================
+    avg_discount                          0 where the member flew no km in the window
+                                          (the book's convention, see its first rule)
+    SUM_YR_1, SUM_YR_2                    missing -> 0 (no flight in that year)
+    BP_SUM                                snapshot's, else round(SEG_KM_SUM x avg_discount)
+    P1Y_BP_SUM, L1Y_BP_SUM                BP_SUM split in proportion to P1Y/L1Y flights
+    EP_SUM_YR_1, EP_SUM_YR_2              round(0.25 x P1Y/L1Y_BP_SUM) for tiers 5-6, else 0
+    ADD_POINTS_SUM_YR_1/2, ADD_Point_SUM  0 (no partner or card earning in a flight log)
+    EP_SUM                                EP_SUM_YR_1 + EP_SUM_YR_2
+    Eli_Add_Point_Sum                     EP_SUM + ADD_Point_SUM
+    L1Y_ELi_Add_Points                    EP_SUM_YR_2 + ADD_POINTS_SUM_YR_2
+    Points_Sum                            snapshot's, else BP_SUM + Eli_Add_Point_Sum
+    L1Y_Points_Sum                        L1Y_BP_SUM + L1Y_ELi_Add_Points
+    EXCHANGE_COUNT                        snapshot's, else Points_Sum // 25,000
+    Point_NotFlight                       EXCHANGE_COUNT (non-flight point events)
+    WEIGHTED_SEG_KM                       SEG_KM_SUM x avg_discount
+    AVG_FLIGHT_COUNT, AVG_BP_SUM          FLIGHT_COUNT / 8, BP_SUM / 8 (per quarter)
+    BEGIN_TO_FIRST                        days from FFP_DATE to FIRST_FLIGHT_DATE
+    Ration_P1Y/L1Y_Flight_Count           P1Y/L1Y flights / FLIGHT_COUNT (0 if none)
+    Ration_P1Y/L1Y_BPS                    P1Y/L1Y_BP_SUM / BP_SUM (0 if none)
+    P1Y/L1Y_Flight_Count                  snapshot's; one missing: FLIGHT_COUNT minus the
+                                          other; both: all flights in L1Y
+    GENDER                                male/female codes -> 男/女; Chinese kept
+    FFP_TIER, AGE, WORK_*, AVG_INTERVAL,  snapshot's, else empty
+    MAX_INTERVAL
+    ====================================  ==================================================
+    """
+    S.require_columns(snapshot, WRITER_REQUIRED, "snapshot")
+    s = snapshot.reset_index(drop=True)
+    out = pd.DataFrame(index=s.index)
+
+    def col(name, default=np.nan):
+        if name in s.columns:
+            return s[name]
+        return pd.Series(default, index=s.index)
+
+    def num(name, default=np.nan):
+        return pd.to_numeric(col(name, default), errors="coerce").astype(float)
+
+    def ratio(a, b):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.Series(np.where(b > 0, a / np.where(b > 0, b, 1.0), 0.0), index=s.index)
+
+    fc = num("FLIGHT_COUNT")
+    km = num("SEG_KM_SUM").fillna(0.0)
+    disc = num("avg_discount").fillna(0.0)
+    p1y = num("P1Y_Flight_Count")
+    l1y = num("L1Y_Flight_Count")
+    l1y = l1y.fillna(fc - p1y.fillna(0.0))  # neither given: all flights in the last year
+    p1y = p1y.fillna(fc - l1y)
+    tier = num("FFP_TIER")
+    bp = num("BP_SUM")
+    bp = bp.where(bp.notna(), np.round(km * disc))
+    p1y_bp = np.round(bp * ratio(p1y, fc))
+    l1y_bp = bp - p1y_bp
+    elite = (tier >= 5).astype(float)
+    ep1 = np.round(ELITE_SHARE * p1y_bp) * elite
+    ep2 = np.round(ELITE_SHARE * l1y_bp) * elite
+    add1 = pd.Series(0.0, index=s.index)
+    add2 = pd.Series(0.0, index=s.index)
+    ep = ep1 + ep2
+    add = add1 + add2
+    eli = ep + add
+    points = num("Points_Sum")
+    points = points.where(points.notna(), bp + eli)
+    exch = num("EXCHANGE_COUNT")
+    exch = exch.where(exch.notna(), np.floor(points / POINTS_PER_AWARD))
+
+    gender = col("GENDER", None)
+    gmap = gender.astype("string").str.strip().str.lower().map(_GENDER_TO_CHINESE)
+    gender = gmap.where(gmap.notna(), gender.astype(object))
+
+    values = {
+        "MEMBER_NO": s["MEMBER_NO"].astype(np.int64),
+        "FFP_DATE": pd.to_datetime(s["FFP_DATE"]),
+        "FIRST_FLIGHT_DATE": pd.to_datetime(s["FIRST_FLIGHT_DATE"]),
+        "GENDER": gender.astype(object).where(gender.notna(), None),
+        "FFP_TIER": tier,
+        "WORK_CITY": col("WORK_CITY", None),
+        "WORK_PROVINCE": col("WORK_PROVINCE", None),
+        "WORK_COUNTRY": col("WORK_COUNTRY", None),
+        "AGE": num("AGE"),
+        "LOAD_TIME": pd.to_datetime(s["LOAD_TIME"]),
+        "FLIGHT_COUNT": fc,
+        "BP_SUM": bp,
+        "EP_SUM_YR_1": ep1,
+        "EP_SUM_YR_2": ep2,
+        "SUM_YR_1": num("SUM_YR_1").fillna(0.0),
+        "SUM_YR_2": num("SUM_YR_2").fillna(0.0),
+        "SEG_KM_SUM": km,
+        "WEIGHTED_SEG_KM": km * disc,
+        "LAST_FLIGHT_DATE": pd.to_datetime(s["LAST_FLIGHT_DATE"]),
+        "AVG_FLIGHT_COUNT": fc / QUARTERS_IN_WINDOW,
+        "AVG_BP_SUM": bp / QUARTERS_IN_WINDOW,
+        "BEGIN_TO_FIRST": (
+            pd.to_datetime(s["FIRST_FLIGHT_DATE"]) - pd.to_datetime(s["FFP_DATE"])
+        ).dt.days.astype(float),
+        "LAST_TO_END": num("LAST_TO_END"),
+        "AVG_INTERVAL": num("AVG_INTERVAL"),
+        "MAX_INTERVAL": num("MAX_INTERVAL"),
+        "ADD_POINTS_SUM_YR_1": add1,
+        "ADD_POINTS_SUM_YR_2": add2,
+        "EXCHANGE_COUNT": exch,
+        "avg_discount": disc,
+        "P1Y_Flight_Count": p1y,
+        "L1Y_Flight_Count": l1y,
+        "P1Y_BP_SUM": p1y_bp,
+        "L1Y_BP_SUM": l1y_bp,
+        "EP_SUM": ep,
+        "ADD_Point_SUM": add,
+        "Eli_Add_Point_Sum": eli,
+        "L1Y_ELi_Add_Points": ep2 + add2,
+        "Points_Sum": points,
+        "L1Y_Points_Sum": l1y_bp + ep2 + add2,
+        "Ration_L1Y_Flight_Count": ratio(l1y, fc),
+        "Ration_P1Y_Flight_Count": ratio(p1y, fc),
+        "Ration_P1Y_BPS": ratio(p1y_bp, bp),
+        "Ration_L1Y_BPS": ratio(l1y_bp, bp),
+        "Point_NotFlight": exch,
+    }
+    for name in TEXTBOOK_COLUMNS:
+        out[name] = values[name]
+    for name in INTEGER_COLUMNS:
+        v = out[name]
+        if v.notna().any() and (v.dropna() == np.round(v.dropna())).all():
+            out[name] = v.astype("Int64")
+    return out
+
+
+def write_textbook_csv(
+    snapshot: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    quirks: bool = True,
+    encoding: str = "utf-8",
+    seed: int = 0,
+    min_flights: int = 0,
+    quirk_rates: Mapping[str, float] | None = None,
+) -> Path:
+    """Write a canonical snapshot as a textbook-format ``air_data.csv``.
+
+    Parameters
+    ----------
+    snapshot : DataFrame
+        A canonical member snapshot (``schema.SNAPSHOT_COLUMNS``), e.g. from
+        :func:`crm_research.data.snapshot.build_snapshot` or the simulator.
+    path : path-like
+        Target CSV file, written atomically.
+    quirks : bool
+        Reproduce the real file's quirks (see :data:`QUIRK_RATES`), each on at least one
+        row: dates as ``2006/11/2`` with some ``2014/03/31``, the ``LAST_FLIGHT_DATE``
+        placeholder ``2014/2/29  0:00:00``, nulls in ``SUM_YR_1``, ``SUM_YR_2``, ``AGE``,
+        ``GENDER`` and the city columns, ages above 100 and first flights before 1990 or
+        after ``LOAD_TIME``. Without quirks, dates are ISO and no value is altered.
+    encoding : {"utf-8", "gb18030"}
+    seed : int
+        Chooses the rows that get a quirk.
+    min_flights : int
+        Keep only members with at least this many flights in the window (the real file
+        holds members with ``FLIGHT_COUNT >= 2``); 0 keeps everyone.
+    quirk_rates : mapping, optional
+        Overrides of :data:`QUIRK_RATES`.
+
+    Returns
+    -------
+    Path
+        The file written; see :func:`textbook_frame` for how the 44 columns are filled.
+    """
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "gb18030"):
+        raise ValueError(f"encoding must be 'utf-8' or 'gb18030', not {encoding!r}")
+    frame = textbook_frame(snapshot)
+    if min_flights > 0:
+        frame = frame.loc[frame["FLIGHT_COUNT"] >= min_flights].reset_index(drop=True)
+    if len(frame) == 0:
+        raise ValueError("no members left to write (check min_flights)")
+    rates = dict(QUIRK_RATES)
+    if quirk_rates:
+        unknown = set(quirk_rates) - set(QUIRK_RATES)
+        if unknown:
+            raise ValueError(f"unknown quirk(s) {sorted(unknown)}; known: {sorted(QUIRK_RATES)}")
+        rates.update(quirk_rates)
+    text = _format_textbook(frame, quirks=quirks, rates=rates, seed=seed)
+    return _io._atomic(path, lambda tmp: text.to_csv(tmp, index=False, encoding=encoding))
+
+
+def _format_textbook(frame: pd.DataFrame, *, quirks: bool, rates: dict, seed: int) -> pd.DataFrame:
+    out = frame.copy()
+    n = len(out)
+    dates = {c: out[c] for c in DATE_COLUMNS}
+    if not quirks:
+        for c, d in dates.items():
+            out[c] = d.dt.strftime("%Y-%m-%d")
+        return out
+
+    rng = np.random.default_rng(seed)
+
+    def count(key: str) -> int:
+        r = rates[key]
+        return 0 if r <= 0 else min(n, max(1, int(round(r * n))))
+
+    # disjoint rows for the quirks that change values
+    order = rng.permutation(n)
+    blocks = {}
+    start = 0
+    for key in (
+        "last_flight_placeholder",
+        "age_over_100",
+        "first_flight_too_early",
+        "first_flight_after_load_time",
+    ):
+        k = min(count(key), n - start)
+        blocks[key] = order[start : start + k]
+        start += k
+    load = dates["LOAD_TIME"]
+    ff = dates["FIRST_FLIGHT_DATE"].copy()
+    rows = blocks["first_flight_too_early"]
+    ff.iloc[rows] = pd.Timestamp("1950-01-01") + pd.to_timedelta(
+        rng.integers(0, 14_600, len(rows)), unit="D"
+    )
+    rows = blocks["first_flight_after_load_time"]
+    ff.iloc[rows] = load.iloc[rows] + pd.to_timedelta(rng.integers(1, 366, len(rows)), unit="D")
+    dates["FIRST_FLIGHT_DATE"] = ff
+    age = out["AGE"].astype("Float64")
+    rows = blocks["age_over_100"]
+    age.iloc[rows] = rng.integers(101, 111, len(rows)).astype(float)
+
+    padded = rng.random(n) < rates["zero_padded_dates"]
+    for c, d in dates.items():
+        out[c] = np.where(padded, d.dt.strftime("%Y/%m/%d"), _unpadded(d))
+    last = out["LAST_FLIGHT_DATE"].to_numpy(object)
+    last[blocks["last_flight_placeholder"]] = LAST_FLIGHT_PLACEHOLDER
+    out["LAST_FLIGHT_DATE"] = last
+
+    for c in (
+        "SUM_YR_1",
+        "SUM_YR_2",
+        "AGE",
+        "GENDER",
+        "WORK_CITY",
+        "WORK_PROVINCE",
+        "WORK_COUNTRY",
+    ):
+        if c == "AGE":  # keep the ages above 100 visible
+            pool = np.setdiff1d(np.arange(n), blocks["age_over_100"])
+            rows = rng.choice(pool, size=min(count("null_AGE"), len(pool)), replace=False)
+            age.iloc[rows] = pd.NA
+            continue
+        rows = rng.choice(n, size=count(f"null_{c}"), replace=False)
+        out[c] = out[c].astype(object)
+        out.iloc[rows, out.columns.get_loc(c)] = None
+    out["AGE"] = age.round().astype("Int64")
+    return out
+
+
+def _unpadded(d: pd.Series) -> np.ndarray:
+    """``2006/11/2`` style (no zero padding), vectorised."""
+    y = d.dt.year.astype("Int64").astype("string")
+    m = d.dt.month.astype("Int64").astype("string")
+    day = d.dt.day.astype("Int64").astype("string")
+    return (y + "/" + m + "/" + day).astype(object).to_numpy()
+
+
+__all__ = [
+    "CLEANING_RULES",
+    "QUIRK_RATES",
+    "TEXTBOOK_COLUMNS",
+    "TEXTBOOK_REQUIRED",
+    "clean_textbook",
+    "load_textbook",
+    "standardise_textbook",
+    "textbook_frame",
+    "write_textbook_csv",
+]
