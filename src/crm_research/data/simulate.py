@@ -104,8 +104,8 @@ class SimulationParams:
     fare_per_km: float = 1.0
     km_min: float = 150.0
     km_max: float = 5000.0
-    tier5_km_last_year: float = 16_000.0
-    tier6_km_last_year: float = 32_000.0
+    tier5_km_last_year: float = 22_000.0
+    tier6_km_last_year: float = 45_000.0
     complaint_base: float = 0.004
     complaint_slope: float = 0.05
     complaint_before_dropout: float = 0.30
@@ -271,14 +271,18 @@ def simulate_programme(
     alive = ~died_in
 
     # --- the flight log -------------------------------------------------------------------
-    k = len(times)
-    f_owner = np.concatenate([np.arange(n), owner])
-    f_time = np.concatenate([np.zeros(n), times])  # weeks since first flight
-    order = np.lexsort((f_time, f_owner))
-    f_owner, f_time = f_owner[order], f_time[order]
+    # each member's first flight (time 0) followed by the repeat flights, already in
+    # (member, time) order: no sort needed
+    per_member = m.astype(np.int64) + 1
+    n_f = int(per_member.sum())
+    f_owner = np.repeat(np.arange(n), per_member)
+    first_pos = np.cumsum(per_member) - per_member
+    f_time = np.zeros(n_f)
+    repeat = np.ones(n_f, dtype=bool)
+    repeat[first_pos] = False
+    f_time[repeat] = times
     f_day = np.floor(t0[f_owner] + f_time * DAYS_PER_WEEK)
     f_day = np.minimum(f_day, end_day)  # guard against rounding at the edge
-    n_f = n + k
 
     business = rng.random(n) < 1.0 / (1.0 + np.exp(-3.0 * (np.log(lam) - np.log(P.business_lam))))
     disc_mean = np.where(business, P.discount_business, P.discount_leisure)
@@ -288,7 +292,7 @@ def simulate_programme(
     revenue = rng.gamma(P.gg_p, 1.0, n_f) / nu[f_owner]
     km = np.clip(revenue / (disc * P.fare_per_km), P.km_min, P.km_max)
     km = np.round(km)
-    cabin = np.where(disc >= 1.2, "C", "Y")
+    cabin = pd.Categorical.from_codes((disc >= 1.2).astype(np.int8), categories=["Y", "C"])
 
     member_no = np.arange(1, n + 1, dtype=np.int64)
     flights = pd.DataFrame(
@@ -298,7 +302,7 @@ def simulate_programme(
             S.SEG_KM: km,
             S.DISCOUNT: disc,
             S.REVENUE: np.round(revenue, 2),
-            S.CABIN: pd.Categorical(cabin, categories=["Y", "C"]),
+            S.CABIN: cabin,
         }
     )
 
@@ -411,11 +415,14 @@ def _first_order_stats(
     return times, owner
 
 
-def _days_to_datetime(days: np.ndarray) -> pd.Series:
+def _days_to_datetime(days: np.ndarray) -> np.ndarray:
+    """Whole days since the epoch (float, NaN allowed) -> datetime64[ns]."""
     days = np.asarray(days, dtype=float)
-    out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
     ok = ~np.isnan(days)
-    out[ok] = days[ok].astype(np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+    if ok.all():
+        return (days.astype(np.int64) * np.int64(86_400_000_000_000)).astype("datetime64[ns]")
+    out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[ok] = (days[ok].astype(np.int64) * np.int64(86_400_000_000_000)).astype("datetime64[ns]")
     return out
 
 

@@ -1,0 +1,177 @@
+"""The study's inputs: the default simulation, CDNOW, a flight-log folder or a textbook file.
+
+``load_source(data, raw_dir)`` returns a validated :class:`~crm_research.data.Dataset`:
+
+- ``"synthetic"``: the simulated programme in ``raw_dir/synthetic/`` (written by
+  ``crm-research data synth``; made on first use by the runner);
+- ``"cdnow"``: the CDNOW 1/10 sample shipped with lifetimes (``"cdnow-master"`` for
+  the full 23,570 customers);
+- a folder: a flight log ``flights.csv|parquet`` with ``members.csv|parquet`` and
+  optionally ``complaints`` and ``noshows`` tables;
+- a file: the textbook member table (``air_data.csv``).
+
+Nothing under ``raw_dir`` is ever modified.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .. import io as _io
+from . import Dataset
+from . import schema as S
+from .readers import read_table
+from .schema import DataValidationError
+
+SYNTH_TABLES = ("flights", "members", "complaints", "noshows", "truth")
+DEFAULT_MEMBERS = 60_000
+
+
+def synthetic_dir(raw_dir: str | os.PathLike) -> Path:
+    return Path(raw_dir) / "synthetic"
+
+
+def write_synthetic(
+    out_dir: str | os.PathLike,
+    n_members: int = DEFAULT_MEMBERS,
+    seed: int = 42,
+    process: str = "bgnbd",
+    obs_end: str = "2014-03-31",
+) -> Path:
+    """Simulate a programme and write its tables as Parquet plus ``simulation.json``."""
+    from .simulate import simulate_programme
+
+    sim = simulate_programme(n_members=n_members, seed=seed, obs_end=obs_end, process=process)
+    out = Path(out_dir)
+    for name in SYNTH_TABLES:
+        _io.write_parquet(getattr(sim, name), out / f"{name}.parquet")
+    _io.write_json(
+        {
+            "n_members": int(n_members),
+            "seed": int(seed),
+            "process": process,
+            "obs_end": str(sim.obs_end.date()),
+            "params": {k: v for k, v in sim.params.as_dict().items() if not isinstance(v, dict)},
+            "time_unit": "weeks",
+        },
+        out / "simulation.json",
+    )
+    return out
+
+
+def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
+    meta = synthetic_dir(raw_dir) / "simulation.json"
+    if not meta.exists():
+        return None
+    if not all((synthetic_dir(raw_dir) / f"{t}.parquet").exists() for t in SYNTH_TABLES):
+        return None
+    return _io.read_json(meta)
+
+
+def load_synthetic(raw_dir: str | os.PathLike) -> Dataset:
+    d = synthetic_dir(raw_dir)
+    meta = synthetic_meta(raw_dir)
+    if meta is None:
+        raise FileNotFoundError(
+            f"no simulated data in {d}: run `crm-research data synth --out {d}` "
+            "(crm-research run does it for you)"
+        )
+    t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
+    obs_end = pd.Timestamp(meta["obs_end"])
+    from .snapshot import build_snapshot
+
+    snap = build_snapshot(
+        t["flights"], t["members"], obs_end, complaints=t["complaints"], noshows=t["noshows"]
+    )
+    info = {
+        "source": "synthetic",
+        "obs_end": str(obs_end.date()),
+        "has_ffp_columns": True,
+        "time_unit": "weeks",
+        "process": meta.get("process"),
+        "seed": meta.get("seed"),
+        "n_members": int(len(t["members"])),
+        "n_flights": int(len(t["flights"])),
+        "true_params": meta.get("params", {}),
+        "input": str(d),
+    }
+    return Dataset(snapshot=snap, info=info, **t)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for suffix in (".parquet", ".csv", ".pq", ".tsv", ".txt"):
+        p = folder / f"{stem}{suffix}"
+        if p.exists():
+            return p
+    return None
+
+
+def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
+    """Read and validate a flight-log folder (flights + members [+ complaints, noshows]).
+
+    ``obs_end`` defaults to the last flight date in the log.
+    """
+    from .snapshot import build_snapshot, validate_events, validate_flights, validate_members
+
+    folder = Path(folder)
+    fpath = _find(folder, "flights")
+    if fpath is None:
+        raise DataValidationError(
+            "no flights.csv or flights.parquet in the folder (a flight log needs one)",
+            source=str(folder),
+        )
+    mpath = _find(folder, "members")
+    members = None
+    if mpath is not None:
+        members = validate_members(read_table(mpath), source=str(mpath))
+    flights = read_table(fpath)
+    flights = validate_flights(flights, source=str(fpath), members=members)
+    end = pd.Timestamp(obs_end) if obs_end else flights[S.FLIGHT_DATE].max().normalize()
+    late = flights[S.FLIGHT_DATE] > end
+    if late.any():
+        validate_flights(flights, source=str(fpath), obs_end=end)
+    events = {}
+    for stem, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
+        p = _find(folder, stem)
+        events[stem] = validate_events(read_table(p), col, str(p)) if p is not None else None
+    snap = build_snapshot(flights, members, end, **events)
+    info = {
+        "source": "flightlog",
+        "obs_end": str(end.date()),
+        "has_ffp_columns": S.SEG_KM in flights.columns and S.DISCOUNT in flights.columns,
+        "time_unit": "weeks",
+        "input": str(folder),
+    }
+    return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
+
+
+def load_source(
+    data: str = "synthetic",
+    raw_dir: str | os.PathLike = "data/raw",
+    *,
+    obs_end: str | None = None,
+    cleaning: str = "none",
+) -> Dataset:
+    """Load the study's input named by ``data`` (see the module docstring)."""
+    key = str(data).lower()
+    if key == "synthetic":
+        return load_synthetic(raw_dir)
+    if key in ("cdnow", "cdnow-sample", "cdnow-master"):
+        from .cdnow import cdnow_dataset
+
+        kwargs = {"obs_end": obs_end} if obs_end else {}
+        return cdnow_dataset(sample=key != "cdnow-master", **kwargs)
+    p = Path(data)
+    if not p.exists():
+        raise DataValidationError(
+            "not found: give 'synthetic', 'cdnow', a flight-log folder or a textbook CSV/Parquet file",
+            source=str(p),
+        )
+    if p.is_dir():
+        return load_flight_log_folder(p, obs_end=obs_end)
+    from .textbook import load_textbook
+
+    return load_textbook(p, cleaning=cleaning)
