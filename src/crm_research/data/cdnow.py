@@ -158,6 +158,9 @@ def cdnow_dataset(
     if len(flights) == 0:
         raise ValueError(f"no CDNOW purchases on or before {obs_end.date()}")
     snapshot = build_snapshot(flights, None, obs_end)
+    for col in snapshot.columns:  # one datetime unit everywhere (Parquet keeps units)
+        if pd.api.types.is_datetime64_any_dtype(snapshot[col]):
+            snapshot[col] = snapshot[col].astype("datetime64[ns]")
     info = {
         "source": "cdnow",
         "obs_end": obs_end.date().isoformat(),

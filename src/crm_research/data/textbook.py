@@ -449,7 +449,7 @@ def _last_flight_dates(
         "placeholders_rebuilt": int(placeholder.sum()),
         "placeholder_values": sorted(text[placeholder].unique().tolist()),
         "blanks_rebuilt": int(blank.sum()),
-        "rebuild_rule": f"LOAD_TIME - (LAST_TO_END + {offset}) days",
+        "rebuild_rule": f"LOAD_TIME - (LAST_TO_END {'-' if offset < 0 else '+'} {abs(offset)}) days",
         "offset_days": offset,
         "inconsistent_with_last_to_end": int((delta != offset).sum()),
         "after_load_time": int((fixed > load_time).sum()),
