@@ -64,6 +64,7 @@ SNAPSHOT_COLUMNS = (
 SNAPSHOT_REQUIRED = ("MEMBER_NO", "LOAD_TIME", "FLIGHT_COUNT", "LAST_TO_END")
 
 MAX_LISTED = 10
+RELATIVE_DATE_WORDS = ("now", "today", "tomorrow", "yesterday")
 
 
 class DataValidationError(ValueError):
@@ -149,6 +150,10 @@ def parse_dates(df: pd.DataFrame, column: str, source: str, *, required: bool = 
     else:
         text = raw.astype("string").str.strip()
         out = pd.to_datetime(text, errors="coerce", format="mixed")
+        # dateutil reads "now"/"today" as the current time: reject, results must not
+        # depend on the day the study runs
+        relative = text.str.lower().isin(RELATIVE_DATE_WORDS).fillna(False).astype(bool)
+        out = out.mask(relative)
         bad = out.isna() & text.notna() & (text != "")
         if bad.any():
             raise DataValidationError(
