@@ -1,0 +1,75 @@
+"""Customer lifetime value: BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma, validated.
+
+Thin wrappers over ``lifetimes`` 0.11.3 (through :func:`crm_research._compat.lifetimes_guard`)
+with per-member inputs built from a flight log (:func:`flight_summary`) or approximated
+from the textbook member table (:func:`summary_from_snapshot`), holdout validation,
+CLV with discounting, customer equity with bootstrap intervals, and the replication of
+the published CDNOW results (:func:`replicate_cdnow`).
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005a). "Counting your customers" the easy
+way: an alternative to the Pareto/NBD model. Marketing Science 24(2), 275-284.
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: using iso-value curves
+for customer base analysis. Journal of Marketing Research 42(4), 415-430.
+Schmittlein, D. C., Morrison, D. G. & Colombo, R. (1987). Counting your customers: who
+are they and what will they do next? Management Science 33(1), 1-24.
+"""
+
+from .models import (
+    BGNBD,
+    MBGNBD,
+    MODELS,
+    FitError,
+    GammaGamma,
+    ParetoNBD,
+    spend_frequency_correlation,
+)
+from .replicate import PUBLISHED, cdnow_fits, replicate_cdnow
+from .summary import TIME_UNITS, compress, days_per_unit, flight_summary, summary_from_snapshot
+from .validation import (
+    compare_models,
+    cumulative_tracking,
+    frequency_histogram,
+    holdout_by_frequency,
+    holdout_errors,
+)
+from .value import (
+    bootstrap_clv,
+    concentration,
+    customer_lifetime_value,
+    discounted_expected_flights,
+    interval,
+    lorenz_curve,
+    monthly_rate,
+)
+
+__all__ = [
+    "BGNBD",
+    "MBGNBD",
+    "MODELS",
+    "PUBLISHED",
+    "TIME_UNITS",
+    "FitError",
+    "GammaGamma",
+    "ParetoNBD",
+    "bootstrap_clv",
+    "cdnow_fits",
+    "compare_models",
+    "compress",
+    "concentration",
+    "cumulative_tracking",
+    "customer_lifetime_value",
+    "days_per_unit",
+    "discounted_expected_flights",
+    "flight_summary",
+    "frequency_histogram",
+    "holdout_by_frequency",
+    "holdout_errors",
+    "interval",
+    "lorenz_curve",
+    "monthly_rate",
+    "replicate_cdnow",
+    "spend_frequency_correlation",
+    "summary_from_snapshot",
+]

@@ -1,0 +1,197 @@
+"""Holdout validation of the purchase models (Fader, Hardie & Lee 2005a, section 4).
+
+- :func:`holdout_by_frequency`: mean flights in the holdout, actual and conditional
+  expectation, by calibration-period frequency (0, 1, ..., 7+; their figure 4);
+- :func:`cumulative_tracking`: cumulative repeat flights period by period, actual and
+  expected (their figure 3), the expectation summed over first-flight cohorts;
+- :func:`frequency_histogram`: members by calibration-period repeat flights, actual
+  and expected (their figure 2);
+- :func:`holdout_errors`: per-member MAE, RMSE and correlation;
+- :func:`compare_models`: log-likelihood, AIC, BIC, holdout and cumulative errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data import schema as S
+from .models import _PurchaseModel
+
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def _need_holdout(summary: pd.DataFrame) -> None:
+    if "frequency_holdout" not in summary.columns:
+        raise ValueError(
+            "the summary has no holdout period (calibration_end = observation end): "
+            "holdout validation needs calibration_end before the last flight"
+        )
+
+
+def holdout_by_frequency(model: _PurchaseModel, summary: pd.DataFrame, max_frequency: int = 7):
+    """Mean actual vs expected holdout flights by calibration frequency (0..max, max+)."""
+    _need_holdout(summary)
+    pred = model.expected_flights(
+        summary["duration_holdout"].iloc[0], summary["frequency"], summary["recency"], summary["T"]
+    )
+    grp = np.minimum(summary["frequency"].to_numpy(), max_frequency)
+    labels = [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
+    df = pd.DataFrame(
+        {"group": grp, "actual": summary["frequency_holdout"].to_numpy(), "expected": pred}
+    )
+    out = df.groupby("group").agg(
+        members=("actual", "size"), actual=("actual", "mean"), expected=("expected", "mean")
+    )
+    out = out.reindex(range(max_frequency + 1))
+    out.index = pd.Index([labels[i] for i in out.index], name="calibration_frequency")
+    out["members"] = out["members"].fillna(0).astype(int)
+    return out
+
+
+def holdout_errors(model: _PurchaseModel, summary: pd.DataFrame) -> dict:
+    """Per-member error of the conditional expectation of holdout flights."""
+    _need_holdout(summary)
+    pred = model.expected_flights(
+        summary["duration_holdout"].iloc[0], summary["frequency"], summary["recency"], summary["T"]
+    )
+    act = summary["frequency_holdout"].to_numpy(float)
+    err = pred - act
+    corr = float(np.corrcoef(pred, act)[0, 1]) if act.std() > 0 and pred.std() > 0 else float("nan")
+    return {
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt((err**2).mean())),
+        "correlation": corr,
+        "total_actual": float(act.sum()),
+        "total_expected": float(pred.sum()),
+        "total_error_pct": float(100 * (pred.sum() - act.sum()) / act.sum())
+        if act.sum()
+        else float("nan"),
+    }
+
+
+def cumulative_tracking(
+    model: _PurchaseModel,
+    summary: pd.DataFrame,
+    flights: pd.DataFrame,
+    *,
+    period_days: int = 7,
+    merge_same_day: bool = False,
+    start=None,
+) -> pd.DataFrame:
+    """Cumulative repeat flights of the calibration members, actual and expected.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``flight_summary`` output (its members and ``first_flight`` dates; its
+        ``attrs`` give the calibration and observation ends and the time unit).
+    flights : DataFrame
+        The flight log (``MEMBER_NO``, ``FLIGHT_DATE``).
+    period_days : int
+        Length of a tracking period (7: weeks).
+    start : date-like, optional
+        Day 0 of the tracking (default: the first first-flight of the members).
+
+    Returns
+    -------
+    DataFrame
+        One row per period: ``period`` (1, 2, ...), ``period_end`` (date),
+        ``actual``/``expected`` (repeat flights in the period), ``actual_cum``,
+        ``expected_cum``, ``holdout`` (bool: period ends after the calibration end).
+    """
+    S.require_columns(flights, S.FLIGHT_REQUIRED, "flight log")
+    dpu = float(summary.attrs.get("days_per_unit", 7.0))
+    cal_end = pd.Timestamp(summary.attrs["calibration_end"])
+    obs_end = pd.Timestamp(summary.attrs["observation_end"])
+    first = summary["first_flight"]
+    day0 = pd.Timestamp(first.min()) if start is None else pd.Timestamp(start)
+    first_d = ((first - day0).dt.days).to_numpy()
+    n_periods = int(np.ceil(((obs_end - day0).days + 1) / period_days))
+    ends = period_days * np.arange(1, n_periods + 1)  # day offsets of the period ends (exclusive)
+
+    # expected: sum over first-flight days of E[X(end - first)]
+    cohort, size = np.unique(first_d, return_counts=True)
+    t = (ends[None, :] - cohort[:, None]) / dpu
+    ex = model.expected_flights_unconditional(np.clip(t, 0, None).ravel()).reshape(t.shape)
+    expected_cum = (size[:, None] * ex).sum(axis=0)
+
+    # actual: repeat flights (all but each member's first) of these members, by period
+    f = flights.loc[flights[S.MEMBER].isin(summary.index), [S.MEMBER, S.FLIGHT_DATE]]
+    f = f.loc[f[S.FLIGHT_DATE] <= obs_end]
+    if merge_same_day:
+        f = f.drop_duplicates()
+    d = (f[S.FLIGHT_DATE] - day0).dt.days.to_numpy()
+    per = np.minimum(d // period_days, n_periods - 1)
+    counts = np.bincount(per, minlength=n_periods).astype(float)
+    firsts = np.bincount(np.minimum(first_d // period_days, n_periods - 1), minlength=n_periods)
+    actual = counts - firsts
+    out = pd.DataFrame(
+        {
+            "period": np.arange(1, n_periods + 1),
+            "period_end": day0 + pd.to_timedelta(ends - 1, unit="D"),
+            "actual": actual,
+            "expected": np.diff(np.r_[0.0, expected_cum]),
+            "actual_cum": np.cumsum(actual),
+            "expected_cum": expected_cum,
+        }
+    )
+    out["holdout"] = out["period_end"] > cal_end
+    return out
+
+
+def frequency_histogram(model: _PurchaseModel, summary: pd.DataFrame, max_frequency: int = 7):
+    """Members by calibration repeat flights (0..max-1, max+), actual vs expected.
+
+    The expectation sums ``P(X(T_i) = n)`` over members (their ages ``T_i`` differ),
+    evaluated once per distinct ``T``.
+    """
+    T, n_T = np.unique(summary["T"].to_numpy(float), return_counts=True)
+    exp = np.zeros(max_frequency + 1)
+    for k in range(max_frequency):
+        probs = np.array([model.prob_n_flights(t, k) if t > 0 else float(k == 0) for t in T])
+        exp[k] = (n_T * probs).sum()
+    exp[max_frequency] = n_T.sum() - exp[:max_frequency].sum()
+    act = np.bincount(
+        np.minimum(summary["frequency"].to_numpy(), max_frequency), minlength=max_frequency + 1
+    )
+    labels = [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
+    return pd.DataFrame(
+        {"actual": act[: max_frequency + 1], "expected": exp},
+        index=pd.Index(labels, name="calibration_frequency"),
+    )
+
+
+def compare_models(
+    models: dict[str, _PurchaseModel],
+    summary: pd.DataFrame,
+    flights: pd.DataFrame | None = None,
+    *,
+    merge_same_day: bool = False,
+) -> pd.DataFrame:
+    """Model comparison table: fit and holdout accuracy, one row per model."""
+    rows = []
+    for name, m in models.items():
+        row = {
+            "model": name,
+            "n_params": m.n_params,
+            "log_likelihood": m.log_likelihood_,
+            "aic": m.aic_,
+            "bic": m.bic_,
+        }
+        if "frequency_holdout" in summary.columns:
+            e = holdout_errors(m, summary)
+            row.update(
+                holdout_mae=e["mae"],
+                holdout_rmse=e["rmse"],
+                holdout_correlation=e["correlation"],
+                holdout_total_error_pct=e["total_error_pct"],
+            )
+            if flights is not None:
+                tr = cumulative_tracking(m, summary, flights, merge_same_day=merge_same_day)
+                last = tr.iloc[-1]
+                row["cumulative_error_pct_at_end"] = float(
+                    100 * (last["expected_cum"] - last["actual_cum"]) / last["actual_cum"]
+                )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
