@@ -279,8 +279,14 @@ def test_clean_textbook_directly_and_none_rule():
     assert list(kept.index) == [0, 7]  # the original rows, to trace them
     with pytest.raises(ValueError, match="cleaning rule"):
         clean_textbook(snap, "third_edition")
-    with pytest.raises(DataValidationError, match="AGE"):
-        clean_textbook(snap.drop(columns="AGE"), "second_edition")
+    # without ages (or fares) the step is skipped and says so
+    kept, rep = clean_textbook(snap.drop(columns="AGE"), "second_edition")
+    assert sorted(kept["MEMBER_NO"]) == [1, 7, 8]
+    assert rep["steps"][-1]["skipped"] and "AGE absent" in rep["steps"][-1]["step"]
+    kept, rep = clean_textbook(snap.drop(columns=["SUM_YR_1", "SUM_YR_2"]), "first_edition")
+    assert len(kept) == 8 and all(s["skipped"] for s in rep["steps"])
+    with pytest.raises(DataValidationError, match="SEG_KM_SUM"):
+        clean_textbook(snap.drop(columns="SEG_KM_SUM"), "second_edition")
 
 
 # --------------------------------------------------------------------------------------

@@ -489,6 +489,9 @@ def clean_textbook(df: pd.DataFrame, rule: str = "none") -> tuple[pd.DataFrame, 
         4. ``avg_discount != 0``;
         5. not ``AGE > 100``. As in the book's code (``~(AGE > 100)``), members with a
            missing age are kept.
+
+    A step whose fare or age columns are absent (a snapshot built from a flight log
+    without revenue, or without a member table) is skipped and marked ``skipped``.
     ``none``
         No rows dropped.
 
@@ -504,48 +507,67 @@ def clean_textbook(df: pd.DataFrame, rule: str = "none") -> tuple[pd.DataFrame, 
         The kept rows, original index preserved (to trace them).
     report : dict
         ``rule``, ``rows_in``, ``rows_out``, ``dropped`` and ``steps``: a list of
-        ``{"step", "dropped", "remaining"}``.
+        ``{"step", "dropped", "remaining", "skipped"}``.
     """
     if rule not in CLEANING_RULES:
         raise ValueError(f"cleaning rule must be one of {CLEANING_RULES}, not {rule!r}")
-    needed = ["SUM_YR_1", "SUM_YR_2", "SEG_KM_SUM", "avg_discount"]
-    if rule == "second_edition":
-        needed.append("AGE")
     if rule != "none":
-        S.require_columns(df, needed, "textbook snapshot")
-    num = {c: pd.to_numeric(df[c], errors="coerce") for c in needed if c in df.columns}
+        S.require_columns(df, ["SEG_KM_SUM", "avg_discount"], "textbook snapshot")
+    cols = ("SUM_YR_1", "SUM_YR_2", "SEG_KM_SUM", "avg_discount", "AGE")
+    num = {c: pd.to_numeric(df[c], errors="coerce") for c in cols if c in df.columns}
+    fares = ("SUM_YR_1", "SUM_YR_2")
+    both_fares = (
+        "SUM_YR_1 and SUM_YR_2 both non-null",
+        fares,
+        lambda v: v["SUM_YR_1"].notna() & v["SUM_YR_2"].notna(),
+    )
     if rule == "first_edition":
         steps = [
-            (
-                "SUM_YR_1 and SUM_YR_2 both non-null",
-                num["SUM_YR_1"].notna() & num["SUM_YR_2"].notna(),
-            ),
+            both_fares,
             (
                 "SUM_YR_1 != 0 or SUM_YR_2 != 0 or (SEG_KM_SUM == 0 and avg_discount == 0)",
-                (num["SUM_YR_1"] != 0)
-                | (num["SUM_YR_2"] != 0)
-                | ((num["SEG_KM_SUM"] == 0) & (num["avg_discount"] == 0)),
+                fares,
+                lambda v: (v["SUM_YR_1"] != 0)
+                | (v["SUM_YR_2"] != 0)
+                | ((v["SEG_KM_SUM"] == 0) & (v["avg_discount"] == 0)),
             ),
         ]
     elif rule == "second_edition":
         steps = [
+            both_fares,
             (
-                "SUM_YR_1 and SUM_YR_2 both non-null",
-                num["SUM_YR_1"].notna() & num["SUM_YR_2"].notna(),
+                "SUM_YR_1 != 0 or SUM_YR_2 != 0",
+                fares,
+                lambda v: (v["SUM_YR_1"] != 0) | (v["SUM_YR_2"] != 0),
             ),
-            ("SUM_YR_1 != 0 or SUM_YR_2 != 0", (num["SUM_YR_1"] != 0) | (num["SUM_YR_2"] != 0)),
-            ("SEG_KM_SUM > 0", num["SEG_KM_SUM"] > 0),
-            ("avg_discount != 0", num["avg_discount"] != 0),
-            ("AGE <= 100 (missing AGE kept)", ~(num["AGE"] > 100)),
+            ("SEG_KM_SUM > 0", (), lambda v: v["SEG_KM_SUM"] > 0),
+            ("avg_discount != 0", (), lambda v: v["avg_discount"] != 0),
+            ("AGE <= 100 (missing AGE kept)", ("AGE",), lambda v: ~(v["AGE"] > 100)),
         ]
     else:
         steps = []
     keep = pd.Series(True, index=df.index)
     report_steps = []
-    for name, mask in steps:
-        new = keep & mask.fillna(False).astype(bool)
+    for name, needs, rule_mask in steps:
+        absent = [c for c in needs if c not in num]
+        if absent:  # e.g. a flight log without revenue or a member table without ages
+            report_steps.append(
+                {
+                    "step": f"{name} (skipped: {', '.join(absent)} absent)",
+                    "dropped": 0,
+                    "remaining": int(keep.sum()),
+                    "skipped": True,
+                }
+            )
+            continue
+        new = keep & rule_mask(num).fillna(False).astype(bool)
         report_steps.append(
-            {"step": name, "dropped": int(keep.sum() - new.sum()), "remaining": int(new.sum())}
+            {
+                "step": name,
+                "dropped": int(keep.sum() - new.sum()),
+                "remaining": int(new.sum()),
+                "skipped": False,
+            }
         )
         keep = new
     report = {
