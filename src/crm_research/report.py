@@ -118,7 +118,17 @@ def load_params_file(path: str | os.PathLike | None) -> dict:
     return data
 
 
-_TYPE_NAMES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
+_TYPES = {int: (int,), float: (int, float), str: (str,), bool: (bool,), list: (list,), dict: (dict,)}
+
+
+def _literal(text: str) -> Any:
+    """The default of a parameter as a Python value (None when not a plain literal)."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
 
 
 def resolve_parameters(
@@ -134,16 +144,16 @@ def resolve_parameters(
         spec = declared[book].get(name)
         if spec is None:
             return
-        tname = spec.get("inferred_type_name", "None")
-        default = spec.get("default", "None")
-        if tname in _TYPE_NAMES and default != "None" and value is not None:
-            ok = isinstance(value, _TYPE_NAMES[tname]) and not (
-                tname in ("int", "float") and isinstance(value, bool)
+        default = _literal(spec.get("default", "None"))
+        if default is not None and value is not None:
+            expected = _TYPES.get(type(default))
+            ok = expected is None or (
+                isinstance(value, expected) and not (isinstance(value, bool) and expected != (bool,))
             )
             if not ok:
                 errors.append(
-                    f"{book}: parameter {name!r} expects {tname} (default {default}), "
-                    f"got {type(value).__name__} {value!r}"
+                    f"{book}: parameter {name!r} expects {type(default).__name__} "
+                    f"(default {spec.get('default')}), got {type(value).__name__} {value!r}"
                 )
                 return
         per_book[book][name] = value
@@ -246,13 +256,23 @@ def export_html(executed: Path, out: Path, *, with_code: bool = True) -> Path:
 
 
 def _failure_message(book: Path, executed: Path, exc: Exception) -> str:
-    cell = getattr(exc, "exec_count", None)
-    idx = getattr(exc, "cell_index", None)
+    """Name the notebook and the failing cell (numbered as in the original notebook)."""
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
-    where = f"cell {idx}" if idx is not None else "a cell"
-    if cell is not None:
-        where += f" (execution count {cell})"
+    where = "a cell"
+    try:
+        import nbformat
+
+        nb = nbformat.read(str(executed), as_version=4)
+        added = {"injected-parameters", "papermill-error-cell-tag"}
+        original = [c for c in nb.cells if not added & set(c.get("metadata", {}).get("tags", []))]
+        for i, c in enumerate(original, start=1):
+            if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+                first = next((ln for ln in c.source.splitlines() if ln.strip()), "")
+                where = f"cell {i} (`{first.strip()[:80]}`)"
+                break
+    except Exception:  # the message must not fail; keep the generic wording
+        pass
     return (
         f"notebook {book.name} failed in {where}: {ename}: {evalue}\n"
         f"the partial executed notebook is kept at {executed}"
@@ -361,6 +381,14 @@ def run_study(
     else:
         inputs = [Path(data).resolve()]
         data = str(Path(data).resolve())
+
+    if books and books[0].name.startswith("01"):
+        # validate the input before anything runs: bad input stops here with a clear
+        # message naming the file, the column and the rows, and nothing is written
+        first = per_book.get(books[0].stem, {})
+        sources.load_source(
+            data, raw_dir=raw_dir, obs_end=first.get("obs_end"), cleaning=first.get("cleaning", "none")
+        )
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     label = Path(str(data)).stem if str(data) not in ("synthetic", "cdnow") else str(data)

@@ -1,0 +1,95 @@
+"""The papermill runner: a real run of notebook 01, failures, parameters files."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from crm_research.report import StudyError, resolve_parameters, run_study, select_notebooks
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    res = run_study(
+        "synthetic",
+        only="01",
+        out_dir=root / "reports",
+        raw_dir=root / "raw",
+        processed_dir=root / "processed",
+        figures_dir=root / "figures",
+        members=1500,
+        seed=3,
+        progress=False,
+        log=lambda *a: None,
+    )
+    return root, res
+
+
+@pytest.mark.slow
+def test_run_only_01_writes_report_tables_figures_and_metrics(small_run):
+    root, res = small_run
+    run = res.run_dir
+    assert (run / "01_data_exploration.ipynb").exists()
+    assert (run / "01_data_exploration.html").stat().st_size > 10_000
+    assert (run / "index.html").exists()
+    manifest = json.loads((run / "manifest.json").read_text())
+    m = manifest["metrics"]["01_data_exploration"]
+    assert m["n_members"] == 1500 and m["source"] == "synthetic"
+    assert 0 < m["revenue_gini"] < 1 and 0.2 < m["revenue_top20_share"] < 1
+    assert manifest["seed"] == 3 and manifest["versions"]["lifetimes"] == "0.11.3"
+    assert manifest["input_fingerprint"]
+    for t in ("snapshot", "flights", "members", "truth"):
+        assert (root / "processed" / f"{t}.parquet").exists()
+    figs = {p.name for p in (root / "figures").glob("*.png")}
+    assert "value_concentration_lorenz.png" in figs
+    assert (root / "reports" / "latest.txt").read_text().strip() == run.name
+    # executed notebook carries outputs and no error
+    nb = nbformat.read(run / "01_data_exploration.ipynb", as_version=4)
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def _write_nb(path: Path, sources: list[str]) -> None:
+    cells = [nbformat.v4.new_code_cell("seed = 1\nprocessed_dir = ''\nmetrics_dir = ''", metadata={"tags": ["parameters"]})]
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.mark.slow
+def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_path):
+    books = tmp_path / "nbs"
+    books.mkdir()
+    _write_nb(books / "01_ok.ipynb", ["x = 1"])
+    kw = dict(out_dir=tmp_path / "reports", raw_dir=tmp_path / "raw", processed_dir=tmp_path / "p",
+              figures_dir=None, members=300, notebook_dir=books, progress=False, log=lambda *a: None)
+    good = run_study("synthetic", **kw)
+    _write_nb(books / "02_bad.ipynb", ["y = 2", "raise ValueError('boom in the model')"])
+    with pytest.raises(StudyError) as e:
+        run_study("synthetic", **kw)
+    msg = str(e.value)
+    assert "02_bad.ipynb" in msg and "cell 3 (`raise ValueError" in msg and "boom in the model" in msg
+    assert "previous complete report is untouched" in msg
+    assert good.run_dir.exists()
+    assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name
+    partial = [p for p in (tmp_path / "reports").glob("failed-*/02_bad.ipynb")]
+    assert partial, "the partial executed notebook is kept"
+
+
+def test_parameters_file_rejects_unknown_names_and_wrong_types(tmp_path):
+    books = select_notebooks("01")
+    with pytest.raises(StudyError, match="unknown parameter 'no_such_thing'"):
+        resolve_parameters(books, {"no_such_thing": 1})
+    with pytest.raises(StudyError, match="'top_share_q' expects float"):
+        resolve_parameters(books, {"top_share_q": "a lot"})
+    with pytest.raises(StudyError, match="unknown parameter 'nope'"):
+        resolve_parameters(books, {"01": {"nope": 2}})
+    ok = resolve_parameters(books, {"top_share_q": 0.1, "01": {"cleaning": "second_edition"}})
+    assert ok["01_data_exploration"] == {"top_share_q": 0.1, "cleaning": "second_edition"}
+
+
+def test_unknown_notebook_selection():
+    with pytest.raises(StudyError, match="unknown notebook"):
+        select_notebooks("99")
