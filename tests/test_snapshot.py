@@ -124,3 +124,9 @@ def test_missing_columns_duplicates_and_empty(log):
     assert "members.csv" in str(e.value) and "values: 1" in str(e.value)
     with pytest.raises(DataValidationError, match="no rows"):
         validate_flights(f.iloc[0:0], source="flights.csv")
+
+
+def test_row_order_does_not_matter(log):
+    f, m, c = log
+    shuffled = f.sample(frac=1.0, random_state=0)
+    pd.testing.assert_frame_equal(build_snapshot(f, m, OBS), build_snapshot(shuffled, m, OBS))

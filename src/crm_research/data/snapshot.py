@@ -173,7 +173,8 @@ def build_snapshot(
     win_start = as_of - pd.Timedelta(days=window_days)  # window is (win_start, as_of]
     mid = as_of - pd.Timedelta(days=YEAR_DAYS)  # last year is (mid, as_of]
 
-    f = flights.loc[flights[S.FLIGHT_DATE] <= as_of]
+    keep = (flights[S.FLIGHT_DATE] <= as_of).to_numpy()
+    f = flights if keep.all() else flights.loc[keep]
     if len(f) == 0:
         raise DataValidationError(f"no flights on or before {as_of.date()}", source="flight log")
     ids, codes = np.unique(f[S.MEMBER].to_numpy(), return_inverse=True)
@@ -182,8 +183,13 @@ def build_snapshot(
     end_d = np.int64(as_of.value // 86_400_000_000_000)
     ws_d, mid_d = end_d - window_days, end_d - YEAR_DAYS
 
-    order = np.lexsort((day, codes))
-    codes_s, day_s = codes[order], day[order]
+    # logs usually come sorted by member and date (the simulator's do): skip the sort then
+    if len(codes) > 1 and _is_sorted(codes, day):
+        order = np.arange(len(codes))
+        codes_s, day_s = codes, day
+    else:
+        order = np.lexsort((day, codes))
+        codes_s, day_s = codes[order], day[order]
 
     # codes_s is sorted: first/last flights are at group boundaries
     starts = np.r_[0, np.flatnonzero(np.diff(codes_s)) + 1]
@@ -237,8 +243,8 @@ def build_snapshot(
     n_gaps = count(same)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["AVG_INTERVAL"] = np.where(n_gaps > 0, total(gaps, same) / n_gaps, np.nan)
-    mx = np.full(nm, -1.0)
-    np.maximum.at(mx, codes_s[same], gaps[same])
+    masked = np.where(same, gaps, -1.0)
+    mx = np.maximum.reduceat(masked, starts)
     out["MAX_INTERVAL"] = np.where(n_gaps > 0, mx, np.nan)
     out["P1Y_Flight_Count"] = count(in_py).astype(np.int64)
     out["L1Y_Flight_Count"] = count(in_ly).astype(np.int64)
@@ -264,6 +270,11 @@ def build_snapshot(
     cols = [c for c in S.SNAPSHOT_COLUMNS if c in out.columns]
     cols += [c for c in out.columns if c not in cols]
     return out[cols].reset_index(drop=True)
+
+
+def _is_sorted(codes: np.ndarray, day: np.ndarray) -> bool:
+    dc = np.diff(codes)
+    return bool((dc >= 0).all() and ((dc > 0) | (np.diff(day) >= 0)).all())
 
 
 def _d(days: np.ndarray) -> np.ndarray:
