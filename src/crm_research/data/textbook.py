@@ -266,11 +266,16 @@ def standardise_textbook(
 ) -> tuple[pd.DataFrame, dict]:
     """Check and type a raw textbook table (strings as read from the CSV).
 
-    Dates are parsed (``2006/11/2``, ``2014/03/31``, ``2014/3/31  0:00:00`` or ISO),
-    numbers checked, the ``LAST_FLIGHT_DATE`` placeholders rebuilt as
+    Dates are parsed (``2006/11/2``, ``2014/03/31``, ``2014/3/31  0:00:00`` or ISO) and
+    numbers checked. In ``LAST_FLIGHT_DATE``, placeholders (values shaped like a date
+    that are no calendar date, such as ``2014/2/29  0:00:00``) and blanks are rebuilt as
     ``LOAD_TIME - (LAST_TO_END + offset)`` days, where ``offset`` is the most common
     value of ``LOAD_TIME - LAST_FLIGHT_DATE - LAST_TO_END`` among the valid rows (0 if
-    the file follows ``LAST_TO_END = LOAD_TIME - LAST_FLIGHT_DATE`` exactly).
+    the file follows ``LAST_TO_END = LOAD_TIME - LAST_FLIGHT_DATE`` exactly); other
+    unparseable values are errors. Implausible values are counted, not refused: ages
+    above 100, first flights before ``earliest_first_flight`` or after ``LOAD_TIME``,
+    first flights before enrolment or after the last flight, enrolment after
+    ``LOAD_TIME``, ``FLIGHT_COUNT != P1Y_Flight_Count + L1Y_Flight_Count``.
 
     Parameters
     ----------
