@@ -502,6 +502,13 @@ class Scaler:
 
 def _pre(X: pd.DataFrame, method: str) -> pd.DataFrame:
     if method == "log_zscore":
+        for v in ("F", "M"):
+            neg = X[v] < 0
+            if neg.any():
+                raise ValueError(
+                    f"standardisation 'log_zscore' takes log(1 + x) of F and M, but {v} has "
+                    f"negative values in rows {list(X.index[neg][:10])}"
+                )
         X = X.copy()
         X["F"] = np.log1p(X["F"])
         X["M"] = np.log1p(X["M"])

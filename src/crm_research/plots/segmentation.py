@@ -78,6 +78,9 @@ def plot_radar(
         ax.plot(closed, np.r_[vals, vals[:1]], color=cmap(i % 10), lw=2, label=label)
         ax.fill(closed, np.r_[vals, vals[:1]], color=cmap(i % 10), alpha=0.08)
     ax.plot(np.linspace(0, 2 * np.pi, 100), np.zeros(100), color="grey", ls="--", lw=1)
+    lo = float(np.floor(min(-1.0, np.nanmin(centres_z[list(_LRFMC)].to_numpy(float)))))
+    ax.set_ylim(lo, None)
+    ax.set_rlabel_position(36)  # radial tick labels between the L and R spokes
     ax.set_xticks(angles)
     ax.set_xticklabels(
         ["L (membership)", "R (recency)", "F (flights)", "M (km)", "C (discount)"], fontsize=9
@@ -144,6 +147,7 @@ def plot_value_by_segment(
         [f"{s}\n(n={len(x):,})" for s, x in zip(order, data, strict=True)], fontsize=8
     )
     ax.set_yscale("symlog", linthresh=100)
+    ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=11)
     ax.legend(loc="upper right", fontsize=8)
