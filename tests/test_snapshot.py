@@ -130,3 +130,10 @@ def test_row_order_does_not_matter(log):
     f, m, c = log
     shuffled = f.sample(frac=1.0, random_state=0)
     pd.testing.assert_frame_equal(build_snapshot(f, m, OBS), build_snapshot(shuffled, m, OBS))
+
+
+def test_all_dates_are_nanosecond_datetimes(log):
+    f, m, _ = log
+    s = build_snapshot(f, m, "2014-03-31")
+    for col in ("LOAD_TIME", "FIRST_FLIGHT_DATE", "LAST_FLIGHT_DATE", "FFP_DATE"):
+        assert s[col].dtype == "datetime64[ns]", col

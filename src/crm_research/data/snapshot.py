@@ -169,7 +169,7 @@ def build_snapshot(
         One row per member with at least one flight on or before ``as_of``, sorted by
         ``MEMBER_NO``; columns in the order of ``schema.SNAPSHOT_COLUMNS`` where present.
     """
-    as_of = pd.Timestamp(as_of).normalize()
+    as_of = pd.Timestamp(as_of).normalize().as_unit("ns")
     win_start = as_of - pd.Timedelta(days=window_days)  # window is (win_start, as_of]
     mid = as_of - pd.Timedelta(days=YEAR_DAYS)  # last year is (mid, as_of]
 
@@ -209,7 +209,7 @@ def build_snapshot(
 
     out = pd.DataFrame({S.MEMBER: ids})
     out["FIRST_FLIGHT_DATE"] = _d(first)
-    out["LOAD_TIME"] = as_of
+    out["LOAD_TIME"] = np.full(nm, as_of.to_datetime64().astype("datetime64[ns]"))
     fc = count(in_win)
     out["FLIGHT_COUNT"] = fc.astype(np.int64)
 
