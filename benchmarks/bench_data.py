@@ -38,7 +38,7 @@ def main() -> None:
         # a programme just large enough to give the requested number of flight rows
         measure(
             f"""
-            n = int({a.members} * {a.rows} / {sim['flights']}) + 1
+            n = int({a.members} * {a.rows} / {sim["flights"]}) + 1
             s = simulate_programme(n, seed={a.seed})
             s.flights.iloc[:{a.rows}].to_parquet(r"{log}")
             s.members.to_parquet(r"{members}")

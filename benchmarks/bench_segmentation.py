@@ -1,0 +1,89 @@
+"""Benchmark of the segmentation stage (issue: LRFMC segmentation and the AHP value score).
+
+Target on the 2-core machine: notebook 04 on 60,000 simulated members well under 40 s.
+Prints the time of each step (each in a fresh process) and of the whole notebook.
+
+    .venv/bin/python benchmarks/bench_segmentation.py [--members 60000] [--no-notebook]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _measure import measure
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--members", type=int, default=60_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--no-notebook", action="store_true")
+    a = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        processed = Path(tmp) / "processed"
+        measure(
+            f"simulate_programme({a.members}, seed={a.seed}).to_dataset().save(r'{processed}')",
+            setup="from crm_research.data.simulate import simulate_programme",
+        )
+        setup = f"""
+            from crm_research import segmentation as sg
+            from crm_research.data import load_processed
+            ds = load_processed(r"{processed}")
+            kept, _ = sg.clean_members(ds.snapshot, "first_edition")
+            X = sg.lrfmc_features(kept)
+            """
+        steps = [
+            ("features (clean + L..C)", "sg.lrfmc_features(sg.clean_members(ds.snapshot)[0])"),
+            ("k-means k=5, n_init=10", "sg.cluster_lrfmc(X, 5, n_init=10, seed=1)"),
+            (
+                "k selection k=2..10 (silhouette on 5,000)",
+                "sg.k_selection(X, range(2, 11), n_init=10, seed=1, silhouette_sample=5000)",
+            ),
+            ("stability 3 seeds + 3 bootstraps", "sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10)"),
+        ]
+        n = None
+        for label, body in steps:
+            r = measure(body, setup=setup, extra="extra = {'n': len(X)}")
+            n = r["n"]
+            print(f"{label:<45} {r['seconds']:6.2f} s  (peak {r['peak_mb']:.0f} MB)")
+        print(f"(members segmented: {n:,} of {a.members:,})")
+
+        if not a.no_notebook:
+            t0 = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "papermill",
+                    str(REPO / "notebooks" / "04_lrfmc_segmentation.ipynb"),
+                    str(Path(tmp) / "out.ipynb"),
+                    "-p",
+                    "processed_dir",
+                    str(processed),
+                    "-p",
+                    "figures_dir",
+                    str(Path(tmp) / "fig"),
+                    "-p",
+                    "metrics_dir",
+                    str(Path(tmp) / "metrics"),
+                    "--no-progress-bar",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            print(
+                f"notebook 04 on {a.members:,} members: {time.perf_counter() - t0:.1f} s "
+                "including kernel start (target well under 40 s)"
+            )
+
+
+if __name__ == "__main__":
+    main()
