@@ -47,7 +47,10 @@ def main() -> None:
                 "k selection k=2..10 (silhouette on 5,000)",
                 "sg.k_selection(X, range(2, 11), n_init=10, seed=1, silhouette_sample=5000)",
             ),
-            ("stability 3 seeds + 3 bootstraps", "sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10)"),
+            (
+                "stability 3 seeds + 3 bootstraps",
+                "sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10)",
+            ),
         ]
         n = None
         for label, body in steps:
