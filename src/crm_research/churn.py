@@ -82,6 +82,7 @@ FEATURE_LABELS = {
     "NOSHOW_COUNT": "no-shows in the window",
     "p_alive": "BG/NBD P(alive)",
     "expected_flights": "BG/NBD expected flights next year",
+    "p_no_flight": "BG/NBD P(no flight in the horizon)",
 }
 
 #: Snapshot columns used as features when present (after the derived ones).
@@ -402,6 +403,7 @@ def fit_bgnbd(
     as_of,
     *,
     horizon_weeks: float = 52.0,
+    no_flight_weeks: float | None = None,
     penalizers: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1),
 ) -> BGNBDScores:
     """Fit a BG/NBD model to the flights on or before ``as_of`` and score every member.
@@ -410,6 +412,10 @@ def fit_bgnbd(
     through :func:`crm_research._compat.lifetimes_guard`. Time unit weeks; repeat
     flights are counted on distinct days (lifetimes' ``freq="D"``, ``freq_multiplier=7``).
     When the fit does not converge it is retried with the next, larger penalizer.
+
+    Besides P(alive) and the expected flights in the next ``horizon_weeks``, the table has
+    ``p_no_flight``, the probability of no flight in the next ``no_flight_weeks``
+    (default ``horizon_weeks``), see :func:`bgnbd_prob_no_flight`.
 
     Raises
     ------
@@ -450,9 +456,17 @@ def fit_bgnbd(
             exp_f = m.conditional_expected_number_of_purchases_up_to_time(
                 horizon_weeks, summ["frequency"], summ["recency"], summ["T"]
             )
+            p_none = bgnbd_prob_no_flight(
+                m,
+                summ["frequency"],
+                summ["recency"],
+                summ["T"],
+                horizon_weeks if no_flight_weeks is None else no_flight_weeks,
+            )
         table = summ[["frequency", "recency", "T"]].copy()
         table["p_alive"] = np.clip(np.asarray(p_alive, float), 0.0, 1.0)
         table["expected_flights"] = np.asarray(exp_f, float)
+        table["p_no_flight"] = p_none
         table = table.rename_axis(S.MEMBER).reset_index()
         params = {k: float(v) for k, v in m.params_.items()}
         return BGNBDScores(table=table, params=params, penalizer=pen, as_of=as_of)
@@ -460,6 +474,38 @@ def fit_bgnbd(
         f"the BG/NBD fit at {as_of.date()} did not converge with penalizers {penalizers}: "
         f"{last_exc}"
     )
+
+
+def bgnbd_prob_no_flight(model, frequency, recency, T, t: float) -> np.ndarray:
+    """BG/NBD probability that a member makes no flight in the next ``t`` periods.
+
+    ``P(X(T, T+t) = 0 | x, t_x, T) = 1 - P(alive) + P(alive) ((alpha+T)/(alpha+T+t))^(r+x)``.
+
+    A member who has dropped out never flies again; one who is alive flies as a Poisson
+    process whose rate, given alive and the history, is ``Gamma(r + x, alpha + T)``
+    (the likelihood of an alive member is ``lambda^x exp(-lambda T) (1-p)^x``, so lambda
+    and p separate; Fader, Hardie & Lee 2005, section 3), and the Gamma mixture of
+    ``exp(-lambda t)`` is the power term. This is the model-based counterpart of the
+    forward-looking churn label. For a brand-new member (x = 0, T = 0) it reduces to
+    lifetimes' ``probability_of_n_purchases_up_to_time(t, 0)`` (tested).
+
+    Parameters
+    ----------
+    model : lifetimes.BetaGeoFitter
+        A fitted model.
+    frequency, recency, T : array-like
+        Repeat flights x, time of the last flight t_x and age T (model time unit).
+    t : float
+        Horizon (model time unit).
+    """
+    r, alpha = float(model.params_["r"]), float(model.params_["alpha"])
+    x = np.asarray(frequency, float)
+    T = np.asarray(T, float)
+    pa = np.clip(
+        np.asarray(model.conditional_probability_alive(frequency, recency, T), float), 0, 1
+    )
+    quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + float(t))))
+    return (1.0 - pa) + pa * quiet
 
 
 def palive_label(p_alive: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
@@ -730,6 +776,11 @@ class ChurnData:
         What was done and why (printed by the notebook).
     imputation : DataFrame
         The imputer's report.
+    feature_sources : dict
+        Where P(alive) came from at each date.
+    no_flight_test : Series or None
+        Forward definition only: the BG/NBD probability of no flight in the horizon for
+        the held-out members (:func:`bgnbd_prob_no_flight`), a second model-based score.
     """
 
     definition: str
@@ -747,6 +798,7 @@ class ChurnData:
     notes: list[str] = field(default_factory=list)
     imputation: pd.DataFrame | None = None
     feature_sources: dict = field(default_factory=dict)
+    no_flight_test: pd.Series | None = None
 
     def counts(self) -> pd.DataFrame:
         """Members and churners in the training and held-out parts."""
@@ -764,7 +816,13 @@ class ChurnData:
 
 
 def p_alive_at(
-    ds, as_of, upstream: Mapping[str, Any] | None = None, *, horizon_weeks: float = 52.0
+    ds,
+    as_of,
+    upstream: Mapping[str, Any] | None = None,
+    *,
+    horizon_weeks: float = 52.0,
+    no_flight_weeks: float | None = None,
+    cache: dict | None = None,
 ) -> tuple[pd.DataFrame | None, str, dict | None]:
     """P(alive) and expected flights at ``as_of``: from notebooks 02/03 or an own BG/NBD fit.
 
@@ -779,6 +837,9 @@ def p_alive_at(
     note : str
     params : dict or None
         Fitted BG/NBD parameters when fitted here.
+
+    A ``cache`` dict (shared by the calls of one notebook) keeps each fit, so the same
+    date is never fitted twice.
     """
     upstream = upstream or {}
     as_of = pd.Timestamp(as_of).normalize()
@@ -801,15 +862,57 @@ def p_alive_at(
                 )
     if ds.flights is None:
         return None, "no flight log and no upstream P(alive): P(alive) is not available", None
-    sc = fit_bgnbd(ds.flights, as_of, horizon_weeks=horizon_weeks)
+    key = ("bgnbd", as_of, float(horizon_weeks), no_flight_weeks)
+    if cache is not None and key in cache:
+        sc = cache[key]
+    else:
+        sc = fit_bgnbd(
+            ds.flights, as_of, horizon_weeks=horizon_weeks, no_flight_weeks=no_flight_weeks
+        )
+        if cache is not None:
+            cache[key] = sc
     p = sc.params
     return (
-        sc.table[[S.MEMBER, "p_alive", "expected_flights"]],
+        sc.table[[S.MEMBER, "p_alive", "expected_flights", "p_no_flight"]],
         f"P(alive) at {as_of.date()} from a BG/NBD fit on the flights up to that date "
         f"(lifetimes; r={p['r']:.3g}, alpha={p['alpha']:.3g}, a={p['a']:.3g}, b={p['b']:.3g}, "
         f"penalizer {sc.penalizer})",
         p,
     )
+
+
+def horizon_weeks_of(horizon_months: int) -> float:
+    """A horizon in calendar months expressed in weeks (the BG/NBD time unit)."""
+    return float(horizon_months) * DAYS_PER_MONTH / 7.0
+
+
+def _as_features(pa: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The P(alive) columns used as features (not the no-flight probability, a score)."""
+    if pa is None:
+        return None
+    return pa[[c for c in (S.MEMBER, "p_alive", "expected_flights") if c in pa.columns]]
+
+
+def dataset_snapshot_at(ds, date, *, cache: dict | None = None) -> pd.DataFrame:
+    """The dataset's member snapshot at ``date`` (:func:`snapshot_as_of`; cached)."""
+    date = pd.Timestamp(date).normalize()
+    if ds.flights is None:
+        if date != ds.obs_end:
+            raise DataValidationError(
+                f"a snapshot at {date.date()} needs a flight log; this dataset has only the "
+                f"member table at {ds.obs_end.date()}",
+                source="dataset",
+            )
+        return ds.snapshot
+    key = ("snapshot", date)
+    if cache is not None and key in cache:
+        return cache[key]
+    snap = snapshot_as_of(
+        ds.flights, ds.members, date, complaints=ds.complaints, noshows=ds.noshows
+    )
+    if cache is not None:
+        cache[key] = snap
+    return snap
 
 
 def forward_dataset(
@@ -818,6 +921,7 @@ def forward_dataset(
     horizon_months: int,
     *,
     with_p_alive: bool = True,
+    cache: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str]:
     """Features and forward label at ``obs_date`` from the dataset's flight log.
 
@@ -836,15 +940,15 @@ def forward_dataset(
             source="dataset",
         )
     label = forward_label(ds.flights, obs_date, horizon_months, data_end=ds.obs_end)
-    snap = snapshot_as_of(
-        ds.flights, ds.members, obs_date, complaints=ds.complaints, noshows=ds.noshows
-    )
+    snap = dataset_snapshot_at(ds, obs_date, cache=cache)
     pa, note = None, "P(alive) not used"
     if with_p_alive:
-        pa, note, _ = p_alive_at(ds, obs_date)
+        pa, note, _ = p_alive_at(
+            ds, obs_date, no_flight_weeks=horizon_weeks_of(horizon_months), cache=cache
+        )
     X = churn_features(
         snap,
-        extra=pa,
+        extra=_as_features(pa),
         exclude=TIME_VARYING_MEMBER_ATTRIBUTES + LABEL_INGREDIENTS["forward"],
     )
     X = X.reindex(label[S.MEMBER].to_numpy())
@@ -858,11 +962,14 @@ def build_churn_data(
     upstream: Mapping[str, Any] | None = None,
     horizon_months: int = 12,
     min_flights: int = 6,
+    churn_below: float = 0.5,
+    retain_from: float = 0.9,
     palive_threshold: float = 0.5,
     split: str = "auto",
     test_size: float = 0.3,
     impute: str = "median",
     seed: int = 42,
+    cache: dict | None = None,
 ) -> ChurnData:
     """Labels, features, split and baseline for one churn definition.
 
@@ -882,19 +989,20 @@ def build_churn_data(
     upstream = upstream or {}
     notes: list[str] = []
     rng_seed = int(seed)
+    no_flight = None
     obs_end = ds.obs_end
     sources: dict = {}
     if definition == "forward":
         t1 = observation_date(obs_end, horizon_months)
         t0 = observation_date(t1, horizon_months)
-        X1, lab1, pa1, note1 = forward_dataset(ds, t1, horizon_months)
+        X1, lab1, pa1, note1 = forward_dataset(ds, t1, horizon_months, cache=cache)
         sources["p_alive (test features)"] = note1
         want_time = split in ("auto", "time")
         use_time = False
         if want_time:
             first = ds.flights[S.FLIGHT_DATE].min()
             if t0 > first:
-                X0, lab0, _, note0 = forward_dataset(ds, t0, horizon_months)
+                X0, lab0, _, note0 = forward_dataset(ds, t0, horizon_months, cache=cache)
                 sources["p_alive (train features)"] = note0
                 use_time = lab0["churn"].nunique() == 2 and len(lab0) >= 50
             if not use_time and split == "time":
@@ -933,11 +1041,16 @@ def build_churn_data(
         check_two_classes(ltr["churn"], "forward", source="forward label (training part)")
         base_test = None
         if pa1 is not None:
-            base_test = 1.0 - pa1.set_index(S.MEMBER)["p_alive"].reindex(lte[S.MEMBER].to_numpy())
+            pa1_s = pa1.set_index(S.MEMBER)
+            base_test = 1.0 - pa1_s["p_alive"].reindex(lte[S.MEMBER].to_numpy())
+            if "p_no_flight" in pa1_s.columns:
+                no_flight = pa1_s["p_no_flight"].reindex(lte[S.MEMBER].to_numpy())
         # features of today's members, for the retention list
-        pa_now, note_now, _ = p_alive_at(ds, obs_end, upstream)
+        pa_now, note_now, _ = p_alive_at(ds, obs_end, upstream, cache=cache)
         sources["p_alive (today)"] = note_now
-        X_now = churn_features(ds.snapshot, extra=pa_now, exclude=TIME_VARYING_MEMBER_ATTRIBUTES)
+        X_now = churn_features(
+            ds.snapshot, extra=_as_features(pa_now), exclude=TIME_VARYING_MEMBER_ATTRIBUTES
+        )
         base_now = (
             1.0 - pa_now.set_index(S.MEMBER)["p_alive"].reindex(X_now.index)
             if pa_now is not None
@@ -954,10 +1067,15 @@ def build_churn_data(
             "at the end of the data, which would leak the future into earlier features"
         )
     elif definition in ("textbook", "palive"):
-        pa_now, note_now, _ = p_alive_at(ds, obs_end, upstream)
+        pa_now, note_now, _ = p_alive_at(ds, obs_end, upstream, cache=cache)
         sources["p_alive"] = note_now
         if definition == "textbook":
-            lab = textbook_label(ds.snapshot, min_flights=min_flights)
+            lab = textbook_label(
+                ds.snapshot,
+                min_flights=min_flights,
+                churn_below=churn_below,
+                retain_from=retain_from,
+            )
             notes.append(
                 f"textbook label at {obs_end.date()}: {len(lab):,} established members "
                 f"(more than {min_flights} flights); features leave out P1Y/L1Y and TREND, "
@@ -978,7 +1096,7 @@ def build_churn_data(
             )
         check_two_classes(lab["churn"], definition, source=f"{definition} label")
         X = churn_features(
-            ds.snapshot, extra=pa_now, exclude=LABEL_INGREDIENTS[definition]
+            ds.snapshot, extra=_as_features(pa_now), exclude=LABEL_INGREDIENTS[definition]
         ).reindex(lab[S.MEMBER].to_numpy())
         Xtr, Xte, ltr, lte = _stratified(X, lab, test_size, rng_seed)
         notes.append(
@@ -1026,6 +1144,11 @@ def build_churn_data(
         if n_nan:
             notes.append(f"{n_nan} held-out members have no P(alive); baseline set to 0.5 for them")
             base_test = base_test.fillna(0.5)
+    if no_flight is not None:
+        no_flight = pd.Series(np.asarray(no_flight, float), index=lte[S.MEMBER].to_numpy()).reindex(
+            Xte_i.index
+        )
+        no_flight = no_flight.fillna(no_flight.median())
     if base_now is not None:
         base_now = pd.Series(np.asarray(base_now, float), index=X_now.index).reindex(X_now_i.index)
     n_imp = imp.report_["n_missing"].sum() if len(imp.report_) else 0
@@ -1050,6 +1173,7 @@ def build_churn_data(
         notes=notes,
         imputation=imp.report_,
         feature_sources=sources,
+        no_flight_test=no_flight,
     )
 
 
@@ -1159,7 +1283,7 @@ class ChurnLogit:
                     "ci_low": lo,
                     "ci_high": hi,
                     "p_value": float(res.pvalues[c]),
-                    "reading": f"+1 SD ({self.sd_[c]:.3g}) {direction} the odds of churn "
+                    "reading": f"{c}: +1 SD ({self.sd_[c]:.3g}) {direction} the odds of churn "
                     f"x{orr:.2f} (95% CI {lo:.2f}-{hi:.2f}; {sig} at 5%)",
                 }
             )
@@ -1188,8 +1312,10 @@ class ChurnGBM:
         learning_rate: float = 0.08,
         max_leaf_nodes: int = 31,
         seed: int = 42,
+        n_threads: int | None = 1,
     ):
         self.class_weight = class_weight
+        self.n_threads = n_threads
         self.correct_prior = correct_prior
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -1210,7 +1336,7 @@ class ChurnGBM:
             self.weights_ = (1.0, 1.0)
         else:
             raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
-        self.model_ = HistGradientBoostingClassifier(
+        model = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
@@ -1219,12 +1345,25 @@ class ChurnGBM:
             validation_fraction=0.15,
             n_iter_no_change=15,
             random_state=self.seed,
-        ).fit(X, y)
+        )
+        with self._threads():
+            self.model_ = model.fit(X, y)
         return self
+
+    def _threads(self):
+        """Limit OpenMP threads (``n_threads``; None = library default).
+
+        On a busy machine OpenMP threads that outnumber free cores slow boosting down
+        many times over; one thread is close to the fastest on two cores.
+        """
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+        return threadpool_limits(limits=self.n_threads, user_api="openmp")
 
     def predict_proba_weighted(self, X: pd.DataFrame) -> np.ndarray:
         """P(churn) on the re-weighted scale (as the trees see it)."""
-        return self.model_.predict_proba(X[self.features_])[:, 1]
+        with self._threads():
+            return self.model_.predict_proba(X[self.features_])[:, 1]
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """P(churn), corrected back to the true class balance when ``correct_prior``."""
@@ -1252,15 +1391,16 @@ class ChurnGBM:
         """
         from sklearn.inspection import permutation_importance  # noqa: PLC0415
 
-        r = permutation_importance(
-            self.model_,
-            X[self.features_],
-            np.asarray(y),
-            scoring=scoring,
-            n_repeats=n_repeats,
-            random_state=self.seed,
-            max_samples=min(1.0, max_members / max(len(X), 1)),
-        )
+        with self._threads():
+            r = permutation_importance(
+                self.model_,
+                X[self.features_],
+                np.asarray(y),
+                scoring=scoring,
+                n_repeats=n_repeats,
+                random_state=self.seed,
+                max_samples=min(1.0, max_members / max(len(X), 1)),
+            )
         out = pd.DataFrame(
             {
                 "feature": self.features_,
@@ -1517,8 +1657,11 @@ def compare_definitions(
     *,
     horizon_months: int = 12,
     min_flights: int = 6,
+    churn_below: float = 0.5,
+    retain_from: float = 0.9,
     palive_threshold: float = 0.5,
     upstream: Mapping[str, Any] | None = None,
+    cache: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The three definitions side by side on the same members at the same date.
 
@@ -1545,18 +1688,16 @@ def compare_definitions(
     notes: list[str] = []
     has_log = ds.flights is not None
     date = observation_date(ds.obs_end, horizon_months) if has_log else ds.obs_end
-    snap = (
-        snapshot_as_of(ds.flights, ds.members, date, complaints=ds.complaints, noshows=ds.noshows)
-        if has_log
-        else ds.snapshot
-    )
+    snap = dataset_snapshot_at(ds, date, cache=cache)
     m = pd.DataFrame({S.MEMBER: snap[S.MEMBER].to_numpy()})
     avail = available_definitions(ds, upstream)
     ok = dict(zip(avail["definition"], avail["available"], strict=True))
     why = dict(zip(avail["definition"], avail["reason"], strict=True))
     if ok["textbook"]:
         try:
-            tb = textbook_label(snap, min_flights=min_flights)
+            tb = textbook_label(
+                snap, min_flights=min_flights, churn_below=churn_below, retain_from=retain_from
+            )
         except DataValidationError as exc:
             notes.append(f"textbook label not computed at {date.date()}: {exc}")
         else:
@@ -1570,7 +1711,13 @@ def compare_definitions(
             )
     else:
         notes.append(f"textbook label impossible: {why['textbook']}")
-    pa, note, _ = p_alive_at(ds, date, upstream)
+    pa, note, _ = p_alive_at(
+        ds,
+        date,
+        upstream,
+        no_flight_weeks=horizon_weeks_of(horizon_months) if has_log else None,
+        cache=cache,
+    )
     notes.append(note)
     if pa is not None:
         pl = palive_label(pa[[S.MEMBER, "p_alive"]], palive_threshold)
@@ -1635,7 +1782,9 @@ def survival_data(
     A member counts as lapsed (event observed) when the last flight is more than
     ``inactive_days`` before the observation end; the duration is then first flight ->
     last flight. Otherwise the member is censored at the observation end (duration first
-    flight -> ``LOAD_TIME``). Members without flight dates are left out.
+    flight -> ``LOAD_TIME``). Members without flight dates, or with a last flight before
+    the first (a quirk of the textbook file), are left out and counted in
+    ``attrs["dropped"]``.
 
     Returns
     -------
@@ -1659,16 +1808,20 @@ def survival_data(
             "event": event.astype(np.int64),
         }
     )
-    out = out.loc[ok]
-    bad = out["duration_months"] < 0
-    if bad.any():
+    bad = ok & (out["duration_months"] < 0).to_numpy()
+    res = out.loc[ok & ~bad].reset_index(drop=True)
+    res.attrs["dropped"] = {
+        "missing flight dates": int((~ok).sum()),
+        "last flight before first flight": int(bad.sum()),
+    }
+    res.attrs["dropped_members"] = out.loc[bad, S.MEMBER].tolist()[:10]
+    if len(res) == 0:
         raise DataValidationError(
-            "last flight before first flight",
+            "no member has usable first and last flight dates",
             source=source,
             column=["FIRST_FLIGHT_DATE", "LAST_FLIGHT_DATE"],
-            values=out.loc[bad, S.MEMBER].tolist(),
         )
-    return out.reset_index(drop=True)
+    return res
 
 
 def kaplan_meier_by_group(
@@ -1941,6 +2094,7 @@ __all__ = [
     "ChurnLogit",
     "FeatureImputer",
     "available_definitions",
+    "bgnbd_prob_no_flight",
     "brier_score",
     "build_churn_data",
     "calibration_table",
@@ -1949,12 +2103,14 @@ __all__ = [
     "check_two_classes",
     "churn_features",
     "compare_definitions",
+    "dataset_snapshot_at",
     "confusion_at",
     "evaluate_scores",
     "fit_bgnbd",
     "forward_dataset",
     "forward_label",
     "gains_table",
+    "horizon_weeks_of",
     "kaplan_meier_by_group",
     "load_upstream",
     "observation_date",

@@ -80,14 +80,7 @@ def plot_odds_ratios(table: pd.DataFrame, ax=None):
     y = np.arange(len(t))
     sig = (t["ci_low"] > 1) | (t["ci_high"] < 1)
     colors = np.where(sig, "#c44e52", "#8c8c8c")
-    ax.errorbar(
-        t["odds_ratio"],
-        y,
-        xerr=[t["odds_ratio"] - t["ci_low"], t["ci_high"] - t["odds_ratio"]],
-        fmt="none",
-        ecolor=colors,
-        capsize=3,
-    )
+    ax.hlines(y, t["ci_low"], t["ci_high"], colors=colors, lw=2)
     ax.scatter(t["odds_ratio"], y, c=colors, zorder=3)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_xscale("log")
