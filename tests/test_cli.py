@@ -24,8 +24,20 @@ def test_bad_flight_log_folder_gives_clear_error_and_writes_nothing(tmp_path, ca
         encoding="utf-8",
     )
     out = tmp_path / "reports"
-    rc = main(["run", "--data", str(folder), "--only", "01", "--out", str(out),
-               "--processed", str(tmp_path / "p"), "--no-progress"])
+    rc = main(
+        [
+            "run",
+            "--data",
+            str(folder),
+            "--only",
+            "01",
+            "--out",
+            str(out),
+            "--processed",
+            str(tmp_path / "p"),
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc != 0
     assert "flights.csv" in err and "FLIGHT_DATE" in err and "2013-02-30" in err
@@ -35,12 +47,26 @@ def test_bad_flight_log_folder_gives_clear_error_and_writes_nothing(tmp_path, ca
 def test_not_a_table_file(tmp_path, capsys):
     bad = tmp_path / "air_data.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really")
-    rc = main(["run", "--data", str(bad), "--only", "01", "--out", str(tmp_path / "r"),
-               "--processed", str(tmp_path / "p"), "--no-progress"])
+    rc = main(
+        [
+            "run",
+            "--data",
+            str(bad),
+            "--only",
+            "01",
+            "--out",
+            str(tmp_path / "r"),
+            "--processed",
+            str(tmp_path / "p"),
+            "--no-progress",
+        ]
+    )
     assert rc == 2
     assert "air_data.xlsx" in capsys.readouterr().err
 
 
 def test_entry_point_help():
-    r = subprocess.run([sys.executable, "-m", "crm_research.cli", "--help"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "crm_research.cli", "--help"], capture_output=True, text=True
+    )
     assert r.returncode == 0 and "run" in r.stdout

@@ -27,7 +27,9 @@ def pins_from_environment():
 
 def test_same_pins():
     req, env = pins_from_requirements(), pins_from_environment()
-    assert req == env, {k: (req.get(k), env.get(k)) for k in set(req) | set(env) if req.get(k) != env.get(k)}
+    assert req == env, {
+        k: (req.get(k), env.get(k)) for k in set(req) | set(env) if req.get(k) != env.get(k)
+    }
 
 
 def test_pandas_below_3_for_lifetimes():

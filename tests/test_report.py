@@ -51,10 +51,18 @@ def test_run_only_01_writes_report_tables_figures_and_metrics(small_run):
 
 
 def _write_nb(path: Path, sources: list[str]) -> None:
-    cells = [nbformat.v4.new_code_cell("seed = 1\nprocessed_dir = ''\nmetrics_dir = ''", metadata={"tags": ["parameters"]})]
+    cells = [
+        nbformat.v4.new_code_cell(
+            "seed = 1\nprocessed_dir = ''\nmetrics_dir = ''", metadata={"tags": ["parameters"]}
+        )
+    ]
     cells += [nbformat.v4.new_code_cell(s) for s in sources]
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -63,14 +71,24 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_
     books = tmp_path / "nbs"
     books.mkdir()
     _write_nb(books / "01_ok.ipynb", ["x = 1"])
-    kw = dict(out_dir=tmp_path / "reports", raw_dir=tmp_path / "raw", processed_dir=tmp_path / "p",
-              figures_dir=None, members=300, notebook_dir=books, progress=False, log=lambda *a: None)
+    kw = dict(
+        out_dir=tmp_path / "reports",
+        raw_dir=tmp_path / "raw",
+        processed_dir=tmp_path / "p",
+        figures_dir=None,
+        members=300,
+        notebook_dir=books,
+        progress=False,
+        log=lambda *a: None,
+    )
     good = run_study("synthetic", **kw)
     _write_nb(books / "02_bad.ipynb", ["y = 2", "raise ValueError('boom in the model')"])
     with pytest.raises(StudyError) as e:
         run_study("synthetic", **kw)
     msg = str(e.value)
-    assert "02_bad.ipynb" in msg and "cell 3 (`raise ValueError" in msg and "boom in the model" in msg
+    assert (
+        "02_bad.ipynb" in msg and "cell 3 (`raise ValueError" in msg and "boom in the model" in msg
+    )
     assert "previous complete report is untouched" in msg
     assert good.run_dir.exists()
     assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name

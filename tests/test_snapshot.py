@@ -33,7 +33,12 @@ def log():
             "AGE": [40, 30, 50],
         }
     )
-    c = pd.DataFrame({"MEMBER_NO": [1, 1, 2], "COMPLAINT_DATE": pd.to_datetime(["2011-06-02", "2013-06-12", "2014-03-30"])})
+    c = pd.DataFrame(
+        {
+            "MEMBER_NO": [1, 1, 2],
+            "COMPLAINT_DATE": pd.to_datetime(["2011-06-02", "2013-06-12", "2014-03-30"]),
+        }
+    )
     return f, m, c
 
 
@@ -64,14 +69,18 @@ def test_hand_computed_snapshot(log):
 
     three = s.loc[3]
     assert three["FLIGHT_COUNT"] == 0 and np.isnan(three["avg_discount"])
-    assert three["SUM_YR_1"] == 0 and three["LAST_TO_END"] == (OBS - pd.Timestamp("2010-01-01")).days
+    assert (
+        three["SUM_YR_1"] == 0 and three["LAST_TO_END"] == (OBS - pd.Timestamp("2010-01-01")).days
+    )
 
 
 def test_snapshot_uses_nothing_after_as_of(log):
     f, m, c = log
     as_of = pd.Timestamp("2013-06-05")
     full = build_snapshot(f, m, as_of, complaints=c)
-    cut = build_snapshot(f[f["FLIGHT_DATE"] <= as_of], m, as_of, complaints=c[c["COMPLAINT_DATE"] <= as_of])
+    cut = build_snapshot(
+        f[f["FLIGHT_DATE"] <= as_of], m, as_of, complaints=c[c["COMPLAINT_DATE"] <= as_of]
+    )
     pd.testing.assert_frame_equal(full, cut)
     assert 2 not in set(full["MEMBER_NO"])  # member 2 had not flown yet
 
@@ -117,7 +126,9 @@ def test_flights_after_observation_and_before_enrolment(log):
 
 def test_missing_columns_duplicates_and_empty(log):
     f, m, _ = log
-    with pytest.raises(DataValidationError, match=r"missing required column\(s\) \['FLIGHT_DATE'\]"):
+    with pytest.raises(
+        DataValidationError, match=r"missing required column\(s\) \['FLIGHT_DATE'\]"
+    ):
         validate_flights(f.drop(columns="FLIGHT_DATE"), source="flights.csv")
     with pytest.raises(DataValidationError, match="duplicate ids") as e:
         validate_members(pd.concat([m, m.iloc[[0]]]), source="members.csv")

@@ -31,6 +31,5 @@ def import_lifetimes():
     """Import and return the ``lifetimes`` module without its global side effects."""
     with lifetimes_guard():
         import lifetimes  # noqa: PLC0415
-
         import lifetimes.utils  # noqa: F401, PLC0415
     return lifetimes

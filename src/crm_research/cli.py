@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--members", type=int, default=60_000, help="members (default 60,000)")
     s.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
     s.add_argument("--out", default="data/raw/synthetic", help="output folder")
-    s.add_argument("--process", choices=["bgnbd", "pareto"], default="bgnbd", help="dropout process")
+    s.add_argument(
+        "--process", choices=["bgnbd", "pareto"], default="bgnbd", help="dropout process"
+    )
     s.add_argument("--obs-end", default="2014-03-31", help="observation end (default 2014-03-31)")
 
     r = sub.add_parser("run", help="run the study's notebooks with papermill into reports/")
@@ -87,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
                 shown = shown.relative_to(REPO_ROOT)
             except ValueError:
                 pass
-            print(f"study done: {len(res.notebooks)} notebook(s) in {sum(res.timings.values()):.0f} s")
+            print(
+                f"study done: {len(res.notebooks)} notebook(s) in {sum(res.timings.values()):.0f} s"
+            )
             print(f"report: {shown}")
             return 0
         if args.command == "replicate":
@@ -98,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
 
             with pd.option_context("display.width", 140, "display.max_columns", 20):
                 print(table.to_string(index=False))
-            print("replication OK: all within 0.5%" if ok else "replication FAILED: see rows marked not ok")
+            print(
+                "replication OK: all within 0.5%"
+                if ok
+                else "replication FAILED: see rows marked not ok"
+            )
             return 0 if ok else 1
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,7 +17,9 @@ def _values(values) -> np.ndarray:
     if v.size == 0:
         raise ValueError("no non-missing values to measure concentration on")
     if (v < 0).any():
-        raise ValueError(f"concentration needs non-negative values; found {int((v < 0).sum())} negative")
+        raise ValueError(
+            f"concentration needs non-negative values; found {int((v < 0).sum())} negative"
+        )
     if v.sum() <= 0:
         raise ValueError("all values are zero: concentration is undefined")
     return v
@@ -88,14 +90,25 @@ def quality_report(snapshot: pd.DataFrame) -> pd.DataFrame:
     rows = []
 
     def add(check, count, note=""):
-        rows.append({"check": check, "members": int(count), "share": count / n if n else np.nan, "note": note})
+        rows.append(
+            {
+                "check": check,
+                "members": int(count),
+                "share": count / n if n else np.nan,
+                "note": note,
+            }
+        )
 
     for col in snapshot.columns:
         miss = int(snapshot[col].isna().sum())
         if miss:
             add(f"missing {col}", miss)
     if "FLIGHT_COUNT" in snapshot:
-        add("no flight in the window", (snapshot["FLIGHT_COUNT"] == 0).sum(), "flew before the window only")
+        add(
+            "no flight in the window",
+            (snapshot["FLIGHT_COUNT"] == 0).sum(),
+            "flew before the window only",
+        )
         add("one flight in the window", (snapshot["FLIGHT_COUNT"] == 1).sum())
     if {"SUM_YR_1", "SUM_YR_2"} <= set(snapshot.columns):
         z = (snapshot["SUM_YR_1"].fillna(0) == 0) & (snapshot["SUM_YR_2"].fillna(0) == 0)

@@ -86,9 +86,7 @@ def select_notebooks(only: str | list[str] | None, notebook_dir: Path = NOTEBOOK
     known = {p.name[:2] for p in books} | {p.stem for p in books}
     unknown = sorted(w for w in wanted if w not in known)
     if unknown:
-        raise StudyError(
-            f"unknown notebook(s) {unknown}; the study has {[p.stem for p in books]}"
-        )
+        raise StudyError(f"unknown notebook(s) {unknown}; the study has {[p.stem for p in books]}")
     return chosen
 
 
@@ -118,7 +116,14 @@ def load_params_file(path: str | os.PathLike | None) -> dict:
     return data
 
 
-_TYPES = {int: (int,), float: (int, float), str: (str,), bool: (bool,), list: (list,), dict: (dict,)}
+_TYPES = {
+    int: (int,),
+    float: (int, float),
+    str: (str,),
+    bool: (bool,),
+    list: (list,),
+    dict: (dict,),
+}
 
 
 def _literal(text: str) -> Any:
@@ -148,7 +153,8 @@ def resolve_parameters(
         if default is not None and value is not None:
             expected = _TYPES.get(type(default))
             ok = expected is None or (
-                isinstance(value, expected) and not (isinstance(value, bool) and expected != (bool,))
+                isinstance(value, expected)
+                and not (isinstance(value, bool) and expected != (bool,))
             )
             if not ok:
                 errors.append(
@@ -161,7 +167,9 @@ def resolve_parameters(
     for key, value in user.items():
         key_s = str(key)
         target = [b for b in declared if b == key_s or b[:2] == key_s.zfill(2)]
-        if isinstance(value, dict) and (target or key_s in all_books or key_s[:2] in {s[:2] for s in all_books}):
+        if isinstance(value, dict) and (
+            target or key_s in all_books or key_s[:2] in {s[:2] for s in all_books}
+        ):
             for name, v in value.items():
                 for book in target:
                     if name not in declared[book]:
@@ -373,11 +381,16 @@ def run_study(
         meta = sources.synthetic_meta(raw_dir)
         want = members or (meta["n_members"] if meta else sources.DEFAULT_MEMBERS)
         if meta is None or meta.get("n_members") != want or meta.get("seed") != seed:
-            log(f"simulating {want:,} members (seed {seed}) into {sources.synthetic_dir(raw_dir)} ...")
+            log(
+                f"simulating {want:,} members (seed {seed}) into {sources.synthetic_dir(raw_dir)} ..."
+            )
             sources.write_synthetic(sources.synthetic_dir(raw_dir), n_members=want, seed=seed)
         inputs = [sources.synthetic_dir(raw_dir)]
     elif str(data).lower().startswith("cdnow"):
-        inputs = [_lifetimes_datasets_dir() / "CDNOW_sample.txt", _lifetimes_datasets_dir() / "CDNOW_master.txt"]
+        inputs = [
+            _lifetimes_datasets_dir() / "CDNOW_sample.txt",
+            _lifetimes_datasets_dir() / "CDNOW_master.txt",
+        ]
     else:
         inputs = [Path(data).resolve()]
         data = str(Path(data).resolve())
@@ -387,7 +400,10 @@ def run_study(
         # message naming the file, the column and the rows, and nothing is written
         first = per_book.get(books[0].stem, {})
         sources.load_source(
-            data, raw_dir=raw_dir, obs_end=first.get("obs_end"), cleaning=first.get("cleaning", "none")
+            data,
+            raw_dir=raw_dir,
+            obs_end=first.get("obs_end"),
+            cleaning=first.get("cleaning", "none"),
         )
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -174,7 +174,9 @@ def parse_dates(df: pd.DataFrame, column: str, source: str, *, required: bool = 
     return out.astype("datetime64[ns]")
 
 
-def numeric(df: pd.DataFrame, column: str, source: str, *, allow_missing: bool = False) -> pd.Series:
+def numeric(
+    df: pd.DataFrame, column: str, source: str, *, allow_missing: bool = False
+) -> pd.Series:
     """``df[column]`` as float; non-numeric entries raise with their rows and values."""
     raw = df[column]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
@@ -213,7 +215,10 @@ def check_range(
     if high is not None:
         bad |= values > high
     if bad.any():
-        rng = what or f"outside [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        rng = (
+            what
+            or f"outside [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        )
         raise DataValidationError(
             f"values {rng}",
             source=source,

@@ -22,7 +22,9 @@ def plot_lorenz(values, ax=None, label: str = "members", q: float = 0.2) -> plt.
     ax = _ax(ax)
     lc = lorenz_curve(values)
     g, share = gini(values), top_share(values, q)
-    ax.plot(lc["member_share"] * 100, lc["value_share"] * 100, lw=2, label=f"{label} (Gini {g:.2f})")
+    ax.plot(
+        lc["member_share"] * 100, lc["value_share"] * 100, lw=2, label=f"{label} (Gini {g:.2f})"
+    )
     ax.plot([0, 100], [0, 100], ls="--", c="grey", lw=1, label="perfect equality")
     x = (1 - q) * 100
     ax.axvline(x, c="tab:red", lw=0.8, ls=":")
@@ -65,7 +67,9 @@ def plot_distribution(
     return ax
 
 
-def plot_over_time(counts: pd.Series, ax=None, title: str = "", ylabel: str = "", kind: str = "bar") -> plt.Axes:
+def plot_over_time(
+    counts: pd.Series, ax=None, title: str = "", ylabel: str = "", kind: str = "bar"
+) -> plt.Axes:
     """Counts by period (enrolments per year, flights per month)."""
     ax = _ax(ax)
     x = counts.index.astype(str)
