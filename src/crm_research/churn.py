@@ -1546,8 +1546,12 @@ def gains_table(y, score, n_bins: int = 10) -> pd.DataFrame:
 
 
 def top_decile_lift(y, score) -> float:
-    """Churn rate among the 10% highest scores divided by the overall churn rate."""
-    return float(gains_table(y, score, 10)["lift"].iloc[0])
+    """Churn rate among the 10% highest scores divided by the overall churn rate.
+
+    The top decile is the first of ten groups of :func:`gains_table` (with fewer than ten
+    members, the single highest score).
+    """
+    return float(gains_table(y, score, min(10, len(np.asarray(y))))["lift"].iloc[0])
 
 
 def confusion_at(y, p, threshold: float = 0.5) -> pd.DataFrame:

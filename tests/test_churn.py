@@ -1,0 +1,559 @@
+"""Tests of the churn stage: labels, leakage, metrics, models, survival, campaign, notebook."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+
+from crm_research import churn as C
+from crm_research.data import Dataset
+from crm_research.data.schema import DataValidationError
+from crm_research.data.simulate import simulate_programme
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "05_churn_analysis.ipynb"
+
+
+# ---------------------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_programme(n_members=4000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def ds(sim):
+    return sim.to_dataset()
+
+
+def _snap(rows):
+    """Hand-made members: (MEMBER_NO, FLIGHT_COUNT, P1Y, L1Y)."""
+    return pd.DataFrame(
+        rows, columns=["MEMBER_NO", "FLIGHT_COUNT", "P1Y_Flight_Count", "L1Y_Flight_Count"]
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# definition 1: textbook
+# ---------------------------------------------------------------------------------------
+def test_textbook_label_hand_made_members():
+    snap = _snap(
+        [
+            (1, 10, 8, 2),  # ratio 0.25 -> churned
+            (2, 10, 5, 5),  # ratio 1 -> retained
+            (3, 10, 6, 4),  # ratio 0.667 -> at risk
+            (4, 10, 0, 10),  # no first-year flights, flew last year -> retained, explicitly
+            (5, 5, 4, 1),  # not established (5 <= 6) -> not labelled
+            (6, 7, 4, 2),  # ratio exactly 0.5 -> at risk (churned is strictly below)
+            (7, 19, 10, 9),  # ratio exactly 0.9 -> retained
+            (8, 8, 0, 0),  # inconsistent counts: no flight in either year -> churned
+            (9, 6, 3, 3),  # FLIGHT_COUNT == 6 is not above 6 -> not labelled
+        ]
+    )
+    lab = C.textbook_label(snap, min_members=1).set_index("MEMBER_NO")
+    assert list(lab.index) == [1, 2, 3, 4, 6, 7, 8]
+    assert lab["status"].astype(str).to_dict() == {
+        1: "churned",
+        2: "retained",
+        3: "at_risk",
+        4: "retained",
+        6: "at_risk",
+        7: "retained",
+        8: "churned",
+    }
+    assert lab["churn"].to_dict() == {1: 1, 2: 0, 3: 0, 4: 0, 6: 0, 7: 0, 8: 1}
+    assert lab.loc[4, "rule"] == "no first-year flights"
+    assert lab.loc[8, "rule"] == "no flights in either year"
+    # the zero-first-year member never gets an infinite ratio
+    assert np.isfinite(lab["ratio"].dropna()).all()
+    assert lab.loc[1, "ratio"] == pytest.approx(0.25)
+
+
+def test_textbook_label_thresholds_and_bad_input():
+    snap = _snap([(i, 10, 5, k) for i, k in enumerate(range(0, 10), start=1)])
+    lab = C.textbook_label(snap, min_members=1, churn_below=0.3, retain_from=0.7)
+    assert lab["status"].astype(str).tolist()[:3] == ["churned", "churned", "at_risk"]
+    with pytest.raises(ValueError, match="churn_below < retain_from"):
+        C.textbook_label(snap, min_members=1, churn_below=0.9, retain_from=0.5)
+    with pytest.raises(DataValidationError, match="P1Y_Flight_Count"):
+        C.textbook_label(snap.drop(columns="P1Y_Flight_Count"))
+    neg = snap.copy()
+    neg.loc[2, "L1Y_Flight_Count"] = -1
+    with pytest.raises(DataValidationError, match="L1Y_Flight_Count.*negative"):
+        C.textbook_label(neg, min_members=1)
+
+
+def test_textbook_label_too_few_established_members():
+    snap = _snap([(1, 10, 5, 5), (2, 3, 2, 1), (3, 8, 4, 4)])
+    with pytest.raises(DataValidationError) as e:
+        C.textbook_label(snap, min_members=30)
+    msg = str(e.value)
+    assert "FLIGHT_COUNT" in msg and "only 2 established members" in msg
+
+
+def test_one_class_label_is_a_clear_error():
+    with pytest.raises(DataValidationError, match="one class only: all 3 members are churned"):
+        C.check_two_classes([1, 1, 1], "textbook")
+    with pytest.raises(DataValidationError, match="not churned"):
+        C.check_two_classes(np.zeros(5), "forward")
+    # a member table where every established member churned
+    snap = _snap([(i, 10, 8, 1) for i in range(1, 41)])
+    snap["LAST_TO_END"] = 100.0
+    ds = Dataset(snapshot=snap, info={"source": "textbook", "obs_end": "2014-03-31"})
+    with pytest.raises(DataValidationError, match="'textbook' churn definition leaves one class"):
+        C.build_churn_data(ds, "textbook")
+
+
+# ---------------------------------------------------------------------------------------
+# definition 2: forward-looking
+# ---------------------------------------------------------------------------------------
+def _flights(rows):
+    return pd.DataFrame(
+        {"MEMBER_NO": [r[0] for r in rows], "FLIGHT_DATE": pd.to_datetime([r[1] for r in rows])}
+    )
+
+
+def test_forward_label_hand_made():
+    fl = _flights(
+        [
+            (1, "2012-05-01"),
+            (1, "2013-06-01"),  # flies in the horizon -> retained
+            (2, "2012-01-01"),  # never again -> churned
+            (3, "2013-04-01"),  # first flight after the observation date -> not labelled
+            (4, "2013-03-31"),  # flight on the observation date counts as before
+            (4, "2014-03-31"),  # flight on the last day of the horizon counts
+            (5, "2013-01-01"),
+            (5, "2014-05-01"),  # after the horizon -> churned
+        ]
+    )
+    lab = C.forward_label(fl, "2013-03-31", 12, data_end="2014-06-30").set_index("MEMBER_NO")
+    assert lab["churn"].to_dict() == {1: 0, 2: 1, 4: 0, 5: 1}
+    assert lab["flights_in_horizon"].to_dict() == {1: 1, 2: 0, 4: 1, 5: 0}
+    assert C.observation_date("2014-03-31", 12) == pd.Timestamp("2013-03-31")
+
+
+def test_forward_label_horizon_longer_than_data():
+    fl = _flights([(1, "2012-05-01"), (2, "2013-01-01")])
+    with pytest.raises(DataValidationError) as e:
+        C.forward_label(fl, "2013-03-31", 13, data_end="2014-03-31")
+    msg = str(e.value)
+    assert "horizon of 13 months" in msg and "2014-04-30" in msg and "FLIGHT_DATE" in msg
+    with pytest.raises(ValueError, match="whole number"):
+        C.forward_label(fl, "2013-03-31", 1.5, data_end="2014-03-31")
+    with pytest.raises(ValueError, match="at least 1"):
+        C.observation_date("2014-03-31", 0)
+    with pytest.raises(DataValidationError, match="no member has a flight"):
+        C.forward_label(fl, "2011-03-31", 12, data_end="2014-03-31")
+
+
+def test_forward_features_do_not_leak_the_future(ds):
+    """Features at the observation date are the same whether or not the data after it exist.
+
+    Three versions of the input: the full log; every table cut at the observation date with
+    the member table's tier scrambled; and a tampered future (extra flights, complaints and
+    no-shows after the observation date). The features must be identical, the labels not.
+    """
+    obs = C.observation_date(ds.obs_end, 12)
+    X_full, lab_full, _, _ = C.forward_dataset(ds, obs, 12)
+
+    rng = np.random.default_rng(0)
+    members = ds.members.copy()
+    members["FFP_TIER"] = rng.permutation(members["FFP_TIER"].to_numpy()) + 1
+    cut = Dataset(
+        snapshot=ds.snapshot,
+        flights=ds.flights[ds.flights["FLIGHT_DATE"] <= obs].reset_index(drop=True),
+        members=members,
+        complaints=ds.complaints[ds.complaints["COMPLAINT_DATE"] <= obs],
+        noshows=ds.noshows[ds.noshows["NOSHOW_DATE"] <= obs],
+        info=dict(ds.info),
+    )
+    X_cut, lab_cut, _, _ = C.forward_dataset(cut, obs, 12)
+
+    ids = lab_full["MEMBER_NO"].to_numpy()[:300]
+    after = obs + pd.Timedelta(days=20)
+    extra_f = pd.DataFrame({"MEMBER_NO": ids, "FLIGHT_DATE": after})
+    for col in ("SEG_KM", "DISCOUNT", "REVENUE"):
+        extra_f[col] = 1000.0 if col != "DISCOUNT" else 1.0
+    tampered = Dataset(
+        snapshot=ds.snapshot,
+        flights=pd.concat([ds.flights, extra_f], ignore_index=True),
+        members=ds.members,
+        complaints=pd.concat(
+            [ds.complaints, pd.DataFrame({"MEMBER_NO": ids, "COMPLAINT_DATE": after})]
+        ),
+        noshows=pd.concat([ds.noshows, pd.DataFrame({"MEMBER_NO": ids, "NOSHOW_DATE": after})]),
+        info=dict(ds.info),
+    )
+    X_tam, lab_tam, _, _ = C.forward_dataset(tampered, obs, 12)
+
+    pd.testing.assert_frame_equal(X_full, X_cut)
+    pd.testing.assert_frame_equal(X_full, X_tam)
+    assert "FFP_TIER" not in X_full.columns and "Points_Sum" not in X_full.columns
+    assert {"LAST_TO_END", "FLIGHT_COUNT", "COMPLAINT_COUNT", "p_alive"} <= set(X_full.columns)
+    # the future does change the label: all the tampered members now flew in the horizon
+    assert lab_tam.set_index("MEMBER_NO").loc[ids, "churn"].eq(0).all()
+    assert lab_full.set_index("MEMBER_NO").loc[ids, "churn"].sum() > 0
+
+
+# ---------------------------------------------------------------------------------------
+# definition 3 and the BG/NBD scores
+# ---------------------------------------------------------------------------------------
+def test_palive_label_and_checks():
+    pa = pd.DataFrame({"MEMBER_NO": [1, 2, 3], "p_alive": [0.2, 0.5, 0.9]})
+    assert C.palive_label(pa)["churn"].tolist() == [1, 0, 0]
+    assert C.palive_label(pa, 0.95)["churn"].tolist() == [1, 1, 1]
+    with pytest.raises(DataValidationError, match="p_alive"):
+        C.palive_label(pa.assign(p_alive=[0.2, 1.5, 0.1]))
+
+
+def test_prob_no_flight_matches_lifetimes_for_a_new_member(sim):
+    from crm_research._compat import import_lifetimes, lifetimes_guard
+
+    lt = import_lifetimes()
+    sc = C.fit_bgnbd(sim.flights, sim.obs_end)
+    with lifetimes_guard():
+        m = lt.BetaGeoFitter().fit(sc.table["frequency"], sc.table["recency"], sc.table["T"])
+        for t in (4.0, 26.0, 52.0):
+            expect = float(m.probability_of_n_purchases_up_to_time(t, 0))
+            got = C.bgnbd_prob_no_flight(m, np.array([0.0]), np.array([0.0]), np.array([0.0]), t)
+            assert got[0] == pytest.approx(expect, rel=1e-9)
+    p = sc.table["p_no_flight"].to_numpy()
+    assert ((p >= sc.table["p_alive"].rsub(1) - 1e-12) & (p <= 1 + 1e-12)).all()
+    # more repeat flights at the same recency and age -> less likely to stay away
+    with lifetimes_guard():
+        a = C.bgnbd_prob_no_flight(m, np.array([1.0, 10.0]), np.array([50.0]), np.array([52.0]), 52)
+    assert a[1] < a[0]
+
+
+# ---------------------------------------------------------------------------------------
+# metrics against scikit-learn
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_metrics_match_scikit_learn(seed):
+    rng = np.random.default_rng(seed)
+    n = 777
+    y = (rng.random(n) < 0.3).astype(int)
+    p = np.clip(0.3 + 0.3 * (y - 0.3) + rng.normal(0, 0.2, n), 0, 1).round(2)  # many ties
+    assert C.roc_auc(y, p) == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
+    assert C.pr_auc(y, p) == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
+    assert C.brier_score(y, p) == pytest.approx(skm.brier_score_loss(y, p), abs=1e-12)
+    for strategy in ("uniform", "quantile"):
+        t = C.calibration_table(y, p, n_bins=10, strategy=strategy)
+        prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy=strategy)
+        np.testing.assert_allclose(t["observed_rate"], prob_true, atol=1e-12)
+        np.testing.assert_allclose(t["mean_predicted"], prob_pred, atol=1e-12)
+    for thr in (0.3, 0.5):
+        cm = C.confusion_at(y, p, thr).to_numpy()
+        np.testing.assert_array_equal(cm, skm.confusion_matrix(y, (p >= thr).astype(int)))
+    # gains: the churners caught in the top k = recall of "top k flagged"; lift = precision / rate
+    g = C.gains_table(y, p, 10)
+    order = np.argsort(-p, kind="mergesort")
+    for i, k in enumerate(np.cumsum(g["n"])):
+        flag = np.zeros(n, int)
+        flag[order[:k]] = 1
+        assert g["cum_share_churners"].iloc[i] == pytest.approx(skm.recall_score(y, flag))
+        assert g["cum_lift"].iloc[i] == pytest.approx(skm.precision_score(y, flag) / y.mean())
+    assert C.top_decile_lift(y, p) == pytest.approx(g["lift"].iloc[0])
+
+
+def test_gains_table_hand_computed():
+    y = np.array([1, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+    s = np.arange(10, 0, -1).astype(float)
+    g = C.gains_table(y, s, 5)
+    assert g["churners"].tolist() == [1, 1, 0, 1, 0]
+    np.testing.assert_allclose(g["lift"], [0.5 / 0.3, 0.5 / 0.3, 0, 0.5 / 0.3, 0])
+    np.testing.assert_allclose(g["cum_share_churners"], [1 / 3, 2 / 3, 2 / 3, 1, 1])
+    with pytest.raises(ValueError, match="NaN"):
+        C.roc_auc(y, np.r_[s[:-1], np.nan])
+    with pytest.raises(ValueError, match="both classes"):
+        C.roc_auc(np.zeros(4), np.arange(4.0))
+
+
+def test_evaluate_scores_rows():
+    y = np.array([0, 0, 1, 1, 0, 1])
+    ev = C.evaluate_scores(y, {"a": [0.1, 0.2, 0.8, 0.7, 0.6, 0.4], "b": [0.5] * 6})
+    a = ev.set_index("model").loc["a"]
+    assert a["roc_auc"] == pytest.approx(skm.roc_auc_score(y, [0.1, 0.2, 0.8, 0.7, 0.6, 0.4]))
+    assert a["precision"] == pytest.approx(2 / 3) and a["recall"] == pytest.approx(2 / 3)
+    assert ev.set_index("model").loc["b", "roc_auc"] == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------------------------------
+# features and models
+# ---------------------------------------------------------------------------------------
+def test_imputer_counts_and_training_medians():
+    tr = pd.DataFrame({"a": [1.0, np.nan, 3.0, 5.0], "b": [1.0, 2.0, 3.0, 4.0]})
+    te = pd.DataFrame({"a": [np.nan, np.nan], "b": [np.nan, 1.0]})
+    imp = C.FeatureImputer().fit(tr)
+    out_tr = imp.transform(tr, "train")
+    out_te = imp.transform(te, "test")
+    assert out_tr.loc[1, "a"] == 3.0 and out_te["a"].tolist() == [3.0, 3.0]
+    assert out_te.loc[0, "b"] == 2.5
+    rep = imp.report_.set_index(["table", "feature"])["n_missing"].to_dict()
+    assert rep == {("train", "a"): 1, ("test", "a"): 2, ("test", "b"): 1}
+    dropped = C.FeatureImputer("drop").fit(tr).transform(te)
+    assert len(dropped) == 0
+
+
+def test_logit_recovers_known_odds_ratios():
+    rng = np.random.default_rng(3)
+    n = 6000
+    X = pd.DataFrame({"x1": rng.normal(0, 1, n), "x2": rng.normal(0, 2, n)})
+    X["copy"] = X["x1"] * 2 + rng.normal(0, 0.01, n)  # collinear: must be left out
+    X["const"] = 1.0
+    eta = -1.0 + 0.8 * X["x1"] - 0.3 * X["x2"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    lg = C.ChurnLogit().fit(X, y)
+    assert set(lg.dropped_) == {"copy", "const"}
+    t = lg.odds_ratios().set_index("feature")
+    for f, beta in (("x1", 0.8), ("x2", -0.3)):
+        true_or = np.exp(beta * X[f].std())
+        assert t.loc[f, "ci_low"] < true_or < t.loc[f, "ci_high"]
+    assert t.loc["x1", "odds_ratio"] > 1 > t.loc["x2", "odds_ratio"]
+    assert "raises the odds" in t.loc["x1", "reading"]
+    p = lg.predict_proba(X)
+    assert p.mean() == pytest.approx(y.mean(), abs=1e-6)  # logit score equations
+
+
+@pytest.fixture(scope="module")
+def forward_data(ds):
+    return C.build_churn_data(ds, "forward", horizon_months=12, seed=11, cache={})
+
+
+def test_classifiers_beat_random_on_the_simulator(forward_data):
+    cd = forward_data
+    assert cd.split == "time"
+    assert not set(cd.X_train.index) & set(cd.X_test.index)  # disjoint members
+    assert cd.X_train.notna().all().all() and cd.X_now.notna().all().all()
+    gbm = C.ChurnGBM(seed=1).fit(cd.X_train, cd.y_train)
+    logit = C.ChurnLogit().fit(cd.X_train, cd.y_train)
+    auc_gbm = C.roc_auc(cd.y_test, gbm.predict_proba(cd.X_test))
+    auc_logit = C.roc_auc(cd.y_test, logit.predict_proba(cd.X_test))
+    assert auc_gbm > 0.8 and auc_logit > 0.8
+    assert C.top_decile_lift(cd.y_test, gbm.predict_proba(cd.X_test)) > 1.5
+    imp = gbm.permutation_importance(cd.X_test, cd.y_test, n_repeats=2)
+    assert imp["importance_mean"].iloc[0] > 0.01
+    assert set(imp["feature"]) == set(cd.X_train.columns)
+
+
+def test_gbm_prior_correction_restores_the_churn_rate(ds):
+    cd = C.build_churn_data(ds, "textbook", seed=5)
+    rate = cd.y_train.mean()
+    assert rate < 0.3  # imbalanced
+    gbm = C.ChurnGBM(seed=5).fit(cd.X_train, cd.y_train)
+    weighted = gbm.predict_proba_weighted(cd.X_train).mean()
+    corrected = gbm.predict_proba(cd.X_train).mean()
+    assert weighted > rate  # balanced weights inflate the probabilities of the rare class
+    assert abs(corrected - rate) < abs(weighted - rate)
+    # and the corrected probabilities are better calibrated on held-out members
+    b_w = C.brier_score(cd.y_test, gbm.predict_proba_weighted(cd.X_test))
+    b_c = C.brier_score(cd.y_test, gbm.predict_proba(cd.X_test))
+    assert b_c < b_w
+    # the correction is monotone: the ranking does not change
+    assert C.roc_auc(cd.y_test, gbm.predict_proba(cd.X_test)) == pytest.approx(
+        C.roc_auc(cd.y_test, gbm.predict_proba_weighted(cd.X_test))
+    )
+
+
+def test_definitions_scored_against_the_truth(ds):
+    m, summary, notes = C.compare_definitions(ds, horizon_months=12, cache={})
+    s = summary.set_index("definition")
+    assert list(s.index) == ["textbook", "palive", "forward"]
+    # P(alive) ranks the truly dead well above chance
+    assert s.loc["palive", "truth_roc_auc"] > 0.85
+    # no flight in the horizon catches every member who had truly dropped out
+    assert s.loc["forward", "truth_recall"] == pytest.approx(1.0)
+    assert s.loc["textbook", "members"] < s.loc["forward", "members"]
+    assert {"textbook_churn", "palive_churn", "forward_churn", "truth_dead"} <= set(m.columns)
+
+
+def test_missing_features_are_imputed_and_counted(forward_data):
+    rep = forward_data.imputation
+    assert rep is not None and (rep["n_missing"] > 0).any()
+    assert set(rep["feature"]) <= {"AVG_INTERVAL", "MAX_INTERVAL", "avg_discount"}
+    assert any("imputed with training medians" in n for n in forward_data.notes)
+
+
+def test_available_definitions_by_data_kind(ds):
+    cd_like = Dataset(
+        snapshot=ds.snapshot.drop(columns=["FFP_TIER"]),
+        flights=ds.flights[["MEMBER_NO", "FLIGHT_DATE", "REVENUE"]],
+        info={"source": "cdnow", "obs_end": str(ds.obs_end.date()), "has_ffp_columns": False},
+    )
+    av = C.available_definitions(cd_like).set_index("definition")["available"].to_dict()
+    assert av == {"textbook": False, "forward": True, "palive": True}
+    d, note = C.resolve_definition("textbook", C.available_definitions(cd_like))
+    assert d == "forward" and "not possible" in note
+    tb_like = Dataset(snapshot=ds.snapshot, info={"source": "textbook", "obs_end": "2014-03-31"})
+    av = C.available_definitions(tb_like).set_index("definition")["available"].to_dict()
+    assert av == {"textbook": True, "forward": False, "palive": False}
+    with pytest.raises(DataValidationError, match="needs a flight log"):
+        C.forward_dataset(tb_like, "2013-03-31", 12)
+
+
+# ---------------------------------------------------------------------------------------
+# survival
+# ---------------------------------------------------------------------------------------
+def test_survival_data_and_kaplan_meier_hand_case():
+    load = pd.Timestamp("2014-03-31")
+    first = pd.to_datetime(["2010-01-01"] * 4 + ["2013-01-01"])
+    last = pd.to_datetime(["2010-01-31", "2010-03-02", "2010-04-01", "2010-05-01", "2014-03-01"])
+    snap = pd.DataFrame(
+        {
+            "MEMBER_NO": [1, 2, 3, 4, 5],
+            "FIRST_FLIGHT_DATE": first,
+            "LAST_FLIGHT_DATE": last,
+            "LOAD_TIME": load,
+        }
+    )
+    s = C.survival_data(snap, inactive_days=365).set_index("MEMBER_NO")
+    assert s["event"].to_dict() == {1: 1, 2: 1, 3: 1, 4: 1, 5: 0}
+    assert s.loc[1, "duration_months"] == pytest.approx(30 / C.DAYS_PER_MONTH)
+    assert s.loc[5, "duration_months"] == pytest.approx((load - first[4]).days / C.DAYS_PER_MONTH)
+    groups = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5], "segment": ["a"] * 4 + ["b"]})
+    km, summary, p = C.kaplan_meier_by_group(s.reset_index(), groups, min_members=1)
+    # group a: four lapses at about 1, 2, 3 and 4 months -> half survive past 2.5 months
+    assert float(km["a"].predict(2.5)) == pytest.approx(0.5)
+    assert summary.set_index("group").loc["b", "lapsed"] == 0
+    assert 0 <= p <= 1
+    bad = snap.copy()
+    bad.loc[0, "LAST_FLIGHT_DATE"] = pd.Timestamp("2009-01-01")
+    s2 = C.survival_data(bad)
+    assert len(s2) == 4 and s2.attrs["dropped"]["last flight before first flight"] == 1
+
+
+# ---------------------------------------------------------------------------------------
+# who is worth saving
+# ---------------------------------------------------------------------------------------
+def test_campaign_arithmetic_hand_computed():
+    p = pd.Series([0.5, 0.1, 0.8], index=pd.Index([11, 12, 13], name="MEMBER_NO"))
+    clv = pd.DataFrame({"MEMBER_NO": [11, 12, 13], "clv": [2000.0, 4000.0, 125.0]})
+    seg = pd.DataFrame({"MEMBER_NO": [11, 12, 13], "segment": [C.WINBACK, "general", C.WINBACK]})
+    ranked = C.retention_list(p, clv, seg)
+    assert ranked["MEMBER_NO"].tolist() == [11, 12, 13]
+    np.testing.assert_allclose(ranked["expected_loss"], [1000.0, 400.0, 100.0])
+    # benefit = 0.2 x 0.5 x loss = 100, 40, 10; net = 90, 30, 0 -> contact the first two
+    res = C.campaign(ranked, contact_cost=10.0, acceptance_rate=0.2, margin=0.5)
+    s = res.summary
+    assert s["n_contact"] == 2
+    assert s["cost"] == pytest.approx(20.0)
+    assert s["expected_saved_value"] == pytest.approx(140.0)
+    assert s["expected_return"] == pytest.approx(120.0)
+    assert s["roi"] == pytest.approx(6.0)
+    fixed = C.campaign(ranked, contact_cost=10.0, acceptance_rate=0.2, margin=0.5, n_contact=3)
+    assert fixed.summary["expected_return"] == pytest.approx(120.0)
+    assert fixed.summary["cost"] == pytest.approx(30.0)
+    by = C.campaign_by_segment(res).set_index("segment")
+    assert by.loc[C.WINBACK, "members"] == 2 and by.loc[C.WINBACK, "contacted"] == 1
+    assert by.loc[C.WINBACK, "expected_return"] == pytest.approx(90.0)
+    assert by.loc["general", "expected_return"] == pytest.approx(30.0)
+    assert bool(by.loc[C.WINBACK, "winback"]) and not bool(by.loc["general", "winback"])
+
+
+def test_campaign_and_list_bad_input():
+    p = pd.Series([0.5, 1.2], index=pd.Index([1, 2], name="MEMBER_NO"))
+    clv = pd.DataFrame({"MEMBER_NO": [1, 2], "clv": [1.0, 2.0]})
+    with pytest.raises(DataValidationError, match="outside"):
+        C.retention_list(p, clv)
+    ok = C.retention_list(p.clip(upper=1), clv)
+    with pytest.raises(ValueError, match="acceptance_rate"):
+        C.campaign(ok, contact_cost=1, acceptance_rate=1.5, margin=0.3)
+    with pytest.raises(ValueError, match="n_contact"):
+        C.campaign(ok, contact_cost=1, acceptance_rate=0.5, margin=0.3, n_contact=5)
+    partial = C.retention_list(p.clip(upper=1), clv.iloc[:1])
+    assert partial.attrs["members_without_clv"] == 1
+
+
+def test_proxy_clv():
+    snap = pd.DataFrame({"MEMBER_NO": [1, 2], "SUM_YR_2": [100.0, np.nan]})
+    assert C.proxy_clv(snap, years=3)["clv"].tolist() == [300.0, 0.0]
+    with pytest.raises(DataValidationError, match="SUM_YR_2"):
+        C.proxy_clv(snap.drop(columns="SUM_YR_2"))
+
+
+# ---------------------------------------------------------------------------------------
+# the notebook on the three data kinds
+# ---------------------------------------------------------------------------------------
+def _run_notebook(tmp: Path, processed: Path) -> dict:
+    out = tmp / "out.ipynb"
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(NOTEBOOK),
+        str(out),
+        "-p",
+        "processed_dir",
+        str(processed),
+        "-p",
+        "figures_dir",
+        str(tmp / "fig"),
+        "-p",
+        "metrics_dir",
+        str(tmp / "metrics"),
+        "-p",
+        "reports_dir",
+        str(tmp / "reports"),
+        "--cwd",
+        str(NOTEBOOK.parent),
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (processed / "retention_list.parquet").exists()
+    assert (tmp / "reports" / "retention_list.csv").exists()
+    assert (tmp / "fig" / "churn_model_evaluation.png").exists()
+    return json.loads((tmp / "metrics" / "05_churn_analysis.json").read_text())
+
+
+@pytest.mark.slow
+def test_notebook_synthetic_with_upstream_outputs(tmp_path, sim):
+    small = simulate_programme(n_members=1500, seed=3)
+    processed = tmp_path / "processed"
+    dset = small.to_dataset()
+    dset.save(processed)
+    ids = dset.snapshot["MEMBER_NO"].to_numpy()
+    rng = np.random.default_rng(0)
+    keys = np.array(["important_retain", "important_develop", C.WINBACK, "general", "low_value"])
+    pd.DataFrame({"MEMBER_NO": ids, "segment": rng.choice(keys, len(ids))}).to_parquet(
+        processed / "segments.parquet"
+    )
+    pd.DataFrame(
+        {"MEMBER_NO": ids, "p_alive": rng.random(len(ids)), "clv": 5000 * rng.random(len(ids))}
+    ).to_parquet(processed / "clv.parquet")
+    m = _run_notebook(tmp_path, processed)
+    assert m["source"] == "synthetic" and m["definition"] == "forward" and m["split"] == "time"
+    assert m["gbm_roc_auc"] > 0.7
+    assert "notebook 03" in m["clv_source"]
+    assert m["winback_members"] > 0
+    assert "LRFMC segment" in m["km_groups"]
+    lst = pd.read_parquet(processed / "retention_list.parquet")
+    assert lst["expected_loss"].is_monotonic_decreasing
+    assert set(lst["segment"]) <= set(keys) | {"unassigned"}
+
+
+@pytest.mark.slow
+def test_notebook_textbook_and_cdnow(tmp_path):
+    from crm_research.data.cdnow import cdnow_dataset
+    from crm_research.data.textbook import load_textbook, write_textbook_csv
+
+    small = simulate_programme(n_members=2000, seed=4)
+    csv = write_textbook_csv(small.to_dataset().snapshot, tmp_path / "air_data.csv", seed=0)
+    tb = tmp_path / "tb"
+    load_textbook(csv).save(tb / "processed")
+    m = _run_notebook(tb, tb / "processed")
+    assert m["source"] == "textbook" and m["definition"] == "textbook"
+    assert "proxy CLV" in m["clv_source"] and "baseline_roc_auc" not in m
+    cd = tmp_path / "cd"
+    cdnow_dataset(sample=True).save(cd / "processed")
+    m = _run_notebook(cd, cd / "processed")
+    assert m["source"] == "cdnow" and m["definition"] == "forward"
+    assert "textbook_churn_rate" not in m and "palive_churn_rate" in m
