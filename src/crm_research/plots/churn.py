@@ -49,8 +49,21 @@ def plot_definition_rates(summary: pd.DataFrame, ax=None):
             label="truly dropped out (simulation)",
         )
     for xi, r, n in zip(x, summary["churn_rate"], summary["members"], strict=True):
-        ax.text(xi, 100 * r + 1, f"{100 * r:.0f}%\nn={n:,}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [str(d) for d in summary["definition"]])
+        ax.text(
+            xi,
+            50 * r,
+            f"{100 * r:.0f}%\nn={n:,}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white",
+        )
+    names = {
+        "textbook": "textbook\n(last / first year flights)",
+        "palive": "model-based\n(BG/NBD P(alive))",
+        "forward": "forward-looking\n(no flight in horizon)",
+    }
+    ax.set_xticks(x, [names.get(str(d), str(d)) for d in summary["definition"]], fontsize=8)
     ax.set_ylabel("members (%)")
     ax.set_ylim(0, max(100 * summary["churn_rate"].max() + 15, 30))
     ax.set_title("Churn rate by definition, same observation date")
@@ -84,6 +97,10 @@ def plot_odds_ratios(table: pd.DataFrame, ax=None):
     ax.scatter(t["odds_ratio"], y, c=colors, zorder=3)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_xscale("log")
+    lo, hi = float(t["ci_low"].min()), float(t["ci_high"].max())
+    ticks = [v for v in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if lo / 1.5 <= v <= hi * 1.5]
+    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_yticks(y, t["feature"])
     ax.set_xlabel("odds ratio of churn per +1 SD (log scale; red: 95% CI excludes 1)")
     ax.set_title("Logistic regression: what goes with churn")
