@@ -383,6 +383,24 @@ def test_missing_features_are_imputed_and_counted(forward_data):
     assert any("imputed with training medians" in n for n in forward_data.notes)
 
 
+@pytest.mark.parametrize("strategy", ["median", "drop"])
+def test_members_with_missing_features_are_counted(ds, strategy):
+    snap = ds.snapshot.copy()
+    est = snap.index[snap["FLIGHT_COUNT"] > 6][:25]
+    snap.loc[est, "AGE"] = np.nan
+    tb = Dataset(snapshot=snap, info={"source": "textbook", "obs_end": str(ds.obs_end.date())})
+    cd = C.build_churn_data(tb, "textbook", impute=strategy, seed=2)
+    rep = cd.imputation.set_index(["table", "feature"])["n_missing"]
+    assert rep[("train", "AGE")] + rep[("test", "AGE")] == 25
+    n_est = int((snap["FLIGHT_COUNT"] > 6).sum())
+    if strategy == "median":
+        assert len(cd.X_train) + len(cd.X_test) == n_est
+        assert cd.X_train["AGE"].notna().all()
+    else:
+        assert len(cd.X_train) + len(cd.X_test) == n_est - 25
+        assert any("members dropped" in n for n in cd.notes)
+
+
 def test_available_definitions_by_data_kind(ds):
     cd_like = Dataset(
         snapshot=ds.snapshot.drop(columns=["FFP_TIER"]),
@@ -532,7 +550,7 @@ def test_notebook_synthetic_with_upstream_outputs(tmp_path, sim):
     m = _run_notebook(tmp_path, processed)
     assert m["source"] == "synthetic" and m["definition"] == "forward" and m["split"] == "time"
     assert m["gbm_roc_auc"] > 0.7
-    assert "notebook 03" in m["clv_source"]
+    assert "notebook 03" in m["clv_source"] and m["campaign_margin"] == 1.0
     assert m["winback_members"] > 0
     assert "LRFMC segment" in m["km_groups"]
     lst = pd.read_parquet(processed / "retention_list.parquet")
@@ -552,6 +570,7 @@ def test_notebook_textbook_and_cdnow(tmp_path):
     m = _run_notebook(tb, tb / "processed")
     assert m["source"] == "textbook" and m["definition"] == "textbook"
     assert "proxy CLV" in m["clv_source"] and "baseline_roc_auc" not in m
+    assert m["campaign_margin"] == pytest.approx(0.3)
     cd = tmp_path / "cd"
     cdnow_dataset(sample=True).save(cd / "processed")
     m = _run_notebook(cd, cd / "processed")

@@ -846,14 +846,14 @@ def p_alive_at(
     if as_of == ds.obs_end:
         for key, exp_col, nb in (
             ("purchase_predictions", "expected_flights_next_year", "02"),
-            ("clv", "expected_flights", "03"),
+            ("clv", None, "03"),  # its expected_flights cover the CLV horizon, not a year
         ):
             t = upstream.get(key)
             if t is not None and "p_alive" in t.columns:
                 out = pd.DataFrame(
                     {S.MEMBER: t[S.MEMBER].to_numpy(), "p_alive": t["p_alive"].to_numpy(float)}
                 )
-                if exp_col in t.columns:
+                if exp_col is not None and exp_col in t.columns:
                     out["expected_flights"] = t[exp_col].to_numpy(float)
                 return (
                     out,
@@ -1045,9 +1045,11 @@ def build_churn_data(
             base_test = 1.0 - pa1_s["p_alive"].reindex(lte[S.MEMBER].to_numpy())
             if "p_no_flight" in pa1_s.columns:
                 no_flight = pa1_s["p_no_flight"].reindex(lte[S.MEMBER].to_numpy())
-        # features of today's members, for the retention list
-        pa_now, note_now, _ = p_alive_at(ds, obs_end, upstream, cache=cache)
-        sources["p_alive (today)"] = note_now
+        # features of today's members, for the retention list: P(alive) is fitted here
+        # exactly as for the training features (not taken from notebook 02, whose model
+        # and time unit may differ), so the classifier sees the same kind of input
+        pa_now, note_now, _ = p_alive_at(ds, obs_end, None, cache=cache)
+        sources["p_alive (today)"] = note_now + " (fitted here like the training features)"
         X_now = churn_features(
             ds.snapshot, extra=_as_features(pa_now), exclude=TIME_VARYING_MEMBER_ATTRIBUTES
         )
@@ -1994,7 +1996,9 @@ def campaign(
 
     Contacting member *i* costs ``contact_cost``; with probability ``acceptance_rate``
     the member accepts the offer and stays, which saves the profit that would have been
-    lost, ``margin x expected_loss_i`` (Blattberg, Kim & Neslin 2008, ch. 24). So
+    lost, ``margin x expected_loss_i`` (Blattberg, Kim & Neslin 2008, ch. 24). ``margin``
+    turns a revenue-based CLV into profit; pass ``margin=1`` when the CLV is already a
+    profit figure (notebook 03 applies its margin). So
 
     ``expected_benefit_i = acceptance_rate x margin x P(churn_i) x CLV_i``,
     ``expected_net_i = expected_benefit_i - contact_cost``.
