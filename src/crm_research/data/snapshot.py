@@ -105,7 +105,10 @@ def validate_flights(
                 values=[
                     f"member {m}: flight {d.date()} < enrolment {e.date()}"
                     for m, d, e in zip(
-                        out.loc[early, S.MEMBER], out.loc[early, S.FLIGHT_DATE], enrol[early], strict=True
+                        out.loc[early, S.MEMBER],
+                        out.loc[early, S.FLIGHT_DATE],
+                        enrol[early],
+                        strict=True,
                     )
                 ],
             )
@@ -171,25 +174,33 @@ def build_snapshot(
     """
     as_of = pd.Timestamp(as_of).normalize().as_unit("ns")
     win_start = as_of - pd.Timedelta(days=window_days)  # window is (win_start, as_of]
-    mid = as_of - pd.Timedelta(days=YEAR_DAYS)  # last year is (mid, as_of]
 
     keep = (flights[S.FLIGHT_DATE] <= as_of).to_numpy()
     f = flights if keep.all() else flights.loc[keep]
     if len(f) == 0:
         raise DataValidationError(f"no flights on or before {as_of.date()}", source="flight log")
-    ids, codes = np.unique(f[S.MEMBER].to_numpy(), return_inverse=True)
-    nm = len(ids)
+    member = f[S.MEMBER].to_numpy()
     day = f[S.FLIGHT_DATE].to_numpy().astype("datetime64[D]").astype(np.int64)
     end_d = np.int64(as_of.value // 86_400_000_000_000)
-    ws_d, mid_d = end_d - window_days, end_d - YEAR_DAYS
+    ws_d, mid_d = end_d - window_days, end_d - YEAR_DAYS  # last year is (mid_d, end_d]
 
-    # logs usually come sorted by member and date (the simulator's do): skip the sort then
-    if len(codes) > 1 and _is_sorted(codes, day):
-        order = np.arange(len(codes))
-        codes_s, day_s = codes, day
+    if member.dtype.kind in "iu" and _is_sorted(member, day):
+        # logs usually come sorted by member and date (the simulator's do): then each
+        # member is a run of equal ids, numbered in one pass, and nothing is reordered
+        new = np.r_[True, member[1:] != member[:-1]]
+        ids = member[new]
+        codes_s, day_s = np.cumsum(new) - 1, day
+        order = None
     else:
+        ids, codes = np.unique(member, return_inverse=True)
         order = np.lexsort((day, codes))
         codes_s, day_s = codes[order], day[order]
+    nm = len(ids)
+
+    def column(name):
+        """A flight column as floats, in (member, date) order."""
+        x = f[name].to_numpy(float)
+        return x if order is None else x[order]
 
     # codes_s is sorted: first/last flights are at group boundaries
     starts = np.r_[0, np.flatnonzero(np.diff(codes_s)) + 1]
@@ -216,10 +227,10 @@ def build_snapshot(
     has_km = S.SEG_KM in f.columns
     has_disc = S.DISCOUNT in f.columns
     has_rev = S.REVENUE in f.columns
-    km_s = f[S.SEG_KM].to_numpy(float)[order] if has_km else None
-    disc_s = f[S.DISCOUNT].to_numpy(float)[order] if has_disc else None
+    km_s = column(S.SEG_KM) if has_km else None
+    disc_s = column(S.DISCOUNT) if has_disc else None
     if has_rev:
-        rev_s = f[S.REVENUE].to_numpy(float)[order]
+        rev_s = column(S.REVENUE)
         out["SUM_YR_1"] = total(rev_s, in_py)
         out["SUM_YR_2"] = total(rev_s, in_ly)
     if has_km:
@@ -272,9 +283,10 @@ def build_snapshot(
     return out[cols].reset_index(drop=True)
 
 
-def _is_sorted(codes: np.ndarray, day: np.ndarray) -> bool:
-    dc = np.diff(codes)
-    return bool((dc >= 0).all() and ((dc > 0) | (np.diff(day) >= 0)).all())
+def _is_sorted(member: np.ndarray, day: np.ndarray) -> bool:
+    """Whether the flights are sorted by member id, then by day."""
+    nxt, prev = member[1:], member[:-1]  # compared, not subtracted: safe for unsigned ids
+    return bool(((nxt > prev) | ((nxt == prev) & (day[1:] >= day[:-1]))).all())
 
 
 def _d(days: np.ndarray) -> np.ndarray:
