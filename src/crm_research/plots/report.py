@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 __all__ = ["plot_action_matrix", "plot_class_value"]
 
@@ -34,7 +35,7 @@ def plot_action_matrix(
             )
     ax.set_xlabel("Churn risk (probability of leaving)")
     ax.set_title(f"Action matrix: members and {value_label} by class and churn risk")
-    ax.figure.colorbar(im, ax=ax, label=value_label)
+    ax.figure.colorbar(im, ax=ax, label=value_label, format=FuncFormatter(lambda x, _: f"{x:,.0f}"))
     return ax
 
 

@@ -1,0 +1,134 @@
+"""The whole study end to end on its three kinds of input, reproducibility, and the
+HTML report in a real browser.
+
+These runs execute every notebook with papermill on small inputs (a few thousand
+members); they are the slowest tests of the suite.
+"""
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from crm_research.data.simulate import simulate_programme
+from crm_research.data.textbook import write_textbook_csv
+from crm_research.report import list_notebooks, run_study
+
+pytestmark = pytest.mark.slow
+
+N_MEMBERS = 2_500
+
+
+def _run(root: Path, data: str, seed: int = 5, members: int | None = N_MEMBERS):
+    return run_study(
+        data,
+        out_dir=root / "reports",
+        raw_dir=root / "raw",
+        processed_dir=root / "processed",
+        figures_dir=None,
+        members=members if data == "synthetic" else None,
+        seed=seed,
+        progress=False,
+        log=lambda *a: None,
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    first = _run(root, "synthetic")
+    second = _run(root, "synthetic")
+    return first, second
+
+
+def _errors(run_dir: Path) -> list[str]:
+    bad = []
+    for nb_path in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    bad.append(f"{nb_path.name}: {out.get('ename')}: {out.get('evalue')}")
+    return bad
+
+
+def test_synthetic_study_runs_every_notebook(synthetic_runs):
+    res, _ = synthetic_runs
+    assert res.notebooks == [p.stem for p in list_notebooks()]
+    assert not _errors(res.run_dir)
+    manifest = json.loads((res.run_dir / "manifest.json").read_text())
+    for key in ("parameters", "input_fingerprint", "versions", "git_commit", "timings_seconds", "metrics"):
+        assert key in manifest
+    assert set(manifest["metrics"]) == set(res.notebooks)
+    report = [p for p in res.run_dir.glob("06_*_report.html")]
+    assert report, "the management report without code"
+    html = report[0].read_text(encoding="utf-8")
+    assert "jp-InputArea" not in html  # no code cells in the manager's HTML
+    assert html.count("data:image/png;base64") >= 3  # figures embedded: the file can be mailed
+
+
+def test_same_seed_gives_identical_metrics(synthetic_runs):
+    a, b = synthetic_runs
+    ma = json.loads((a.run_dir / "manifest.json").read_text())["metrics"]
+    mb = json.loads((b.run_dir / "manifest.json").read_text())["metrics"]
+    assert ma == mb
+
+
+def test_cdnow_study_skips_what_it_cannot_do(tmp_path):
+    res = _run(tmp_path, "cdnow")
+    assert not _errors(res.run_dir)
+    m = json.loads((res.run_dir / "manifest.json").read_text())["metrics"]
+    assert m["01_data_exploration"]["source"] == "cdnow"
+    assert m["01_data_exploration"]["n_members"] == 2357
+
+
+def test_textbook_format_study(tmp_path):
+    sim = simulate_programme(N_MEMBERS, seed=8)
+    path = tmp_path / "air_data.csv"
+    write_textbook_csv(sim.to_dataset().snapshot, path, encoding="gb18030", seed=1, min_flights=2)
+    res = _run(tmp_path, str(path))
+    assert not _errors(res.run_dir)
+    m = json.loads((res.run_dir / "manifest.json").read_text())["metrics"]
+    assert m["01_data_exploration"]["source"] == "textbook"
+
+
+def test_report_renders_in_headless_chromium(synthetic_runs):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium not installed: apt-get install chromium (CI installs it in .ci/run)")
+    res, _ = synthetic_runs
+    report = next(res.run_dir.glob("06_*_report.html"))
+    profile = tempfile.mkdtemp()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    shot = Path(profile) / "report.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert "<body" in dom, "the browser did not render the page"
+    assert "Traceback" not in dom and 'data-mime-type="application/vnd.jupyter.error"' not in dom
+    nb = nbformat.read(res.run_dir / report.name.replace("_report.html", ".ipynb"), as_version=4)
+    n_figures = sum(
+        "image/png" in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])
+    )
+    assert n_figures >= 3
+    assert dom.count('src="data:image/png;base64') == n_figures
+    assert shot.exists() and shot.stat().st_size > 10_000
