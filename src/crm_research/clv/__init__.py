@@ -30,6 +30,7 @@ from .summary import TIME_UNITS, compress, days_per_unit, flight_summary, summar
 from .validation import (
     compare_models,
     cumulative_tracking,
+    discretisation_effect,
     frequency_histogram,
     holdout_by_frequency,
     holdout_errors,
@@ -62,6 +63,7 @@ __all__ = [
     "customer_lifetime_value",
     "days_per_unit",
     "discounted_expected_flights",
+    "discretisation_effect",
     "flight_summary",
     "frequency_histogram",
     "holdout_by_frequency",

@@ -374,15 +374,18 @@ def compress(frequency, recency, T) -> tuple[pd.DataFrame, np.ndarray]:
     inverse : ndarray
         For each input member, the position of its row in ``rows``.
     """
-    df = pd.DataFrame(
-        {
-            "frequency": np.asarray(frequency),
-            "recency": np.asarray(recency, dtype=float),
-            "T": np.asarray(T, dtype=float),
-        }
-    )
-    inverse = df.groupby(["frequency", "recency", "T"], sort=True).ngroup().to_numpy()
+    x = np.asarray(frequency)
+    tx = np.asarray(recency, dtype=float)
+    tt = np.asarray(T, dtype=float)
+    # one integer key from the three factorised columns, then factorise the key
+    inverse = np.zeros(len(x), dtype=np.int64)
+    for col in (x, tx, tt):
+        codes, uniques = pd.factorize(col, sort=True)
+        inverse, _ = pd.factorize(inverse * len(uniques) + codes, sort=True)
     weights = np.bincount(inverse)
-    rows = df.iloc[np.unique(inverse, return_index=True)[1]].reset_index(drop=True)
-    rows["weights"] = weights
+    first = np.full(len(weights), len(x), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(x)))
+    rows = pd.DataFrame(
+        {"frequency": x[first], "recency": tx[first], "T": tt[first], "weights": weights}
+    )
     return rows, inverse

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .models import BGNBD, FitError, GammaGamma, _PurchaseModel
+from .summary import compress
 
 
 def monthly_rate(discount_rate_annual: float) -> float:
@@ -42,16 +43,20 @@ def discounted_expected_flights(
     horizon_months: int = 36,
     discount_rate_annual: float = 0.1,
     days_per_unit: float = 7.0,
+    unique: bool = False,
 ) -> np.ndarray:
-    """Discounted expected flights per member over ``horizon_months`` (monthly steps)."""
+    """Discounted expected flights per member over ``horizon_months`` (monthly steps).
+
+    ``unique=True`` says the histories are already distinct (skips condensing them).
+    """
     if horizon_months < 1:
         raise ValueError(f"horizon_months must be >= 1, got {horizon_months}")
     month = (365.25 / 12.0) / days_per_unit
     times = month * np.arange(1, horizon_months + 1)
-    cum = model.expected_flights_path(times, frequency, recency, T)
-    inc = np.diff(np.c_[np.zeros(len(cum)), cum], axis=1)
     disc = (1.0 + monthly_rate(discount_rate_annual)) ** -np.arange(1, horizon_months + 1)
-    return inc @ disc
+    # sum_k (E_k - E_{k-1}) d_k = sum_k E_k (d_k - d_{k+1}), with d_{K+1} = 0
+    combine = disc - np.r_[disc[1:], 0.0]
+    return model.expected_flights_path(times, frequency, recency, T, combine=combine, unique=unique)
 
 
 def customer_lifetime_value(
@@ -84,15 +89,23 @@ def customer_lifetime_value(
     dpu = float(summary.attrs.get("days_per_unit", 7.0))
     x, tx, tt = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
     month = (365.25 / 12.0) / dpu
+    # every model quantity once per distinct history, then mapped back to members
+    rows, inv = compress(x, tx, tt)
+    rx, rtx, rT = (rows[c].to_numpy() for c in ("frequency", "recency", "T"))
     det = discounted_expected_flights(
         purchase,
-        x,
-        tx,
-        tt,
+        rx,
+        rtx,
+        rT,
         horizon_months=horizon_months,
         discount_rate_annual=discount_rate_annual,
         days_per_unit=dpu,
-    )
+        unique=True,
+    )[inv]
+    p_alive = purchase.p_alive(rx, rtx, rT, unique=True)[inv]
+    flights = purchase.expected_flights_path(
+        [month * horizon_months], rx, rtx, rT, combine=[1.0], unique=True
+    )[inv]
     n_m = summary["n_monetary"] if "n_monetary" in summary.columns else summary["frequency"]
     m = summary["monetary_value"].to_numpy() if "monetary_value" in summary.columns else None
     spend_per_flight = (
@@ -102,8 +115,8 @@ def customer_lifetime_value(
     )
     out = pd.DataFrame(
         {
-            "p_alive": purchase.p_alive(x, tx, tt),
-            "expected_flights": purchase.expected_flights(month * horizon_months, x, tx, tt),
+            "p_alive": p_alive,
+            "expected_flights": flights,
             "discounted_flights": det,
             "expected_revenue_per_flight": spend_per_flight,
         },
@@ -184,6 +197,8 @@ def bootstrap_clv(
     ).to_numpy()
     m = summary["monetary_value"].to_numpy()
     dpu = float(summary.attrs.get("days_per_unit", 7.0))
+    rows, inv = compress(x, tx, tt)
+    rx, rtx, rT = (rows[c].to_numpy() for c in ("frequency", "recency", "T"))
     seg = None if segments is None else pd.Series(segments).reindex(summary.index).to_numpy()
     rows_params, equity, seg_rows = [], [], []
     n_failed = 0
@@ -206,13 +221,14 @@ def bootstrap_clv(
             continue
         det = discounted_expected_flights(
             pm,
-            x,
-            tx,
-            tt,
+            rx,
+            rtx,
+            rT,
             horizon_months=horizon_months,
             discount_rate_annual=discount_rate_annual,
             days_per_unit=dpu,
-        )
+            unique=True,
+        )[inv]
         clv = margin * gg.expected_revenue(n_m, m) * det
         rows_params.append(
             {**pm.params_.to_dict(), **{f"gg_{k}": v for k, v in gg.params_.items()}}
