@@ -15,7 +15,7 @@ from pathlib import Path
 from _measure import measure
 
 # CPU seconds of the measured step as well as its wall time: on a machine shared with
-# other jobs the wall time is noisy, the CPU time much less so
+# other jobs the wall time is noisy, the CPU time steadier (though not immune)
 CPU_START = "import time as _t; _cpu0 = _t.process_time()"
 CPU_EXTRA = "'cpu': _t.process_time() - _cpu0"
 
