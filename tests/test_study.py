@@ -67,7 +67,7 @@ def test_synthetic_study_runs_every_notebook(synthetic_runs):
     report = [p for p in res.run_dir.glob("06_*_report.html")]
     assert report, "the management report without code"
     html = report[0].read_text(encoding="utf-8")
-    assert "jp-InputArea" not in html  # no code cells in the manager's HTML
+    assert "hl-ipython3" not in html  # no code cells in the manager's HTML
     assert html.count("data:image/png;base64") >= 3  # figures embedded: the file can be mailed
 
 
