@@ -112,6 +112,69 @@ def _fast_fit(
     raise _lt().utils.ConvergenceError(f"the model did not converge: {out.message}")
 
 
+def _stable_log_A_0(params, freq, recency, age):
+    """``lifetimes.ParetoNBDFitter._log_A_0`` without its NaN and overflow.
+
+    Two failures of lifetimes' version make the likelihood, P(alive) and the conditional
+    expectation NaN: a member whose last flight is at ``T`` (common with day resolution:
+    anyone who flew on the calibration-end day; seen on the simulated study data), where
+    the difference of two equal terms comes out slightly negative; and
+    ``log(hyp2f1(r + s + x, t; r + s + x + 1; z))``, which overflows for many flights with
+    ``z`` near 1. Here ``t_x = T`` gives ``log A_0 = -inf`` (the integral is 0), and
+    Euler's transformation,
+    ``2F1(a, b; c; z) = (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z)``, with ``c - a = 1``
+    gives the same logarithm as ``(1 - t) log(1 - z) + log 2F1(1, c - b; c; z)``, whose
+    series is bounded by ``1 / (1 - z)``. Same formula otherwise (Fader & Hardie 2005,
+    note 009, eqs. 19-20); the tests check it against lifetimes' where that is finite.
+    """
+    from scipy.special import hyp2f1, logsumexp  # noqa: PLC0415
+
+    r, alpha, s, beta = params
+    if alpha < beta:
+        min_ab, max_ab, t = (alpha, beta, r + freq)
+    else:
+        min_ab, max_ab, t = (beta, alpha, s + 1)
+    abs_ab = max_ab - min_ab
+    rsf = r + s + freq
+    q_1 = max_ab + recency
+    q_2 = max_ab + age
+    z_1 = abs_ab / q_1
+    z_2 = abs_ab / q_2
+    log_p_1 = (1.0 - t) * np.log1p(-z_1) + np.log(hyp2f1(1.0, rsf + 1.0 - t, rsf + 1.0, z_1))
+    log_p_2 = (1.0 - t) * np.log1p(-z_2) + np.log(hyp2f1(1.0, rsf + 1.0 - t, rsf + 1.0, z_2))
+    sign = np.ones(np.shape(freq)) if np.ndim(freq) else 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out, sgn = logsumexp(
+            [log_p_1 + rsf * np.log(q_2), log_p_2 + rsf * np.log(q_1)],
+            axis=0,
+            b=[sign, -sign],
+            return_sign=True,
+        )
+    # last flight at T (t_x = T): the integral A_0 is exactly 0, log A_0 = -inf; lifetimes
+    # gets NaN there when the two equal terms differ by rounding
+    out = np.where((sgn <= 0) | (np.asarray(q_1) >= np.asarray(q_2)), -np.inf, out)
+    return out - rsf * np.log(q_1 * q_2)
+
+
+def _stable_conditional_log_likelihood(params, freq, rec, T):
+    """``lifetimes.ParetoNBDFitter._conditional_log_likelihood`` on :func:`_stable_log_A_0`.
+
+    lifetimes' version calls ``ParetoNBDFitter._log_A_0`` by class name, so the stable
+    ``_log_A_0`` has to be wired in here too; the formula is unchanged (note 009, eq. 18).
+    """
+    from scipy.special import gammaln  # noqa: PLC0415
+
+    r, alpha, s, beta = params
+    x = freq
+    r_s_x = r + s + x
+    A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_A_0 = _stable_log_A_0(params, x, rec, T)
+    A_2 = np.logaddexp(
+        -(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_A_0 - np.log(r_s_x)
+    )
+    return A_1 + A_2
+
+
 _FAST: dict[str, type] = {}
 
 
@@ -119,7 +182,14 @@ def _fitter_class(name: str) -> type:
     """lifetimes fitter ``name`` with :func:`_fast_fit` as its ``_fit``."""
     if name not in _FAST:
         base = getattr(_lt(), name)
-        _FAST[name] = type(name, (base,), {"_fit": _fast_fit, "__module__": __name__})
+        if name == "ParetoNBDFitter":
+            body = {
+                "_log_A_0": staticmethod(_stable_log_A_0),
+                "_conditional_log_likelihood": staticmethod(_stable_conditional_log_likelihood),
+            }
+        else:
+            body = {"_fit": _fast_fit}
+        _FAST[name] = type(name, (base,), {**body, "__module__": __name__})
     return _FAST[name]
 
 
@@ -566,18 +636,22 @@ class ParetoNBD(_PurchaseModel):
     def _run(self, rows, init, hinv):
         from scipy.optimize import minimize
 
-        lt = _lt()
         scale = 1.0 / rows["T"].max()
         x = rows["frequency"].to_numpy()
         tx = rows["recency"].to_numpy() * scale
         tt = rows["T"].to_numpy() * scale
         w = rows["weights"].to_numpy(float)
-        nll = lt.ParetoNBDFitter._negative_log_likelihood  # -(w*ll).sum() / w.mean() + penalty
+        cls = _fitter_class("ParetoNBDFitter")
+        cll = cls._conditional_log_likelihood
         norm = w.mean() / w.sum()
 
         def objective(logp):
-            with lifetimes_guard(), np.errstate(all="ignore"):
-                v = nll(np.exp(logp), x, tx, tt, w, self.penalizer) * norm
+            # lifetimes' _negative_log_likelihood (which calls the overflowing
+            # ParetoNBDFitter._conditional_log_likelihood by name), per member
+            p = np.exp(logp)
+            with np.errstate(all="ignore"):
+                nll = -(w * cll(p, x, tx, tt)).sum() / w.mean() + self.penalizer * (p**2).sum()
+            v = nll * norm
             return v if np.isfinite(v) else 1e10
 
         x0 = np.zeros(4) if init is None else np.asarray(init, dtype=float)
@@ -589,7 +663,7 @@ class ParetoNBD(_PurchaseModel):
             raise FitError(f"{self.name}: the fit overflowed (non-finite likelihood). {REMEDY}")
         if not res.success and np.max(np.abs(res.jac)) > 1e-5:
             raise FitError(f"{self.name}: the optimiser did not converge ({res.message}). {REMEDY}")
-        fitter = lt.ParetoNBDFitter(penalizer_coef=self.penalizer)
+        fitter = cls(penalizer_coef=self.penalizer)
         params = np.exp(res.x)
         params[1] /= scale
         params[3] /= scale
@@ -603,7 +677,7 @@ class ParetoNBD(_PurchaseModel):
         return fitter
 
     def _loglik_log_params(self, rows, scale=1.0):
-        fn = _lt().ParetoNBDFitter._conditional_log_likelihood
+        fn = _fitter_class("ParetoNBDFitter")._conditional_log_likelihood
         x = rows["frequency"].to_numpy()
         tx = rows["recency"].to_numpy() * scale
         tt = rows["T"].to_numpy() * scale
@@ -626,7 +700,7 @@ class ParetoNBD(_PurchaseModel):
         grad = approx_fprime(lp, ll, centered=True) / n
         if np.max(np.abs(grad)) > 1e-3:
             raise FitError(
-                f"{self.name}: Nelder-Mead stopped away from the maximum (mean score "
+                f"{self.name}: the optimiser stopped away from the maximum (mean score "
                 f"{np.round(grad, 5).tolist()} in log parameters). {REMEDY}"
             )
         hess = approx_hess3(lp, ll)

@@ -142,17 +142,22 @@ def cumulative_tracking(
     return out
 
 
-def frequency_histogram(model: _PurchaseModel, summary: pd.DataFrame, max_frequency: int = 7):
+def frequency_histogram(
+    model: _PurchaseModel, summary: pd.DataFrame, max_frequency: int = 7, max_points: int = 300
+):
     """Members by calibration repeat flights (0..max-1, max+), actual vs expected.
 
     The expectation sums ``P(X(T_i) = n)`` over members (their ages ``T_i`` differ),
-    evaluated once per distinct ``T``.
+    evaluated once per distinct ``T`` (or on ``max_points`` ages, interpolated).
     """
     T, n_T = np.unique(summary["T"].to_numpy(float), return_counts=True)
+    # lifetimes' pmf takes one t at a time; with many distinct ages, evaluate it on
+    # ``max_points`` ages spread over the range and interpolate (it is smooth in t)
+    grid = T if len(T) <= max_points else np.linspace(T.min(), T.max(), max_points)
     exp = np.zeros(max_frequency + 1)
     for k in range(max_frequency):
-        probs = np.array([model.prob_n_flights(t, k) if t > 0 else float(k == 0) for t in T])
-        exp[k] = (n_T * probs).sum()
+        probs = np.array([model.prob_n_flights(t, k) if t > 0 else float(k == 0) for t in grid])
+        exp[k] = (n_T * (probs if grid is T else np.interp(T, grid, probs))).sum()
     exp[max_frequency] = n_T.sum() - exp[:max_frequency].sum()
     act = np.bincount(
         np.minimum(summary["frequency"].to_numpy(), max_frequency), minlength=max_frequency + 1
