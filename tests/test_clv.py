@@ -321,8 +321,8 @@ def test_parameter_recovery_100k(sim100k):
 
     At 100,000 members the standard errors are about 0.5% (r), 0.7% (alpha), 1.5% (a),
     2.3% (b), 2.5% (p), 0.6% (q) and 3% (gamma) of the values, so 5% is 1.7 to 10
-    standard errors: the test is deterministic with the house seed 42, and with another
-    seed it fails about one time in eight (mostly on gamma). The fit uses the whole
+    standard errors: the test is deterministic with the house seed 42; of 14 other seeds
+    tried (200-213), 2 missed the 5% (gamma by 5.5%, b by 5.1%). The fit uses the whole
     observation window; the holdout check fits on the calibration period.
     """
     sim = sim100k
