@@ -379,8 +379,16 @@ def run_study(
     # the default data: made when missing or made with another size or seed
     if str(data).lower() == "synthetic":
         meta = sources.synthetic_meta(raw_dir)
-        want = members or (meta["n_members"] if meta else sources.DEFAULT_MEMBERS)
-        if meta is None or meta.get("n_members") != want or meta.get("seed") != seed:
+        want = members or sources.DEFAULT_MEMBERS
+        differs = meta is not None and (meta.get("n_members") != want or meta.get("seed") != seed)
+        starts_at_01 = bool(books) and books[0].name.startswith("01")
+        if differs and not starts_at_01:
+            # later notebooks read data/processed, made from the data notebook 01 last saw
+            log(
+                f"note: data/processed comes from {meta['n_members']:,} members (seed "
+                f"{meta['seed']}); include notebook 01 to rerun on {want:,} members (seed {seed})"
+            )
+        elif meta is None or differs:
             log(
                 f"simulating {want:,} members (seed {seed}) into {sources.synthetic_dir(raw_dir)} ..."
             )
