@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..exploration import gini, lorenz_curve  # noqa: F401  (lorenz_curve re-exported)
+from ..exploration import top_share as top_value_share
 from .models import BGNBD, FitError, GammaGamma, _PurchaseModel
 from .summary import compress
 
@@ -129,35 +131,26 @@ def customer_lifetime_value(
 def concentration(values, top_share: float = 0.2) -> dict:
     """Gini coefficient and the share of the total held by the top ``top_share`` of members.
 
+    A thin view of :mod:`crm_research.exploration` (one implementation of Gini and the
+    top share for the whole study).
+
     Returns
     -------
     dict
         ``gini``, ``top_share`` (fraction of members), ``top_value_share`` (their share of
         the total), ``n``, ``total``.
     """
-    v = np.sort(np.asarray(values, dtype=float))
+    v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) == 0 or v.sum() <= 0:
         raise ValueError("concentration needs at least one positive value")
-    n = len(v)
-    cum = np.cumsum(v)
-    gini = float((n + 1 - 2 * (cum / cum[-1]).sum()) / n)
-    k = max(1, int(round(top_share * n)))
     return {
-        "gini": gini,
+        "gini": gini(v),
         "top_share": top_share,
-        "top_value_share": float(v[-k:].sum() / cum[-1]),
-        "n": n,
-        "total": float(cum[-1]),
+        "top_value_share": top_value_share(v, top_share),
+        "n": int(len(v)),
+        "total": float(v.sum()),
     }
-
-
-def lorenz_curve(values) -> pd.DataFrame:
-    """Cumulative share of members (smallest first) vs cumulative share of value."""
-    v = np.sort(np.asarray(values, dtype=float))
-    v = v[np.isfinite(v)]
-    cum = np.r_[0.0, np.cumsum(v)]
-    return pd.DataFrame({"member_share": np.linspace(0, 1, len(cum)), "value_share": cum / cum[-1]})
 
 
 def bootstrap_clv(
