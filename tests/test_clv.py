@@ -122,6 +122,26 @@ def test_summary_from_snapshot_window():
     assert s.attrs["n_no_window_flight"] == 1
 
 
+def test_summary_from_snapshot_implausible_dates_are_counted_not_fatal():
+    # the real textbook file has first flights after the last one (placeholder dates)
+    snap = pd.DataFrame(
+        {
+            "MEMBER_NO": [1, 2],
+            "LOAD_TIME": pd.to_datetime(["2014-03-31"] * 2),
+            "FIRST_FLIGHT_DATE": pd.to_datetime(["2014-03-20", "2013-01-01"]),
+            "LAST_FLIGHT_DATE": pd.to_datetime(["2014-03-01", "2014-04-30"]),
+            "FLIGHT_COUNT": [3, 2],
+            "AVG_INTERVAL": [100.0, 50.0],
+        }
+    )
+    s = clv.summary_from_snapshot(snap, time_unit="days")
+    assert list(s.index) == [1]  # member 2's last flight is after LOAD_TIME: excluded
+    assert s.loc[1, "left_truncated"]  # first flight unknown: restart in the window
+    assert tuple(s.loc[1, ["frequency", "recency", "T"]]) == (2, 200, 230)
+    assert s.attrs["n_first_flight_after_last"] == 1
+    assert s.attrs["n_last_flight_after_load"] == 1
+
+
 # --- fits ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cdnow():

@@ -272,7 +272,10 @@ def summary_from_snapshot(
       ``T = LOAD_TIME - first_in_window``. This is the approximation: it treats that
       flight as a first purchase and forgets the earlier history, and members who had
       already lapsed before the window never appear;
-    - no flight in the window: excluded (counted in ``attrs["n_no_window_flight"]``).
+    - no flight in the window: excluded (counted in ``attrs["n_no_window_flight"]``);
+    - FIRST_FLIGHT_DATE after LAST_FLIGHT_DATE (an implausible first flight, as in the real
+      file): treated as left-truncated (``attrs["n_first_flight_after_last"]``);
+    - LAST_FLIGHT_DATE after LOAD_TIME: excluded (``attrs["n_last_flight_after_load"]``).
 
     The textbook file also keeps only members with ``FLIGHT_COUNT >= 2``, so nobody has
     ``x = 0``: the models then see a population selected for repeat flying, which biases
@@ -298,17 +301,14 @@ def summary_from_snapshot(
     first = S.parse_dates(snapshot, "FIRST_FLIGHT_DATE", source)
     last = S.parse_dates(snapshot, "LAST_FLIGHT_DATE", source)
     load_d, first_d, last_d = _day_numbers(load), _day_numbers(first), _day_numbers(last)
-    bad = (last_d < first_d) | (last_d > load_d)
-    if bad.any():
-        raise DataValidationError(
-            "LAST_FLIGHT_DATE before FIRST_FLIGHT_DATE or after LOAD_TIME",
-            source=source,
-            column=["FIRST_FLIGHT_DATE", "LAST_FLIGHT_DATE", "LOAD_TIME"],
-            rows=S.row_labels(snapshot, bad),
-            values=snapshot.loc[bad, "MEMBER_NO"].tolist(),
-        )
+    # The real textbook file has implausible first-flight dates (the loader flags them):
+    # a first flight after the last one is treated as unknown (the window-based
+    # reconstruction below is used), a last flight after LOAD_TIME excludes the member.
+    # Both are counted in ``attrs``, never silently.
+    first_after_last = last_d < first_d
+    last_after_load = last_d > load_d
     win_start = load_d - window_days
-    truncated = first_d <= win_start
+    truncated = (first_d <= win_start) | first_after_last
     if truncated.any() and (n[truncated] >= 2).any():
         S.require_columns(snapshot, ("AVG_INTERVAL",), source)
         gap = S.numeric(snapshot, "AVG_INTERVAL", source, allow_missing=True).to_numpy()
@@ -326,7 +326,7 @@ def summary_from_snapshot(
     span = np.where(n >= 2, np.nan_to_num(gap) * (n - 1), 0.0)
     start_d = np.where(truncated, last_d - np.round(span), first_d).astype(float)
     start_d = np.maximum(start_d, np.where(truncated, win_start + 1, first_d))
-    keep = n >= 1
+    keep = (n >= 1) & ~last_after_load
     out = pd.DataFrame(
         {
             "frequency": (n - 1).astype(np.int64),
@@ -353,7 +353,9 @@ def summary_from_snapshot(
         "calibration_end": str(pd.Timestamp(load.max()).date()),
         "observation_end": str(pd.Timestamp(load.max()).date()),
         "approximation": "snapshot",
-        "n_no_window_flight": int((~keep).sum()),
+        "n_no_window_flight": int((n < 1).sum()),
+        "n_first_flight_after_last": int((first_after_last & keep).sum()),
+        "n_last_flight_after_load": int(last_after_load.sum()),
         "n_left_truncated": int((truncated & keep).sum()),
         "n_members_late": 0,
     }
