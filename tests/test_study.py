@@ -61,7 +61,14 @@ def test_synthetic_study_runs_every_notebook(synthetic_runs):
     assert res.notebooks == [p.stem for p in list_notebooks()]
     assert not _errors(res.run_dir)
     manifest = json.loads((res.run_dir / "manifest.json").read_text())
-    for key in ("parameters", "input_fingerprint", "versions", "git_commit", "timings_seconds", "metrics"):
+    for key in (
+        "parameters",
+        "input_fingerprint",
+        "versions",
+        "git_commit",
+        "timings_seconds",
+        "metrics",
+    ):
         assert key in manifest
     assert set(manifest["metrics"]) == set(res.notebooks)
     report = [p for p in res.run_dir.glob("06_*_report.html")]
@@ -115,7 +122,10 @@ def test_report_renders_in_headless_chromium(synthetic_runs):
         f"--user-data-dir={profile}",
     ]
     dom = subprocess.run(
-        [browser, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+        [browser, *flags, "--dump-dom", report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
     shot = Path(profile) / "report.png"
     subprocess.run(
