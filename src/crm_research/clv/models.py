@@ -247,6 +247,13 @@ class _Fitted:
     name = "model"
     param_names: tuple[str, ...] = ()
 
+    def __init__(self, penalizer: float = 0.0, tol: float = 1e-7, warm_start: bool = True):
+        if penalizer < 0:
+            raise ValueError(f"penalizer must be >= 0, got {penalizer}")
+        self.penalizer = float(penalizer)
+        self.tol = tol
+        self.warm_start = warm_start
+
     def _require_fit(self):
         if not hasattr(self, "params_"):
             raise ValueError(f"{self.name}: call fit() first")
@@ -303,13 +310,6 @@ class _PurchaseModel(_Fitted):
 
     _fitter: str = ""
     param_names = ("r", "alpha", "a", "b")
-
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-7, warm_start: bool = True):
-        if penalizer < 0:
-            raise ValueError(f"penalizer must be >= 0, got {penalizer}")
-        self.penalizer = float(penalizer)
-        self.tol = tol
-        self.warm_start = warm_start
 
     # -- fitting ---------------------------------------------------------------------
     def fit(
@@ -735,13 +735,6 @@ class GammaGamma(_Fitted):
 
     name = "Gamma-Gamma"
     param_names = ("p", "q", "gamma")
-
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-7, warm_start: bool = True):
-        if penalizer < 0:
-            raise ValueError(f"penalizer must be >= 0, got {penalizer}")
-        self.penalizer = float(penalizer)
-        self.tol = tol
-        self.warm_start = warm_start
 
     def fit(
         self,
