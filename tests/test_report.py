@@ -111,3 +111,33 @@ def test_parameters_file_rejects_unknown_names_and_wrong_types(tmp_path):
 def test_unknown_notebook_selection():
     with pytest.raises(StudyError, match="unknown notebook"):
         select_notebooks("99")
+
+
+@pytest.mark.slow
+def test_interrupted_run_keeps_previous_report(tmp_path, monkeypatch):
+    import papermill
+
+    books = tmp_path / "nbs"
+    books.mkdir()
+    _write_nb(books / "01_ok.ipynb", ["x = 1"])
+    kw = dict(
+        out_dir=tmp_path / "reports",
+        raw_dir=tmp_path / "raw",
+        processed_dir=tmp_path / "p",
+        figures_dir=None,
+        members=300,
+        notebook_dir=books,
+        progress=False,
+        log=lambda *a: None,
+    )
+    good = run_study("synthetic", **kw)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupt)
+    with pytest.raises(StudyError, match="interrupted while running 01_ok.ipynb"):
+        run_study("synthetic", **kw)
+    assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name
+    assert (tmp_path / "reports" / "latest").resolve() == good.run_dir.resolve()
+    assert list((tmp_path / "reports").glob("interrupted-*"))

@@ -287,6 +287,14 @@ def _failure_message(book: Path, executed: Path, exc: Exception) -> str:
     )
 
 
+def _keep_partial(staging: Path, target: Path) -> Path:
+    """Move a run's staging folder aside (``failed-`` / ``interrupted-``), never over ``latest``."""
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target
+
+
 def _index_html(run_dir: Path, rows: list[dict], manifest: dict) -> str:
     items = []
     for r in rows:
@@ -462,14 +470,18 @@ def run_study(
                 cwd=str(book.parent),
                 log_output=False,
             )
+        except KeyboardInterrupt:
+            bar.close()
+            kept = _keep_partial(staging, out_dir / f"interrupted-{run_id}")
+            raise StudyError(
+                f"interrupted while running {book.name}; what had run is kept in {kept}\n"
+                "the previous complete report is untouched"
+            ) from None
         except Exception as exc:
             bar.close()
-            failed = out_dir / f"failed-{run_id}"
-            if failed.exists():
-                shutil.rmtree(failed)
-            staging.rename(failed)
+            kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
             raise StudyError(
-                _failure_message(book, failed / executed.name, exc)
+                _failure_message(book, kept / executed.name, exc)
                 + "\nthe previous complete report is untouched"
             ) from None
         timings[book.stem] = round(time.perf_counter() - t, 2)
