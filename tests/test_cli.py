@@ -70,3 +70,28 @@ def test_entry_point_help():
         [sys.executable, "-m", "crm_research.cli", "--help"], capture_output=True, text=True
     )
     assert r.returncode == 0 and "run" in r.stdout
+
+
+def test_run_only_01_from_the_command_line(tmp_path, capsys):
+    rc = main(
+        [
+            "run",
+            "--only",
+            "01",
+            "--members",
+            "800",
+            "--seed",
+            "2",
+            "--raw",
+            str(tmp_path / "raw"),
+            "--processed",
+            str(tmp_path / "p"),
+            "--out",
+            str(tmp_path / "reports"),
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "study done: 1 notebook(s)" in out and "index.html" in out
+    assert (tmp_path / "p" / "snapshot.parquet").exists()
+    assert len(pd.read_parquet(tmp_path / "raw" / "synthetic" / "members.parquet")) == 800
