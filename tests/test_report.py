@@ -141,3 +141,28 @@ def test_interrupted_run_keeps_previous_report(tmp_path, monkeypatch):
     assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name
     assert (tmp_path / "reports" / "latest").resolve() == good.run_dir.resolve()
     assert list((tmp_path / "reports").glob("interrupted-*"))
+
+
+@pytest.mark.slow
+def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path):
+    books = tmp_path / "nbs"
+    books.mkdir()
+    _write_nb(books / "01_ok.ipynb", ["x = seed"])
+    params = tmp_path / "p.yml"
+    params.write_text("seed: 7\n", encoding="utf-8")
+    kw = dict(
+        out_dir=tmp_path / "reports",
+        raw_dir=tmp_path / "raw",
+        processed_dir=tmp_path / "p",
+        figures_dir=None,
+        members=300,
+        notebook_dir=books,
+        progress=False,
+        log=lambda *a: None,
+    )
+    res = run_study("synthetic", params_file=params, **kw)
+    assert res.manifest["seed"] == 7
+    assert res.manifest["parameters"]["01_ok"]["seed"] == 7
+    assert json.loads((tmp_path / "raw" / "synthetic" / "simulation.json").read_text())["seed"] == 7
+    with pytest.raises(StudyError, match="two seeds given"):
+        run_study("synthetic", params_file=params, seed=8, **kw)

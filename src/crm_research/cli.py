@@ -39,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--raw", default=None, help="raw data folder (default data/raw/)")
     r.add_argument("--processed", default=None, help="processed tables (default data/processed/)")
     r.add_argument("--members", type=int, default=None, help="size of the default simulation")
-    r.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the seed of every random step")
+    r.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the seed of every random step (default: the parameters file's seed, else 42)",
+    )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     rep = sub.add_parser("replicate", help="replicate a published result")

@@ -336,7 +336,7 @@ def run_study(
     processed_dir: str | os.PathLike | None = None,
     figures_dir: str | os.PathLike | None = REPO_ROOT / "figures",
     members: int | None = None,
-    seed: int = DEFAULT_SEED,
+    seed: int | None = None,
     notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
     progress: bool = True,
     html: bool = True,
@@ -365,8 +365,9 @@ def run_study(
         A copy of the run's figures is placed here after a successful run.
     members : int, optional
         Size of the default simulation (60,000 unless given).
-    seed : int
-        The one seed that reaches every random step.
+    seed : int, optional
+        The one seed of every random step: ``seed``, else the parameters file's top-level
+        ``seed``, else 42. It reaches the simulation and every notebook.
     """
     import papermill as pm
     from tqdm.auto import tqdm
@@ -377,6 +378,13 @@ def run_study(
     books = select_notebooks(only, notebook_dir)
     user = load_params_file(params_file)
     user.update(params or {})
+    if seed is None:
+        seed = int(user.get("seed", DEFAULT_SEED))
+    elif "seed" in user and user["seed"] != seed:
+        raise StudyError(
+            f"two seeds given: {seed} (command line) and {user['seed']} (parameters); give one"
+        )
+    user["seed"] = seed
     per_book = resolve_parameters(books, user, source=str(params_file or "parameters"))
 
     raw_dir = Path(raw_dir).resolve()
