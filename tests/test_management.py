@@ -17,7 +17,7 @@ from crm_research.management import (
 
 @pytest.fixture
 def results():
-    snap = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5]})
+    snap = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5, 6]})
     ds = Dataset(snapshot=snap, info={"source": "synthetic", "obs_end": "2014-03-31"})
     seg = pd.DataFrame(
         {
@@ -25,8 +25,13 @@ def results():
             "segment": ["important_retain", "important_retain", "general", "general", "low_value"],
         }
     )
-    clv = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5], "clv": [1000.0, 600.0, 200.0, 100.0, 10.0]})
-    ret = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5], "p_churn": [0.1, 0.7, 0.5, 0.2, 0.9]})
+    # member 6 was left out of the segmentation (no flight in the window)
+    clv = pd.DataFrame(
+        {"MEMBER_NO": [1, 2, 3, 4, 5, 6], "clv": [1000.0, 600.0, 200.0, 100.0, 10.0, 5.0]}
+    )
+    ret = pd.DataFrame(
+        {"MEMBER_NO": [1, 2, 3, 4, 5, 6], "p_churn": [0.1, 0.7, 0.5, 0.2, 0.9, 0.95]}
+    )
     return StudyResults(dataset=ds, clv=clv, segments=seg, retention=ret)
 
 
@@ -43,10 +48,12 @@ def test_class_table_hand_computed(results):
     t = class_table(m)
     r = t.loc["important_retain"]
     assert r["members"] == 2 and r["clv_total"] == 1600
-    assert r["clv_share"] == pytest.approx(1600 / 1910)
+    assert r["clv_share"] == pytest.approx(1600 / 1915)
     assert r["mean_p_churn"] == pytest.approx(0.4)
     assert r["expected_loss"] == pytest.approx(0.1 * 1000 + 0.7 * 600)
-    assert list(t.index) == ["important_retain", "general", "low_value"]
+    assert list(t.index) == ["important_retain", "general", "low_value", "not_segmented"]
+    assert t.loc["not_segmented", "members"] == 1
+    assert "win-back" in t.loc["not_segmented", "strategy"]
     assert t["member_share"].sum() == pytest.approx(1.0)
 
 
@@ -57,8 +64,9 @@ def test_action_matrix_cells(results):
     assert mem.loc["Important - retain", "high risk"] == 1
     assert clv.loc["Important - retain", "high risk"] == 600
     assert clv.loc["General", "medium risk"] == 200
-    assert mem.to_numpy().sum() == 5
-    assert clv.to_numpy().sum() == pytest.approx(1910)
+    assert mem.to_numpy().sum() == 6
+    assert clv.to_numpy().sum() == pytest.approx(1915)
+    assert mem.loc["Not segmented", "high risk"] == 1
 
 
 def test_missing_results_are_noted(tmp_path):

@@ -27,6 +27,7 @@ CLASS_ORDER = (
     "general",
     "low_value",
     "unassigned",
+    "not_segmented",
 )
 CLASS_LABELS = {
     "important_retain": "Important - retain",
@@ -35,6 +36,7 @@ CLASS_LABELS = {
     "general": "General",
     "low_value": "Low value",
     "unassigned": "Unassigned",
+    "not_segmented": "Not segmented",
     "all members": "All members",
 }
 CLASS_ACTIONS = {
@@ -44,6 +46,7 @@ CLASS_ACTIONS = {
     "general": "Standard service, nudge upward",
     "low_value": "Minimal spend",
     "unassigned": "No class fits; review the profile",
+    "not_segmented": "Left out of the segmentation (e.g. no flight in the window): low-cost win-back",
     "all members": "No segmentation available",
 }
 
@@ -101,14 +104,19 @@ def risk_band(p_churn, cuts: tuple[float, float] = (0.3, 0.6)) -> pd.Series:
 def member_table(res: StudyResults, cuts: tuple[float, float] = (0.3, 0.6)) -> pd.DataFrame:
     """One row per member: class, CLV, P(churn), risk band and expected loss.
 
-    Members come from the segments (notebook 04) when present, else from the snapshot.
+    Every member of the snapshot is listed; the class comes from notebook 04 (members it
+    left out are ``not_segmented``).
     CLV comes from notebook 03, else from the retention list's CLV (which may be a proxy).
     """
     snap = res.dataset.snapshot
+    base = pd.DataFrame({MEMBER: snap[MEMBER].to_numpy()})
     if res.segments is not None:
-        base = res.segments[[MEMBER, "segment"]].copy()
+        # members the segmentation left out (no flight in the window, cleaning rules)
+        # stay in the report, so that customer equity and the action matrix add up
+        base = base.merge(res.segments[[MEMBER, "segment"]], on=MEMBER, how="left")
+        base["segment"] = base["segment"].fillna("not_segmented")
     else:
-        base = pd.DataFrame({MEMBER: snap[MEMBER].to_numpy(), "segment": "all members"})
+        base["segment"] = "all members"
     if res.clv is not None:
         base = base.merge(res.clv[[MEMBER, "clv"]], on=MEMBER, how="left")
     elif res.retention is not None and "clv" in res.retention:
@@ -148,9 +156,11 @@ def class_table(members: pd.DataFrame, segments: pd.DataFrame | None = None) -> 
         meta = segments.drop_duplicates("segment").set_index("segment")
         cols = [c for c in ("segment_zh", "lifecycle_stage", "strategy") if c in meta]
         out = out.join(meta[cols])
-    else:
-        out["lifecycle_stage"] = "-"
-        out["strategy"] = [CLASS_ACTIONS.get(k, "") for k in out.index]
+    for col in ("lifecycle_stage", "strategy"):
+        if col not in out:
+            out[col] = np.nan
+    out["lifecycle_stage"] = out["lifecycle_stage"].fillna("-")
+    out["strategy"] = out["strategy"].fillna(pd.Series(CLASS_ACTIONS, dtype=object))
     out.insert(0, "class", [CLASS_LABELS.get(k, k) for k in out.index])
     out = out.loc[_class_order(out.index)]
     out.index.name = "segment"
