@@ -142,3 +142,18 @@ def test_report_renders_in_headless_chromium(synthetic_runs):
     assert n_figures >= 3
     assert dom.count('src="data:image/png;base64') == n_figures
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_flight_log_folder_study(tmp_path):
+    sim = simulate_programme(N_MEMBERS, seed=4)
+    folder = tmp_path / "log"
+    folder.mkdir()
+    sim.flights.to_csv(folder / "flights.csv", index=False)
+    sim.members.to_csv(folder / "members.csv", index=False)
+    sim.complaints.to_csv(folder / "complaints.csv", index=False)
+    sim.noshows.to_parquet(folder / "noshows.parquet")
+    res = _run(tmp_path, str(folder))
+    assert not _errors(res.run_dir)
+    m = json.loads((res.run_dir / "manifest.json").read_text())["metrics"]
+    assert m["01_data_exploration"]["source"] == "flightlog"
+    assert m["01_data_exploration"]["n_members"] == N_MEMBERS
