@@ -12,6 +12,8 @@ from crm_research.report import StudyError, resolve_parameters, run_study, selec
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
+    (root / "figures").mkdir()
+    (root / "figures" / "stale_from_another_input.png").write_bytes(b"old")
     res = run_study(
         "synthetic",
         only="01",
@@ -44,6 +46,7 @@ def test_run_only_01_writes_report_tables_figures_and_metrics(small_run):
         assert (root / "processed" / f"{t}.parquet").exists()
     figs = {p.name for p in (root / "figures").glob("*.png")}
     assert "value_concentration_lorenz.png" in figs
+    assert "stale_from_another_input.png" not in figs
     assert (root / "reports" / "latest.txt").read_text().strip() == run.name
     # executed notebook carries outputs and no error
     nb = nbformat.read(run / "01_data_exploration.ipynb", as_version=4)

@@ -540,6 +540,11 @@ def run_study(
     if figures_dir is not None:
         fd = Path(figures_dir)
         fd.mkdir(parents=True, exist_ok=True)
+        if books and books[0].name.startswith("01"):
+            # a study from the start replaces the figures of earlier runs (another input
+            # may not make the same figures: stale ones would be mistaken for these)
+            for old in fd.glob("*.png"):
+                old.unlink()
         for f in (final / "figures").glob("*.png"):
             shutil.copy2(f, fd / f.name)
     return RunResult(final, [b.stem for b in books], timings, metrics, manifest)
