@@ -317,6 +317,21 @@ def _ids(df: pd.DataFrame) -> pd.Series:
     return pd.Series(df.index, name=S.MEMBER)
 
 
+def _numeric_by_member(raw: pd.Series, ids: pd.Series, source: str, column: str) -> pd.Series:
+    """``raw`` as float; non-numeric entries raise, listed as ``member: value``."""
+    num = raw if pd.api.types.is_numeric_dtype(raw) else pd.to_numeric(raw, errors="coerce")
+    num = num.astype(float)
+    bad = num.isna() & raw.notna()
+    if bad.any():
+        raise DataValidationError(
+            "non-numeric values for these members (MEMBER_NO)",
+            source=source,
+            column=column,
+            values=[f"{m}: {r!r}" for m, r in zip(ids[bad], raw[bad], strict=True)],
+        )
+    return num
+
+
 def lrfmc_features(
     snapshot: pd.DataFrame,
     *,
@@ -363,16 +378,7 @@ def lrfmc_features(
         ("C", "avg_discount", 1.0),
     ):
         raw = df[col]
-        num = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
-        num = num.astype(float)
-        bad = num.isna() & raw.notna()
-        if bad.any():
-            raise DataValidationError(
-                "non-numeric values for these members (MEMBER_NO)",
-                source=source,
-                column=col,
-                values=[f"{m}: {v!r}" for m, v in zip(ids[bad], raw[bad], strict=True)],
-            )
+        num = _numeric_by_member(raw, ids, source, col)
         if num.isna().any():
             hint = (
                 "members without a flight in the window have no avg_discount: select "
@@ -445,16 +451,7 @@ def check_lrfmc(X: pd.DataFrame, *, source: str = "LRFMC table") -> pd.DataFrame
             raise DataValidationError(
                 "boolean values where numbers are needed", source=source, column=v
             )
-        num = raw if pd.api.types.is_numeric_dtype(raw) else pd.to_numeric(raw, errors="coerce")
-        num = num.astype(float)
-        bad = num.isna() & raw.notna()
-        if bad.any():
-            raise DataValidationError(
-                "non-numeric values for these members",
-                source=source,
-                column=v,
-                values=[f"{m}: {r!r}" for m, r in zip(ids[bad], raw[bad], strict=True)],
-            )
+        num = _numeric_by_member(raw, ids, source, v)
         miss = num.isna() | ~np.isfinite(num)
         if miss.any():
             raise DataValidationError(
