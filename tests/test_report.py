@@ -69,11 +69,11 @@ def _write_nb(path: Path, sources: list[str]) -> None:
     nbformat.write(nb, path)
 
 
-@pytest.mark.slow
-def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_path):
+def _tiny_study(tmp_path, first_cells):
+    """A study of one small notebook ``01_ok`` in ``tmp_path/nbs``, and run_study's arguments."""
     books = tmp_path / "nbs"
     books.mkdir()
-    _write_nb(books / "01_ok.ipynb", ["x = 1"])
+    _write_nb(books / "01_ok.ipynb", first_cells)
     kw = dict(
         out_dir=tmp_path / "reports",
         raw_dir=tmp_path / "raw",
@@ -84,6 +84,12 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_
         progress=False,
         log=lambda *a: None,
     )
+    return books, kw
+
+
+@pytest.mark.slow
+def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_path):
+    books, kw = _tiny_study(tmp_path, ["x = 1"])
     good = run_study("synthetic", **kw)
     _write_nb(books / "02_bad.ipynb", ["y = 2", "raise ValueError('boom in the model')"])
     with pytest.raises(StudyError) as e:
@@ -120,19 +126,7 @@ def test_unknown_notebook_selection():
 def test_interrupted_run_keeps_previous_report(tmp_path, monkeypatch):
     import papermill
 
-    books = tmp_path / "nbs"
-    books.mkdir()
-    _write_nb(books / "01_ok.ipynb", ["x = 1"])
-    kw = dict(
-        out_dir=tmp_path / "reports",
-        raw_dir=tmp_path / "raw",
-        processed_dir=tmp_path / "p",
-        figures_dir=None,
-        members=300,
-        notebook_dir=books,
-        progress=False,
-        log=lambda *a: None,
-    )
+    books, kw = _tiny_study(tmp_path, ["x = 1"])
     good = run_study("synthetic", **kw)
 
     def interrupt(*args, **kwargs):
@@ -148,21 +142,9 @@ def test_interrupted_run_keeps_previous_report(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path):
-    books = tmp_path / "nbs"
-    books.mkdir()
-    _write_nb(books / "01_ok.ipynb", ["x = seed"])
+    books, kw = _tiny_study(tmp_path, ["x = seed"])
     params = tmp_path / "p.yml"
     params.write_text("seed: 7\n", encoding="utf-8")
-    kw = dict(
-        out_dir=tmp_path / "reports",
-        raw_dir=tmp_path / "raw",
-        processed_dir=tmp_path / "p",
-        figures_dir=None,
-        members=300,
-        notebook_dir=books,
-        progress=False,
-        log=lambda *a: None,
-    )
     res = run_study("synthetic", params_file=params, **kw)
     assert res.manifest["seed"] == 7
     assert res.manifest["parameters"]["01_ok"]["seed"] == 7
