@@ -94,4 +94,4 @@ def test_run_only_01_from_the_command_line(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "study done: 1 notebook(s)" in out and "index.html" in out
     assert (tmp_path / "p" / "snapshot.parquet").exists()
-    assert len(pd.read_parquet(tmp_path / "raw" / "synthetic" / "members.parquet")) == 800
+    assert len(pd.read_parquet(tmp_path / "raw" / "synthetic-800-seed2" / "members.parquet")) == 800

@@ -11,11 +11,14 @@ versions, git commit, run times, metrics).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,7 +28,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import DEFAULT_SEED
 from . import io as _io
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,13 @@ MAIN_PACKAGES = (
 )
 
 
+DEFAULT = object()
+MIN_MEMBERS = 100
+MAX_MEMBERS = 10_000_000
+_LAST_SIGNAL: list[int | None] = [None]
+_RUNNING = [""]
+
+
 class StudyError(RuntimeError):
     """A notebook of the study failed; the message names the notebook and the cell."""
 
@@ -67,26 +76,49 @@ def list_notebooks(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
 
 
 def select_notebooks(only: str | list[str] | None, notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Notebooks selected by ``--only`` (``"01"``, ``"01,02"`` or ``"02-04"``)."""
+    """Notebooks selected by ``--only`` (``"01"``, ``"01,02"`` or ``"02-04"``).
+
+    Raises :class:`~crm_research.params.ParameterError` for a selection that names no
+    notebook or is malformed (``1-``, ``04-02``, ``x``).
+    """
+    from .params import ParameterError
+
     books = list_notebooks(notebook_dir)
     if not books:
         raise StudyError(f"no notebooks found in {notebook_dir}")
-    if not only:
+    if only is None:
         return books
-    wanted: set[str] = set()
+    codes = [p.name[:2] for p in books]
+    allowed = "notebook numbers like 01 | 01,03 | 02-04 from " + ", ".join(codes)
     items = only if isinstance(only, list) else str(only).split(",")
+    if not any(str(i).strip() for i in items):
+        raise ParameterError(f"option --only = {only!r} is not allowed: {allowed}")
+    wanted: set[str] = set()
+    singles: set[str] = set()
     for item in items:
-        item = item.strip()
-        if "-" in item:
-            a, b = (int(x) for x in item.split("-", 1))
+        item = str(item).strip()
+        m = re.fullmatch(r"(\d{1,2})\s*-\s*(\d{1,2})", item)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if a > b:
+                raise ParameterError(
+                    f"option --only = {only!r} is not allowed: the range {item!r} runs "
+                    f"backwards; {allowed}"
+                )
             wanted |= {f"{i:02d}" for i in range(a, b + 1)}
-        elif item:
-            wanted.add(f"{int(item):02d}" if item.isdigit() else item)
-    chosen = [p for p in books if p.name[:2] in wanted or p.stem in wanted]
-    known = {p.name[:2] for p in books} | {p.stem for p in books}
-    unknown = sorted(w for w in wanted if w not in known)
-    if unknown:
-        raise StudyError(f"unknown notebook(s) {unknown}; the study has {[p.stem for p in books]}")
+        elif item.isdigit() and len(item) <= 2:
+            singles.add(f"{int(item):02d}")
+        elif item in {p.stem for p in books}:
+            singles.add(item[:2])
+        else:
+            raise ParameterError(f"option --only = {only!r} is not allowed: {allowed}")
+    unknown = sorted(w for w in singles if w not in codes)
+    chosen = [p for p in books if p.name[:2] in wanted | singles]
+    if unknown or not chosen:
+        raise ParameterError(
+            f"option --only = {only!r} is not allowed: unknown notebook(s) "
+            f"{unknown or sorted(wanted)}; the study has {[p.stem for p in books]}"
+        )
     return chosen
 
 
@@ -104,94 +136,50 @@ def load_params_file(path: str | os.PathLike | None) -> dict:
         return {}
     import yaml
 
+    from .params import ParameterError
+
     p = Path(path)
     if not p.exists():
-        raise StudyError(f"{p}: parameters file not found")
+        raise ParameterError(f"{p}: parameters file not found")
+    if p.is_dir():
+        raise ParameterError(f"{p}: parameters file is a folder, not a YAML file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{p}: parameters file is not UTF-8 text ({exc.reason})") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise StudyError(f"{p}: not valid YAML ({exc})") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParameterError(f"{p}: not valid YAML{at}: {what}") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise StudyError(f"{p}: expected a mapping of parameter names to values")
+        raise ParameterError(
+            f"{p}: expected a mapping of parameter names to values, got a {type(data).__name__}"
+        )
     return data
 
 
-_TYPES = {
-    int: (int,),
-    float: (int, float),
-    str: (str,),
-    bool: (bool,),
-    list: (list,),
-    dict: (dict,),
-}
-
-
-def _literal(text: str) -> Any:
-    """The default of a parameter as a Python value (None when not a plain literal)."""
-    import ast
-
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
-
-
 def resolve_parameters(
-    books: list[Path], user: dict, source: str = "parameters"
+    books: list[Path], user: dict, source: str = "parameters", seed: int | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Split user parameters by notebook, refusing unknown names and wrong types."""
-    declared = {b.stem: notebook_parameters(b) for b in books}
-    all_books = {b.stem: b for b in list_notebooks(books[0].parent)} if books else {}
-    per_book: dict[str, dict[str, Any]] = {b.stem: {} for b in books}
-    errors = []
+    """Split user parameters by notebook, refusing unknown names, wrong types and values
+    out of range (see :mod:`crm_research.params`)."""
+    from .params import resolve
 
-    def check(book: str, name: str, value: Any) -> None:
-        spec = declared[book].get(name)
-        if spec is None:
-            return
-        default = _literal(spec.get("default", "None"))
-        if default is not None and value is not None:
-            expected = _TYPES.get(type(default))
-            ok = expected is None or (
-                isinstance(value, expected)
-                and not (isinstance(value, bool) and expected != (bool,))
-            )
-            if not ok:
-                errors.append(
-                    f"{book}: parameter {name!r} expects {type(default).__name__} "
-                    f"(default {spec.get('default')}), got {type(value).__name__} {value!r}"
-                )
-                return
-        per_book[book][name] = value
-
-    for key, value in user.items():
-        key_s = str(key)
-        target = [b for b in declared if b == key_s or b[:2] == key_s.zfill(2)]
-        if isinstance(value, dict) and (
-            target or key_s in all_books or key_s[:2] in {s[:2] for s in all_books}
-        ):
-            for name, v in value.items():
-                for book in target:
-                    if name not in declared[book]:
-                        errors.append(
-                            f"{book}: unknown parameter {name!r}; it has {sorted(declared[book])}"
-                        )
-                    else:
-                        check(book, name, v)
-            continue
-        holders = [b for b in declared if key_s in declared[b]]
-        known_anywhere = holders or any(
-            key_s in notebook_parameters(p) for s, p in all_books.items() if s not in declared
-        )
-        if not known_anywhere:
-            names = sorted({n for d in declared.values() for n in d})
-            errors.append(f"unknown parameter {key_s!r}; the notebooks take {names}")
-            continue
-        for book in holders:
-            check(book, key_s, value)
-    if errors:
-        raise StudyError(f"{source}: " + "; ".join(errors))
-    return per_book
+    folder = books[0].parent if books else NOTEBOOK_DIR
+    declared = {b.stem: notebook_parameters(b) for b in list_notebooks(folder)}
+    for b in books:
+        declared.setdefault(b.stem, notebook_parameters(b))
+    res = resolve(declared, [b.stem for b in books], user, source=source, seed=seed)
+    out = res.per_book
+    if seed is None and "seed" not in user:
+        for d in out.values():
+            d.pop("seed", None)
+    return out
 
 
 def fingerprint(paths: list[Path]) -> dict[str, str]:
@@ -288,41 +276,222 @@ def _failure_message(book: Path, executed: Path, exc: Exception) -> str:
 
 
 def _keep_partial(staging: Path, target: Path) -> Path:
-    """Move a run's staging folder aside (``failed-`` / ``interrupted-``), never over ``latest``."""
-    if target.exists():
-        shutil.rmtree(target)
+    """Move a failed run's staging folder aside (``failed-<run-id>``), never over ``latest``."""
+    target = _unique(target)
     staging.rename(target)
     return target
 
 
-def _index_html(run_dir: Path, rows: list[dict], manifest: dict) -> str:
+def _unique(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``... when it exists (a run never replaces another)."""
+    if not path.exists():
+        return path
+    i = 2
+    while path.with_name(f"{path.name}-{i}").exists():
+        i += 1
+    return path.with_name(f"{path.name}-{i}")
+
+
+def _index_html(run_id: str, run_dir: Path, rows: list[dict], manifest: dict) -> str:
+    """The run's index page. Every text from the data, the user or the file system is
+    HTML-escaped (a file named ``<img src=x onerror=...>.csv`` stays text)."""
+    from html import escape
+    from urllib.parse import quote
+
+    def e(x: Any) -> str:
+        return escape(str(x), quote=True)
+
+    def href(name: str) -> str:
+        return e(quote(str(name)))
+
     items = []
     for r in rows:
-        links = [f'<a href="{r["html"]}">with code</a>', f'<a href="{r["ipynb"]}">notebook</a>']
+        links = [
+            f'<a href="{href(r["html"])}">with code</a>' if r.get("html") else "",
+            f'<a href="{href(r["ipynb"])}">notebook</a>',
+        ]
         if r.get("html_nocode"):
-            links.insert(0, f'<a href="{r["html_nocode"]}"><b>report (no code)</b></a>')
+            links.insert(0, f'<a href="{href(r["html_nocode"])}"><b>report (no code)</b></a>')
         items.append(
-            f"<tr><td>{r['name']}</td><td>{' · '.join(links)}</td><td>{r['seconds']:.1f} s</td></tr>"
+            f"<tr><td>{e(r['name'])}</td><td>{' · '.join(x for x in links if x)}</td>"
+            f"<td>{r['seconds']:.1f} s</td></tr>"
         )
     figs = sorted((run_dir / "figures").glob("*.png"))
-    fig_list = "".join(f'<li><a href="figures/{f.name}">{f.stem}</a></li>' for f in figs)
+    fig_list = "".join(f'<li><a href="figures/{href(f.name)}">{e(f.stem)}</a></li>' for f in figs)
     params = json.dumps(manifest.get("parameters", {}), indent=2, ensure_ascii=False)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>crm-research study: {run_dir.name}</title>
+<html lang="en"><head><meta charset="utf-8"><title>crm-research study: {e(run_id)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em 1em;text-align:left}}</style>
 </head><body>
 <h1>Customer value of the frequent-flyer programme</h1>
-<p>Run <code>{run_dir.name}</code> on <b>{manifest.get("data")}</b> data,
-finished {manifest.get("finished")}, seed {manifest.get("seed")}, commit
-<code>{manifest.get("git_commit")}</code>.</p>
+<p>Run <code>{e(run_id)}</code> on <b>{e(manifest.get("data"))}</b> data,
+finished {e(manifest.get("finished"))}, seed {e(manifest.get("seed"))}, commit
+<code>{e(manifest.get("git_commit"))}</code>.</p>
 <h2>Notebooks</h2>
 <table><tr><th>notebook</th><th>outputs</th><th>run time</th></tr>{"".join(items)}</table>
 <h2>Figures</h2><ul>{fig_list}</ul>
-<h2>Parameters</h2><pre>{params}</pre>
+<h2>Parameters</h2><pre>{e(params)}</pre>
 <p>Everything here is in <code>manifest.json</code>.</p>
 </body></html>
 """
+
+
+class StudyInterrupted(StudyError):
+    """The run was stopped by SIGINT (Ctrl-C) or SIGTERM; its staging folder is gone."""
+
+    def __init__(self, message: str, signum: int = 2) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+class RunLock:
+    """An exclusive, non-blocking lock on a folder (``<folder>/.crm-research.lock``).
+
+    Two runs that share an output or a tables folder cannot mix: the second one is
+    refused with a message naming the folder and the process holding it. The lock is
+    released by the operating system when the process ends, even if killed.
+    """
+
+    NAME = ".crm-research.lock"
+
+    def __init__(self, folder: Path, what: str) -> None:
+        self.folder = Path(folder)
+        self.what = what
+        self._fh = None
+
+    def acquire(self) -> RunLock:
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / self.NAME
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise StudyError(
+                f"another run is using the {self.what} {self.folder} ({holder}); wait for "
+                "it to finish or give another --out / --processed folder"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {datetime.now().isoformat(timespec='seconds')}")
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            import fcntl
+
+            with contextlib.suppress(OSError):
+                self._fh.seek(0)
+                self._fh.truncate()
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+TABLE_SUFFIXES = (".parquet", ".json", ".csv")
+
+
+def _table_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix in TABLE_SUFFIXES)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (tables are never modified in place), else copy."""
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
+
+
+def _publish_tables(run_tables: Path, processed: Path) -> None:
+    """Make ``processed`` hold exactly the complete run's tables (file by file, atomically)."""
+    processed.mkdir(parents=True, exist_ok=True)
+    new = {f.name for f in _table_files(run_tables)}
+    for f in _table_files(run_tables):
+        _link_or_copy(f, processed / f.name)
+    for old in _table_files(processed):
+        if old.name not in new:
+            old.unlink()
+
+
+def _writable_folder(path: Path, what: str, option: str) -> None:
+    """Refuse a folder that is a file, or that cannot be created or written."""
+    from .params import ParameterError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{option} {p}: is a file, not a folder ({what})")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ParameterError(f"{option} {p}: {probe} is a file, not a folder ({what})")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {p}: permission denied: cannot write to {probe} ({what})")
+
+
+def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> int:
+    """A run that starts after notebook 01 reads 01's tables: refuse up front if absent.
+
+    Returns the number of members of the snapshot found."""
+    from .params import ParameterError
+
+    need = processed / "dataset.json"
+    snap = processed / "snapshot.parquet"
+    if not need.exists() or not snap.exists():
+        raise ParameterError(
+            f"option --only: notebook {books[0].stem} reads the tables notebook 01 writes, "
+            f"and {processed} has none (no dataset.json / snapshot.parquet); run notebook 01 "
+            f"first (crm-research run --only 01-{books[-1].name[:2]}) or give the --processed "
+            "folder of an earlier run"
+        )
+    try:
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(snap).metadata.num_rows)
+    except Exception as exc:  # a damaged table: say which
+        raise ParameterError(f"{snap}: not a readable table of notebook 01 ({exc})") from None
+
+
+def _synthetic_folder(raw_dir: Path, members: int, seed: int) -> Path:
+    """The default simulation's folder, named by its parameters (never overwritten)."""
+    return raw_dir / f"synthetic-{members}-seed{seed}"
+
+
+def _ensure_simulation(folder: Path, members: int, seed: int, log) -> None:
+    """Simulate into ``folder`` if it does not exist; refuse if it holds something else."""
+    from .data import sources
+
+    meta = sources.synthetic_meta_in(folder)
+    if meta is not None:
+        if meta.get("n_members") == members and meta.get("seed") == seed:
+            return
+        raise StudyError(
+            f"{folder} holds another simulation ({meta.get('n_members')} members, seed "
+            f"{meta.get('seed')}); it is left as it is: move it away or give another --raw"
+        )
+    if folder.exists() and any(folder.iterdir()):
+        raise StudyError(
+            f"{folder} exists and is not a complete simulation; it is left as it is: move it "
+            "away or give another --raw"
+        )
+    log(f"simulating {members:,} members (seed {seed}) into {folder} ...")
+    sources.write_synthetic(folder, n_members=members, seed=seed)
 
 
 def run_study(
@@ -331,10 +500,10 @@ def run_study(
     only: str | list[str] | None = None,
     params_file: str | os.PathLike | None = None,
     params: dict | None = None,
-    out_dir: str | os.PathLike = REPO_ROOT / "reports",
-    raw_dir: str | os.PathLike = REPO_ROOT / "data" / "raw",
+    out_dir: str | os.PathLike | None = None,
+    raw_dir: str | os.PathLike | None = None,
     processed_dir: str | os.PathLike | None = None,
-    figures_dir: str | os.PathLike | None = REPO_ROOT / "figures",
+    figures_dir: str | os.PathLike | None | object = DEFAULT,
     members: int | None = None,
     seed: int | None = None,
     notebook_dir: str | os.PathLike = NOTEBOOK_DIR,
@@ -344,116 +513,293 @@ def run_study(
 ) -> RunResult:
     """Run the study's notebooks in order with papermill.
 
+    Everything is checked before the first notebook starts: the notebook selection, the
+    whole parameter set (:mod:`crm_research.params`), the folders and the input data.
+    The run then works in a staging folder ``out_dir/.staging-<run-id>-<pid>/`` that
+    holds its own copy of the exchanged tables (``processed/``), its figures, metrics and
+    reports; only when every notebook has run is it renamed ``out_dir/<run-id>/`` and
+    are its tables published to ``processed_dir``. A failing notebook leaves
+    ``out_dir/failed-<run-id>/``; an interrupted run (SIGINT, SIGTERM) removes its
+    staging folder. Either way the previous complete run, its tables included, is left
+    exactly as it was. Two runs sharing an output or tables folder cannot mix: the second
+    is refused (:class:`RunLock`).
+
     Parameters
     ----------
     data : str
-        ``"synthetic"`` (default), ``"cdnow"``, a flight-log folder or a textbook file.
+        ``"synthetic"`` (default), ``"cdnow"``, a flight-log folder (a folder written by
+        ``crm-research data synth`` too) or a textbook file.
     only : str, optional
         Notebooks to run (``"01"``, ``"01,02"``, ``"02-04"``).
     params_file : path, optional
-        YAML file of notebook parameters (checked against the notebooks before running).
+        YAML file of notebook parameters.
     params : dict, optional
         Parameters set in code, applied after ``params_file``.
-    out_dir : path
-        Where run folders go (``reports/``).
-    raw_dir : path
-        Input folder; the simulated data lives in ``raw_dir/synthetic``. Never modified,
-        except that the default simulation is written there when it is missing.
+    out_dir : path, optional
+        Where run folders go (default ``reports/``).
+    raw_dir : path, optional
+        Input folder (default ``data/raw/``); the default simulation goes to
+        ``raw_dir/synthetic-<members>-seed<seed>/`` when missing. Never overwritten.
     processed_dir : path, optional
-        Where notebooks exchange tables (default ``data/processed`` beside ``raw_dir``).
-    figures_dir : path, optional
-        A copy of the run's figures is placed here after a successful run.
+        Where the last complete run's tables are published: ``data/processed`` for the
+        default ``out_dir``, else ``out_dir/processed``.
+    figures_dir : path or None, optional
+        A copy of the run's figures is placed here after a successful run (default: the
+        repository's ``figures/`` for the default ``out_dir``, else none).
     members : int, optional
         Size of the default simulation (60,000 unless given).
     seed : int, optional
         The one seed of every random step: ``seed``, else the parameters file's top-level
         ``seed``, else 42. It reaches the simulation and every notebook.
     """
-    import papermill as pm
-    from tqdm.auto import tqdm
-
     from .data import sources
+    from .params import ParameterError, check_against_data, resolve
 
     notebook_dir = Path(notebook_dir)
+    default_out = out_dir is None
+    out_dir = Path(out_dir if out_dir is not None else REPO_ROOT / "reports").absolute()
+    raw_dir = Path(raw_dir if raw_dir is not None else REPO_ROOT / "data" / "raw").absolute()
+    if processed_dir is None:
+        processed_dir = (raw_dir.parent / "processed") if default_out else out_dir / "processed"
+    processed = Path(processed_dir).absolute()
+    if figures_dir is DEFAULT:
+        figures_dir = REPO_ROOT / "figures" if default_out else None
+
+    # 1. the notebooks, the parameters and the options
     books = select_notebooks(only, notebook_dir)
     user = load_params_file(params_file)
     user.update(params or {})
-    if seed is None:
-        seed = int(user.get("seed", DEFAULT_SEED))
-    elif "seed" in user and user["seed"] != seed:
-        raise StudyError(
-            f"two seeds given: {seed} (command line) and {user['seed']} (parameters); give one"
-        )
-    user["seed"] = seed
-    per_book = resolve_parameters(books, user, source=str(params_file or "parameters"))
+    declared = {b.stem: notebook_parameters(b) for b in list_notebooks(notebook_dir)}
+    source_name = str(params_file) if params_file else "parameters"
+    resolved = resolve(declared, [b.stem for b in books], user, source=source_name, seed=seed)
+    seed = resolved.seed
+    per_book = resolved.per_book
+    key = str(data).strip().lower()
+    is_synthetic = key == "synthetic"
+    if members is not None:
+        if isinstance(members, bool) or not isinstance(members, int) or members < MIN_MEMBERS:
+            raise ParameterError(
+                f"option --members = {members!r} is not allowed: an integer >= {MIN_MEMBERS} "
+                f"and <= {MAX_MEMBERS:,}"
+            )
+        if members > MAX_MEMBERS:
+            raise ParameterError(
+                f"option --members = {members:,} is not allowed: at most {MAX_MEMBERS:,}"
+            )
+        if not is_synthetic:
+            raise ParameterError(
+                f"option --members = {members} sets the size of the simulation; it has no "
+                f"meaning with --data {data}"
+            )
+    starts_at_01 = books[0].name.startswith("01")
+    first = per_book.get(books[0].stem, {}) if starts_at_01 else {}
+    is_textbook = False
+    if not is_synthetic and not key.startswith("cdnow"):
+        p = Path(data)
+        if not p.exists():
+            raise ParameterError(
+                f"option --data {data}: not found: give 'synthetic', 'cdnow', a flight-log "
+                "folder or a textbook CSV/Parquet file"
+            )
+        is_textbook = p.is_file()
+    if starts_at_01:
+        cleaning = first.get("cleaning", "none")
+        if cleaning not in (None, "none") and not is_textbook:
+            raise ParameterError(
+                f"parameter 'cleaning' = {cleaning!r} is not allowed with --data {data}: the "
+                "textbook's cleaning rules apply to the textbook member table (a CSV file) "
+                "only; a flight log is validated, never cleaned silently"
+            )
+        if first.get("obs_end") and is_synthetic:
+            raise ParameterError(
+                f"parameter 'obs_end' = {first['obs_end']!r} is not allowed with --data "
+                "synthetic: the simulation fixes its observation end (crm-research data synth "
+                "--obs-end ... --out FOLDER, then --data FOLDER)"
+            )
+        for k in ("date_format", "encoding"):
+            if first.get(k) and (is_synthetic or key.startswith("cdnow")):
+                raise ParameterError(
+                    f"parameter {k!r} = {first[k]!r} is not allowed with --data {data}: it "
+                    "describes CSV inputs (a flight-log folder or a textbook file)"
+                )
 
-    raw_dir = Path(raw_dir).resolve()
-    processed = Path(processed_dir or raw_dir.parent / "processed").resolve()
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # 2. the folders
+    _writable_folder(out_dir, "the reports folder", "--out")
+    _writable_folder(processed, "the tables folder", "--processed")
+    if is_synthetic and starts_at_01:
+        _writable_folder(raw_dir, "the raw data folder", "--raw")
+    n_members = None
+    if not starts_at_01:
+        n_members = _check_inputs_of_later_notebooks(books, processed)
+        if is_synthetic and members is not None:
+            meta = _io.read_json(processed / "dataset.json")
+            if meta.get("n_members") not in (None, members) or meta.get("seed") not in (None, seed):
+                raise ParameterError(
+                    f"option --members {members} / seed {seed}: the tables in {processed} come "
+                    f"from {meta.get('n_members')} members (seed {meta.get('seed')}); include "
+                    "notebook 01 to run on another simulation"
+                )
 
-    # the default data: made when missing or made with another size or seed
-    if str(data).lower() == "synthetic":
-        meta = sources.synthetic_meta(raw_dir)
+    # 3. the input, validated before anything runs
+    data_source = str(data)
+    if is_synthetic:
         want = members or sources.DEFAULT_MEMBERS
-        differs = meta is not None and (meta.get("n_members") != want or meta.get("seed") != seed)
-        starts_at_01 = bool(books) and books[0].name.startswith("01")
-        if differs and not starts_at_01:
-            # later notebooks read data/processed, made from the data notebook 01 last saw
-            log(
-                f"note: data/processed comes from {meta['n_members']:,} members (seed "
-                f"{meta['seed']}); include notebook 01 to rerun on {want:,} members (seed {seed})"
-            )
-        elif meta is None or differs:
-            log(
-                f"simulating {want:,} members (seed {seed}) into {sources.synthetic_dir(raw_dir)} ..."
-            )
-            sources.write_synthetic(sources.synthetic_dir(raw_dir), n_members=want, seed=seed)
-        inputs = [sources.synthetic_dir(raw_dir)]
-    elif str(data).lower().startswith("cdnow"):
+        sim = _synthetic_folder(raw_dir, want, seed)
+        if starts_at_01:
+            _ensure_simulation(sim, want, seed, log)
+        data_source = str(sim)
+        inputs = [sim]
+    elif key.startswith("cdnow"):
         inputs = [
             _lifetimes_datasets_dir() / "CDNOW_sample.txt",
             _lifetimes_datasets_dir() / "CDNOW_master.txt",
         ]
     else:
-        inputs = [Path(data).resolve()]
-        data = str(Path(data).resolve())
-
-    if books and books[0].name.startswith("01"):
-        # validate the input before anything runs: bad input stops here with a clear
-        # message naming the file, the column and the rows, and nothing is written
-        first = per_book.get(books[0].stem, {})
-        sources.load_source(
-            data,
+        data_source = str(Path(data).absolute())
+        inputs = [Path(data_source)]
+    if starts_at_01:
+        ds = sources.load_source(
+            data_source,
             raw_dir=raw_dir,
             obs_end=first.get("obs_end"),
             cleaning=first.get("cleaning", "none"),
+            date_format=first.get("date_format"),
+            encoding=first.get("encoding"),
         )
+        n_members = len(ds.snapshot)
+        del ds
+    if n_members is not None:
+        check_against_data(
+            {b.stem: {**resolved.values, **per_book.get(b.stem, {})} for b in books}, n_members
+        )
+
+    # 4. the run, in its own staging folder, under the locks of its folders
+    locks = [RunLock(out_dir, "reports folder")]
+    if processed != out_dir:
+        locks.append(RunLock(processed, "tables folder"))
+    held: list[RunLock] = []
+    staging_cell: list[Path] = []
+    _RUNNING[0] = ""
+    try:
+        with _signals_as_interrupts():
+            for lock in locks:
+                held.append(lock.acquire())
+            return _run_locked(
+                books=books,
+                per_book=per_book,
+                data=data,
+                data_source=data_source,
+                raw_dir=raw_dir,
+                processed=processed,
+                out_dir=out_dir,
+                figures_dir=figures_dir,
+                starts_at_01=starts_at_01,
+                seed=seed,
+                members=members,
+                inputs=inputs,
+                progress=progress,
+                html=html,
+                log=log,
+                staging_cell=staging_cell,
+            )
+    except KeyboardInterrupt:
+        staging = staging_cell[0] if staging_cell else None
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        signum = _LAST_SIGNAL[0] or signal.SIGINT
+        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C (SIGINT)"
+        raise StudyInterrupted(
+            f"interrupted by {name}{_RUNNING[0]}; the run's staging folder is removed and "
+            "the previous complete run and its tables are untouched",
+            signum,
+        ) from None
+    finally:
+        for lock in reversed(held):
+            lock.release()
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts():
+    """SIGTERM (and SIGINT) raise KeyboardInterrupt in the main thread during a run, so
+    both clean up the same way; the previous handlers are restored after."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _LAST_SIGNAL[0] = None
+
+    def handler(signum, frame):
+        _LAST_SIGNAL[0] = signum
+        raise KeyboardInterrupt
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _signals_blocked():
+    """Hold SIGINT/SIGTERM while a complete run is moved into place (a few renames)."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _run_locked(
+    *,
+    books,
+    per_book,
+    data,
+    data_source,
+    raw_dir,
+    processed,
+    out_dir,
+    figures_dir,
+    starts_at_01,
+    seed,
+    members,
+    inputs,
+    progress,
+    html,
+    log,
+    staging_cell,
+) -> RunResult:
+    import papermill as pm
+    from tqdm.auto import tqdm
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     label = Path(str(data)).stem if str(data) not in ("synthetic", "cdnow") else str(data)
-    run_id = f"{stamp}-{label}"
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "input"
+    run_id = _unique(out_dir / f"{stamp}-{label}").name
     staging = out_dir / f".staging-{run_id}-{os.getpid()}"
+    staging_cell.append(staging)
     if staging.exists():
         shutil.rmtree(staging)
     (staging / "figures").mkdir(parents=True)
     (staging / "metrics").mkdir()
-
-    if books and books[0].name.startswith("01"):
-        # a study from the start: clear tables of an earlier run so no stale result is read
-        if processed.exists():
-            for f in processed.iterdir():
-                if f.is_file() and f.suffix in (".parquet", ".json", ".csv"):
-                    f.unlink()
-    processed.mkdir(parents=True, exist_ok=True)
+    tables = staging / "processed"
+    tables.mkdir()
+    if not starts_at_01:
+        # later notebooks read the tables of the last complete run: work on a copy
+        for f in _table_files(processed):
+            _link_or_copy(f, tables / f.name)
 
     common = {
-        "processed_dir": str(processed),
+        "processed_dir": str(tables),
         "figures_dir": str(staging / "figures"),
         "metrics_dir": str(staging / "metrics"),
         "reports_dir": str(staging),
         "seed": int(seed),
-        "data_source": str(data),
+        "data_source": data_source,
         "raw_dir": str(raw_dir),
     }
     timings: dict[str, float] = {}
@@ -465,9 +811,12 @@ def run_study(
         declared = notebook_parameters(book)
         p = {k: v for k, v in common.items() if k in declared}
         p.update(per_book.get(book.stem, {}))
-        used_params[book.stem] = p
+        used_params[book.stem] = {
+            k: v for k, v in p.items() if k not in COMMON_PARAMETERS or k == "seed"
+        }
         executed = staging / f"{book.stem}.ipynb"
         t = time.perf_counter()
+        _RUNNING[0] = f" while running {book.name}"
         try:
             pm.execute_notebook(
                 str(book),
@@ -480,17 +829,15 @@ def run_study(
             )
         except KeyboardInterrupt:
             bar.close()
-            kept = _keep_partial(staging, out_dir / f"interrupted-{run_id}")
-            raise StudyError(
-                f"interrupted while running {book.name}; what had run is kept in {kept}\n"
-                "the previous complete report is untouched"
-            ) from None
+            raise
         except Exception as exc:
             bar.close()
+            if getattr(exc, "ename", None) == "KeyboardInterrupt":
+                raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
             kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
             raise StudyError(
                 _failure_message(book, kept / executed.name, exc)
-                + "\nthe previous complete report is untouched"
+                + "\nthe previous complete report and its tables are untouched"
             ) from None
         timings[book.stem] = round(time.perf_counter() - t, 2)
         row = {"name": book.stem, "ipynb": executed.name, "seconds": timings[book.stem]}
@@ -509,6 +856,7 @@ def run_study(
     manifest = {
         "run_id": run_id,
         "data": str(data),
+        "data_source": data_source,
         "seed": int(seed),
         "members": members,
         "finished": datetime.now().isoformat(timespec="seconds"),
@@ -519,28 +867,31 @@ def run_study(
         "git_commit": git_commit(),
         "timings_seconds": timings,
         "metrics": metrics,
+        "processed_dir": str(processed),
     }
     _io.write_json(manifest, staging / "manifest.json")
     if html:
-        _io.write_text(_index_html(staging, rows, manifest), staging / "index.html")
+        _io.write_text(_index_html(run_id, staging, rows, manifest), staging / "index.html")
     final = out_dir / run_id
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
-    _io.write_text(run_id + "\n", out_dir / "latest.txt")
-    latest = out_dir / "latest"
-    try:
-        tmp_link = out_dir / f".latest-{os.getpid()}"
-        if tmp_link.is_symlink() or tmp_link.exists():
-            tmp_link.unlink()
-        tmp_link.symlink_to(run_id)
-        os.replace(tmp_link, latest)
-    except OSError:
-        pass
+    with _signals_blocked():
+        # from here the run is complete: it is moved into place as a whole
+        staging.rename(final)
+        staging_cell.clear()
+        _publish_tables(final / "processed", processed)
+        _io.write_text(run_id + "\n", out_dir / "latest.txt")
+        latest = out_dir / "latest"
+        try:
+            tmp_link = out_dir / f".latest-{os.getpid()}"
+            if tmp_link.is_symlink() or tmp_link.exists():
+                tmp_link.unlink()
+            tmp_link.symlink_to(run_id)
+            os.replace(tmp_link, latest)
+        except OSError:
+            pass
     if figures_dir is not None:
         fd = Path(figures_dir)
         fd.mkdir(parents=True, exist_ok=True)
-        if books and books[0].name.startswith("01"):
+        if starts_at_01:
             # a study from the start replaces the figures of earlier runs (another input
             # may not make the same figures: stale ones would be mistaken for these)
             for old in fd.glob("*.png"):

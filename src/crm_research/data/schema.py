@@ -8,6 +8,8 @@ what is wrong, in which file and column, and which rows or values offend.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -138,18 +140,82 @@ def require_nonempty(df: pd.DataFrame, source: str) -> None:
         raise DataValidationError("the table has no rows", source=source)
 
 
-def parse_dates(df: pd.DataFrame, column: str, source: str, *, required: bool = True) -> pd.Series:
+# options of the current read (set by the loaders from the run's parameters)
+_READ_OPTIONS: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "read_options", default=None
+)
+
+
+@contextlib.contextmanager
+def read_options(**options):
+    """Options for the readers and :func:`parse_dates` inside the block (``date_format``,
+    ``encoding``); ``None`` values are ignored."""
+    given = {k: v for k, v in options.items() if v}
+    token = _READ_OPTIONS.set({**(_READ_OPTIONS.get() or {}), **given})
+    try:
+        yield
+    finally:
+        _READ_OPTIONS.reset(token)
+
+
+def read_option(name: str):
+    return (_READ_OPTIONS.get() or {}).get(name)
+
+
+# day and month first (05.03.2013, 5/3/2013, 05-03-13): which is the day cannot be told
+AMBIGUOUS_DATE = r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?:[ T].*)?$"
+# a time-zone offset after a time of day: 2013-01-05T10:00:00+08:00, ...Z
+TZ_SUFFIX = r"(?<=\d)(?:Z|[+-]\d{2}:?\d{2})$"
+EARLIEST_DATE = pd.Timestamp("1950-01-01")
+
+
+def parse_dates(
+    df: pd.DataFrame,
+    column: str,
+    source: str,
+    *,
+    required: bool = True,
+    plausible: bool = False,
+    date_format: str | None = None,
+) -> pd.Series:
     """Parse ``df[column]`` as dates; unparseable entries raise with their rows and values.
 
-    Accepts ISO dates, ``2006/11/2``, ``2014/03/31`` and ``2014/3/31  0:00:00``.
-    Empty cells are allowed only when ``required`` is False.
+    Accepts ISO dates, ``2006/11/2``, ``2014/03/31`` and ``2014/3/31  0:00:00``. Dates
+    that start with the day or the month (``05.03.2013``) are refused as ambiguous unless
+    ``date_format`` (or the run's ``date_format`` parameter) says how to read them. A
+    time-zone offset after a time of day is dropped: the date as written (the local date
+    of the flight) is kept. Empty cells are allowed only when ``required`` is False; with
+    ``plausible``, dates before 1950 or after today are refused.
     """
     raw = df[column]
+    date_format = date_format or read_option("date_format")
     if pd.api.types.is_datetime64_any_dtype(raw):
         out = pd.to_datetime(raw)
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
     else:
         text = raw.astype("string").str.strip()
-        out = pd.to_datetime(text, errors="coerce", format="mixed")
+        if date_format:
+            out = pd.to_datetime(text, errors="coerce", format=date_format)
+        else:
+            ambiguous = text.str.match(AMBIGUOUS_DATE).fillna(False).astype(bool)
+            if ambiguous.any():
+                raise DataValidationError(
+                    "dates whose day/month order is ambiguous (05.03.2013 is 5 March or 3 May)",
+                    source=source,
+                    column=column,
+                    rows=row_labels(df, ambiguous),
+                    values=raw[ambiguous].tolist(),
+                    hint="Give the parameter date_format (e.g. '%d.%m.%Y' or '%m/%d/%Y') or "
+                    "write dates as YYYY-MM-DD",
+                )
+            local = text.str.replace(TZ_SUFFIX, "", regex=True)
+            try:
+                out = pd.to_datetime(local, errors="coerce", format="mixed")
+            except (ValueError, TypeError, OverflowError):
+                out = pd.Series(
+                    [_one_date(v) for v in local], index=raw.index, dtype="datetime64[ns]"
+                )
         # dateutil reads "now"/"today" as the current time: reject, results must not
         # depend on the day the study runs
         relative = text.str.lower().isin(RELATIVE_DATE_WORDS).fillna(False).astype(bool)
@@ -157,27 +223,62 @@ def parse_dates(df: pd.DataFrame, column: str, source: str, *, required: bool = 
         bad = out.isna() & text.notna() & (text != "")
         if bad.any():
             raise DataValidationError(
-                "dates that cannot be parsed",
+                "dates that cannot be parsed"
+                + (f" with date_format {date_format!r}" if date_format else ""),
                 source=source,
                 column=column,
                 rows=row_labels(df, bad),
                 values=raw[bad].tolist(),
                 hint="Write dates as YYYY-MM-DD or YYYY/M/D",
             )
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
     if required and out.isna().any():
         miss = out.isna()
         raise DataValidationError(
             "missing dates", source=source, column=column, rows=row_labels(df, miss)
         )
-    if getattr(out.dt, "tz", None) is not None:
-        out = out.dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+    out = out.astype("datetime64[ns]")
+    if plausible:
+        today = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
+        odd = ((out < EARLIEST_DATE) | (out >= today)).fillna(False).to_numpy()
+        if odd.any():
+            raise DataValidationError(
+                f"implausible dates (before {EARLIEST_DATE.date()} or in the future)",
+                source=source,
+                column=column,
+                rows=row_labels(df, odd),
+                values=raw[odd].tolist(),
+            )
+    return out
+
+
+def _one_date(v) -> pd.Timestamp:
+    try:
+        t = pd.Timestamp(v)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if t is pd.NaT:
+        return t
+    return t.tz_localize(None) if t.tzinfo is not None else t
+
+
+ABSURD = 1e12  # no count, distance, revenue or age of this study comes near it
 
 
 def numeric(
-    df: pd.DataFrame, column: str, source: str, *, allow_missing: bool = False
+    df: pd.DataFrame,
+    column: str,
+    source: str,
+    *,
+    allow_missing: bool = False,
+    absurd: float | None = ABSURD,
 ) -> pd.Series:
-    """``df[column]`` as float; non-numeric entries raise with their rows and values."""
+    """``df[column]`` as float; non-numeric entries raise with their rows and values.
+
+    Infinite values and values beyond ``absurd`` in magnitude (``1e300``) are refused
+    too, naming their rows.
+    """
     raw = df[column]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         out = raw.astype(float)
@@ -191,6 +292,16 @@ def numeric(
                 column=column,
                 rows=row_labels(df, bad),
                 values=raw[bad].tolist(),
+            )
+    if absurd is not None:
+        odd = (~np.isfinite(out) & out.notna()) | (out.abs() > absurd)
+        if odd.any():
+            raise DataValidationError(
+                f"infinite or absurd values (beyond {absurd:g})",
+                source=source,
+                column=column,
+                rows=row_labels(df, odd.to_numpy()),
+                values=raw[odd].tolist(),
             )
     if not allow_missing and out.isna().any():
         raise DataValidationError(

@@ -57,21 +57,23 @@ def validate_flights(
     S.require_nonempty(flights, source)
     S.require_columns(flights, S.FLIGHT_REQUIRED, source)
     out = flights.copy()
-    out[S.FLIGHT_DATE] = S.parse_dates(out, S.FLIGHT_DATE, source)
+    out[S.FLIGHT_DATE] = S.parse_dates(out, S.FLIGHT_DATE, source, plausible=True)
     for col in (S.SEG_KM, S.REVENUE):
         if col in out.columns:
             out[col] = S.numeric(out, col, source)
             S.check_range(out[col], source, col, low=0, what="that are negative")
+    if S.SEG_KM in out.columns:
+        S.check_range(
+            out[S.SEG_KM],
+            source,
+            S.SEG_KM,
+            high=MAX_SEGMENT_KM,
+            what=f"longer than any flight (> {MAX_SEGMENT_KM:,} km)",
+        )
     if S.DISCOUNT in out.columns:
         out[S.DISCOUNT] = S.numeric(out, S.DISCOUNT, source)
         S.check_range(out[S.DISCOUNT], source, S.DISCOUNT, low=0, high=2)
-    if out[S.MEMBER].isna().any():
-        raise DataValidationError(
-            "missing member ids",
-            source=source,
-            column=S.MEMBER,
-            rows=S.row_labels(out, out[S.MEMBER].isna()),
-        )
+    _check_ids(out, source)
     if obs_end is not None:
         late = out[S.FLIGHT_DATE] > pd.Timestamp(obs_end)
         if late.any():
@@ -120,23 +122,69 @@ def validate_members(members: pd.DataFrame, source: str = "member table") -> pd.
     S.require_nonempty(members, source)
     S.require_columns(members, S.MEMBER_REQUIRED, source)
     out = members.copy()
+    _check_ids(out, source)
     S.check_unique(out[S.MEMBER], source, S.MEMBER)
-    out[S.FFP_DATE] = S.parse_dates(out, S.FFP_DATE, source)
-    for col in ("AGE", "FFP_TIER"):
+    out[S.FFP_DATE] = S.parse_dates(out, S.FFP_DATE, source, plausible=True)
+    for col, high in (("AGE", 120), ("FFP_TIER", 10)):
         if col in out.columns:
             out[col] = S.numeric(out, col, source, allow_missing=True)
-            S.check_range(out[col], source, col, low=0, what="that are negative")
+            S.check_range(out[col], source, col, low=0, high=high)
     return out
 
 
-def validate_events(events: pd.DataFrame, date_col: str, source: str) -> pd.DataFrame:
-    """Check a complaints or no-shows table (member id and a parseable date)."""
+MAX_SEGMENT_KM = 25_000  # the longest scheduled flight is about 15,300 km
+
+
+def _check_ids(df: pd.DataFrame, source: str) -> None:
+    """Member ids present and not blank (they are kept as read: text for CSV input)."""
+    ids = df[S.MEMBER]
+    blank = ids.isna() | (ids.astype("string").str.strip() == "").fillna(True)
+    if blank.any():
+        raise DataValidationError(
+            "missing member ids", source=source, column=S.MEMBER, rows=S.row_labels(df, blank)
+        )
+
+
+def validate_events(
+    events: pd.DataFrame,
+    date_col: str,
+    source: str,
+    *,
+    known_ids: pd.Series | None = None,
+    obs_end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Check a complaints or no-shows table (member id and a parseable date).
+
+    With ``known_ids``, events of members that do not exist are refused with their rows;
+    with ``obs_end``, events after it are refused.
+    """
     S.require_columns(events, (S.MEMBER, date_col), source)
     out = events.copy()
     if len(out):
-        out[date_col] = S.parse_dates(out, date_col, source)
+        _check_ids(out, source)
+        out[date_col] = S.parse_dates(out, date_col, source, plausible=True)
     else:
         out[date_col] = pd.to_datetime(out[date_col])
+    if known_ids is not None and len(out):
+        known = out[S.MEMBER].isin(pd.Index(known_ids))
+        if not known.all():
+            raise DataValidationError(
+                "events of members that are not in the member table or the flight log",
+                source=source,
+                column=S.MEMBER,
+                rows=S.row_labels(out, ~known),
+                values=pd.unique(out.loc[~known, S.MEMBER]).tolist(),
+            )
+    if obs_end is not None and len(out):
+        late = out[date_col] > pd.Timestamp(obs_end)
+        if late.any():
+            raise DataValidationError(
+                f"events after the observation end {pd.Timestamp(obs_end).date()}",
+                source=source,
+                column=date_col,
+                rows=S.row_labels(out, late),
+                values=out.loc[late, date_col].tolist(),
+            )
     return out
 
 

@@ -16,6 +16,7 @@ Nothing under ``raw_dir`` is ever modified.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -41,43 +42,92 @@ def write_synthetic(
     process: str = "bgnbd",
     obs_end: str = "2014-03-31",
 ) -> Path:
-    """Simulate a programme and write its tables as Parquet plus ``simulation.json``."""
+    """Simulate a programme and write its tables as Parquet plus ``simulation.json``.
+
+    The tables are written to a temporary folder beside ``out_dir`` that is renamed to
+    ``out_dir`` when complete. An existing ``out_dir`` with files in it is never
+    overwritten (:class:`DataValidationError` says so): data in ``data/raw/`` is the
+    user's.
+    """
     from .simulate import simulate_programme
 
-    sim = simulate_programme(n_members=n_members, seed=seed, obs_end=obs_end, process=process)
     out = Path(out_dir)
-    for name in SYNTH_TABLES:
-        _io.write_parquet(getattr(sim, name), out / f"{name}.parquet")
-    _io.write_json(
-        {
-            "n_members": int(n_members),
-            "seed": int(seed),
-            "process": process,
-            "obs_end": str(sim.obs_end.date()),
-            "params": {k: v for k, v in sim.params.as_dict().items() if not isinstance(v, dict)},
-            "time_unit": "weeks",
-        },
-        out / "simulation.json",
-    )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        what = "is a file" if not out.is_dir() else "already holds files"
+        raise DataValidationError(
+            f"{what}; a simulation never overwrites data: give another --out, or move "
+            "the folder away",
+            source=str(out),
+        )
+    sim = simulate_programme(n_members=n_members, seed=seed, obs_end=obs_end, process=process)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        for name in SYNTH_TABLES:
+            _io.write_parquet(getattr(sim, name), tmp / f"{name}.parquet")
+        _io.write_json(
+            {
+                "n_members": int(n_members),
+                "seed": int(seed),
+                "process": process,
+                "obs_end": str(sim.obs_end.date()),
+                "params": {
+                    k: v for k, v in sim.params.as_dict().items() if not isinstance(v, dict)
+                },
+                "time_unit": "weeks",
+            },
+            tmp / "simulation.json",
+        )
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out
 
 
+def synthetic_folder_name(n_members: int, seed: int, process: str = "bgnbd", obs_end=None) -> str:
+    """The folder name of a simulation, made of its parameters."""
+    name = f"synthetic-{int(n_members)}-seed{int(seed)}"
+    if process != "bgnbd":
+        name += f"-{process}"
+    if obs_end and str(obs_end) != "2014-03-31":
+        name += f"-end{obs_end}"
+    return name
+
+
+def synthetic_meta_in(folder: str | os.PathLike) -> dict | None:
+    """``simulation.json`` of a complete simulation folder, else None."""
+    d = Path(folder)
+    meta = d / "simulation.json"
+    if not meta.is_file():
+        return None
+    if not all((d / f"{t}.parquet").exists() for t in SYNTH_TABLES):
+        return None
+    try:
+        return _io.read_json(meta)
+    except ValueError:
+        return None
+
+
 def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
-    meta = synthetic_dir(raw_dir) / "simulation.json"
-    if not meta.exists():
-        return None
-    if not all((synthetic_dir(raw_dir) / f"{t}.parquet").exists() for t in SYNTH_TABLES):
-        return None
-    return _io.read_json(meta)
+    return synthetic_meta_in(synthetic_dir(raw_dir))
 
 
-def load_synthetic(raw_dir: str | os.PathLike) -> Dataset:
-    d = synthetic_dir(raw_dir)
-    meta = synthetic_meta(raw_dir)
+def load_synthetic(
+    raw_dir: str | os.PathLike, *, folder: str | os.PathLike | None = None
+) -> Dataset:
+    """The simulation in ``folder`` (default ``raw_dir/synthetic``)."""
+    d = Path(folder) if folder is not None else synthetic_dir(raw_dir)
+    meta = synthetic_meta_in(d)
     if meta is None:
-        raise FileNotFoundError(
-            f"no simulated data in {d}: run `crm-research data synth --out {d}` "
-            "(crm-research run does it for you)"
+        raise DataValidationError(
+            f"no complete simulation here: run `crm-research data synth --out {d}` "
+            "(crm-research run --data synthetic does it for you)",
+            source=str(d),
         )
     t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
     obs_end = pd.Timestamp(meta["obs_end"])
@@ -112,7 +162,11 @@ def _find(folder: Path, stem: str) -> Path | None:
 def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
     """Read and validate a flight-log folder (flights + members [+ complaints, noshows]).
 
-    ``obs_end`` defaults to the last flight date in the log.
+    ``obs_end`` defaults to the last flight date in the log, under a sanity rule: flights
+    in the future, or more than ``OUTLIER_DAYS`` days after 99% of the log, are refused
+    with their rows (one mistyped year must not move the observation end and drop
+    everyone else out of the window). With an explicit ``obs_end`` flights and events
+    after it are refused.
     """
     from .snapshot import build_snapshot, validate_events, validate_flights, validate_members
 
@@ -129,23 +183,54 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
         members = validate_members(read_table(mpath), source=str(mpath))
     flights = read_table(fpath)
     flights = validate_flights(flights, source=str(fpath), members=members)
-    end = pd.Timestamp(obs_end) if obs_end else flights[S.FLIGHT_DATE].max().normalize()
+    if obs_end:
+        end = pd.Timestamp(obs_end)
+    else:
+        end = _inferred_end(flights, str(fpath))
     late = flights[S.FLIGHT_DATE] > end
     if late.any():
         validate_flights(flights, source=str(fpath), obs_end=end)
+    known = members[S.MEMBER] if members is not None else flights[S.MEMBER]
     events = {}
     for stem, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
         p = _find(folder, stem)
-        events[stem] = validate_events(read_table(p), col, str(p)) if p is not None else None
+        events[stem] = (
+            validate_events(read_table(p), col, str(p), known_ids=known, obs_end=end)
+            if p is not None
+            else None
+        )
     snap = build_snapshot(flights, members, end, **events)
     info = {
         "source": "flightlog",
         "obs_end": str(end.date()),
+        "obs_end_from": "parameter" if obs_end else "last flight in the log",
         "has_ffp_columns": S.SEG_KM in flights.columns and S.DISCOUNT in flights.columns,
         "time_unit": "weeks",
         "input": str(folder),
     }
     return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
+
+
+OUTLIER_DAYS = 92
+
+
+def _inferred_end(flights: pd.DataFrame, source: str) -> pd.Timestamp:
+    """The last flight date, unless a few flights lie far after the rest of the log."""
+    dates = flights[S.FLIGHT_DATE]
+    cut = dates.quantile(0.99, interpolation="lower")
+    far = dates > cut + pd.Timedelta(days=OUTLIER_DAYS)
+    if far.any():
+        raise DataValidationError(
+            f"flights more than {OUTLIER_DAYS} days after 99% of the log (which ends by "
+            f"{cut.date()}): the observation end cannot be inferred from the last flight",
+            source=source,
+            column=S.FLIGHT_DATE,
+            rows=S.row_labels(flights, far),
+            values=dates[far].tolist(),
+            hint="Correct those dates, or give the parameter obs_end (flights after it are "
+            "refused)",
+        )
+    return dates.max().normalize()
 
 
 def load_source(
@@ -154,24 +239,45 @@ def load_source(
     *,
     obs_end: str | None = None,
     cleaning: str = "none",
+    date_format: str | None = None,
+    encoding: str | None = None,
 ) -> Dataset:
-    """Load the study's input named by ``data`` (see the module docstring)."""
+    """Load the study's input named by ``data`` (see the module docstring).
+
+    A folder written by ``crm-research data synth`` (it has ``simulation.json``) is read
+    as a simulation, with its ground truth. ``date_format`` and ``encoding`` describe CSV
+    inputs (see :func:`crm_research.data.schema.parse_dates` and
+    :func:`crm_research.data.readers.read_table`). A ``cleaning`` rule applies to the
+    textbook member table only; for any other input it is refused.
+    """
     key = str(data).lower()
-    if key == "synthetic":
-        return load_synthetic(raw_dir)
-    if key in ("cdnow", "cdnow-sample", "cdnow-master"):
-        from .cdnow import cdnow_dataset
+    if cleaning not in (None, "none"):
+        p = Path(data)
+        if key in ("synthetic", "cdnow", "cdnow-sample", "cdnow-master") or not p.is_file():
+            raise DataValidationError(
+                f"the cleaning rule {cleaning!r} applies to the textbook member table only; "
+                "this input is not one (give cleaning 'none')",
+                source=str(data),
+            )
+    with S.read_options(date_format=date_format, encoding=encoding):
+        if key == "synthetic":
+            return load_synthetic(raw_dir)
+        if key in ("cdnow", "cdnow-sample", "cdnow-master"):
+            from .cdnow import cdnow_dataset
 
-        kwargs = {"obs_end": obs_end} if obs_end else {}
-        return cdnow_dataset(sample=key != "cdnow-master", **kwargs)
-    p = Path(data)
-    if not p.exists():
-        raise DataValidationError(
-            "not found: give 'synthetic', 'cdnow', a flight-log folder or a textbook CSV/Parquet file",
-            source=str(p),
-        )
-    if p.is_dir():
-        return load_flight_log_folder(p, obs_end=obs_end)
-    from .textbook import load_textbook
+            kwargs = {"obs_end": obs_end} if obs_end else {}
+            return cdnow_dataset(sample=key != "cdnow-master", **kwargs)
+        p = Path(data)
+        if not p.exists():
+            raise DataValidationError(
+                "not found: give 'synthetic', 'cdnow', a flight-log folder or a textbook "
+                "CSV/Parquet file",
+                source=str(p),
+            )
+        if p.is_dir():
+            if synthetic_meta_in(p) is not None:
+                return load_synthetic(raw_dir, folder=p)
+            return load_flight_log_folder(p, obs_end=obs_end)
+        from .textbook import load_textbook
 
-    return load_textbook(p, cleaning=cleaning)
+        return load_textbook(p, cleaning=cleaning)
