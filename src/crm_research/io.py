@@ -17,6 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# Tables the notebooks show through pandas' Styler (the management report's retention
+# table) carry text from the data: escape it, so a member id "<script>..." stays text.
+# Every notebook imports this module; plain DataFrame HTML is escaped by pandas already.
+pd.set_option("styler.format.escape", "html")
+
 
 def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     path = Path(path)
@@ -47,10 +52,43 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return _atomic(path, lambda tmp: df.to_parquet(tmp, index=keep_index))
 
 
+# OWASP "CSV injection": a cell that starts with one of these is run as a formula by
+# spreadsheet programs (=HYPERLINK(...), +cmd|..., @SUM(...)); prefixing a single quote
+# makes it text. https://owasp.org/www-community/attacks/CSV_Injection
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """``value`` with a leading ``'`` if it is text that a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells and column names cannot become spreadsheet formulas.
+
+    Numbers are left as they are (a negative number is not text); only text cells
+    (object, string or categorical columns) and the header are changed.
+    """
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = s.map(neutralise_cell, na_action="ignore")
+    out.columns = [neutralise_cell(str(c)) if isinstance(c, str) else c for c in out.columns]
+    if out.index.dtype == object:
+        out.index = out.index.map(neutralise_cell)
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kwargs: Any) -> Path:
-    """Write ``df`` to CSV (UTF-8) atomically."""
+    """Write ``df`` to CSV (UTF-8) atomically, text cells neutralised (:func:`neutralise_csv`)."""
     kwargs.setdefault("index", False)
-    return _atomic(path, lambda tmp: df.to_csv(tmp, encoding="utf-8", **kwargs))
+    safe = neutralise_csv(df)
+    return _atomic(path, lambda tmp: safe.to_csv(tmp, encoding="utf-8", **kwargs))
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:
