@@ -87,6 +87,8 @@ def neutralise_csv(df: pd.DataFrame) -> pd.DataFrame:
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kwargs: Any) -> Path:
     """Write ``df`` to CSV (UTF-8) atomically, text cells neutralised (:func:`neutralise_csv`)."""
     kwargs.setdefault("index", False)
+    # RFC 4180 line ends: a text cell holding a bare CR is then quoted, not split
+    kwargs.setdefault("lineterminator", "\r\n")
     safe = neutralise_csv(df)
     return _atomic(path, lambda tmp: safe.to_csv(tmp, encoding="utf-8", **kwargs))
 

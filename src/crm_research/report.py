@@ -138,6 +138,7 @@ def load_params_file(path: str | os.PathLike | None) -> dict:
 
     from .params import ParameterError
 
+    _ParamsLoader = _params_loader()
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"{p}: parameters file not found")
@@ -148,7 +149,7 @@ def load_params_file(path: str | os.PathLike | None) -> dict:
     except UnicodeDecodeError as exc:
         raise ParameterError(f"{p}: parameters file is not UTF-8 text ({exc.reason})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ParamsLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -161,6 +162,21 @@ def load_params_file(path: str | os.PathLike | None) -> dict:
             f"{p}: expected a mapping of parameter names to values, got a {type(data).__name__}"
         )
     return data
+
+
+def _params_loader():
+    """YAML's safe loader without its date conversion: dates stay text and are checked by
+    :mod:`crm_research.params` (``2014-02-30`` is then refused by name, not a crash)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def resolve_parameters(
