@@ -35,7 +35,9 @@ def _flights_rows() -> list[str]:
         for j in range(5):
             month = 1 + (m + 3 * j) % 12
             year = 2012 + j % 2
-            rows.append(f"{m},{year}-{month:02d}-{1 + m:02d},{800 + 10 * m},0.{5 + j % 4},{300 + m}")
+            rows.append(
+                f"{m},{year}-{month:02d}-{1 + m:02d},{800 + 10 * m},0.{5 + j % 4},{300 + m}"
+            )
     return rows
 
 
@@ -48,7 +50,10 @@ def base_files() -> dict[str, str]:
     members = (
         "\n".join(
             [MEMBERS_HEAD]
-            + [f"{m},2011-0{1 + m % 9}-15,{4 + m % 3},{25 + m},city{m}" for m in range(1, N_MEMBERS + 1)]
+            + [
+                f"{m},2011-0{1 + m % 9}-15,{4 + m % 3},{25 + m},city{m}"
+                for m in range(1, N_MEMBERS + 1)
+            ]
         )
         + "\n"
     )
@@ -187,7 +192,10 @@ STRUCTURE = {
         {"flights.csv": csv_flights("1,2013-01-05,800,0.5,300,EXTRA,MORE")},
         ["flights.csv", "not a well-formed csv", "line"],
     ),
-    "binary_file": ({"flights.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20}, ["flights.csv", "binary"]),
+    "binary_file": (
+        {"flights.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20},
+        ["flights.csv", "binary"],
+    ),
     "damaged_parquet": (
         {"flights.csv": None, "flights.parquet": b"PAR1 this is not parquet"},
         ["flights.parquet", "not a readable parquet"],
@@ -250,12 +258,18 @@ def test_structure_unsupported_file_type(world, capsys):
 # ======================================================================================
 VALUES = {
     "negative_distance": (csv_flights("1,2013-01-05,-800,0.5,300"), ["SEG_KM", "negative", "61"]),
-    "absurd_distance_1e300": (csv_flights("1,2013-01-05,1e300,0.5,300"), ["SEG_KM", "absurd", "61"]),
+    "absurd_distance_1e300": (
+        csv_flights("1,2013-01-05,1e300,0.5,300"),
+        ["SEG_KM", "absurd", "61"],
+    ),
     "infinite_revenue": (csv_flights("1,2013-01-05,800,0.5,inf"), ["REVENUE", "infinite", "61"]),
     "negative_revenue": (csv_flights("2,2013-01-05,800,0.5,-1"), ["REVENUE", "negative", "61"]),
     "text_revenue": (csv_flights("1,2013-01-05,800,0.5,lots"), ["REVENUE", "non-numeric", "lots"]),
     "discount_above_two": (csv_flights("1,2013-01-05,800,5,300"), ["DISCOUNT", "61", "5"]),
-    "flight_longer_than_any": (csv_flights("1,2013-01-05,30000,0.5,300"), ["SEG_KM", "longer than any flight"]),
+    "flight_longer_than_any": (
+        csv_flights("1,2013-01-05,30000,0.5,300"),
+        ["SEG_KM", "longer than any flight"],
+    ),
     "missing_distance": (csv_flights("1,2013-01-05,,0.5,300"), ["SEG_KM", "missing values", "61"]),
 }
 
@@ -286,10 +300,19 @@ def test_values_members(world, capsys, row, fragments):
 # dates and encodings
 # ======================================================================================
 DATES = {
-    "impossible_day": (csv_flights("1,2013-02-30,800,0.5,300"), ["cannot be parsed", "2013-02-30", "61"]),
-    "day_month_dots": (csv_flights("1,05.03.2013,800,0.5,300"), ["ambiguous", "05.03.2013", "date_format"]),
+    "impossible_day": (
+        csv_flights("1,2013-02-30,800,0.5,300"),
+        ["cannot be parsed", "2013-02-30", "61"],
+    ),
+    "day_month_dots": (
+        csv_flights("1,05.03.2013,800,0.5,300"),
+        ["ambiguous", "05.03.2013", "date_format"],
+    ),
     "day_month_slashes": (csv_flights("1,5/3/2013,800,0.5,300"), ["ambiguous", "5/3/2013"]),
-    "year_1899": (csv_flights("1,1899-05-01,800,0.5,300"), ["implausible dates", "1899-05-01", "61"]),
+    "year_1899": (
+        csv_flights("1,1899-05-01,800,0.5,300"),
+        ["implausible dates", "1899-05-01", "61"],
+    ),
     "far_future": (csv_flights("1,2099-05-01,800,0.5,300"), ["implausible", "2099-05-01"]),
     "one_flight_far_after_the_rest": (
         csv_flights("4,2019-06-01,800,0.5,300"),
@@ -311,7 +334,14 @@ def test_dates_after_explicit_observation_end(world, capsys):
     p = world.root / "p.yml"
     p.write_text("obs_end: 2013-06-30\n", encoding="utf-8")
     world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p)), capsys, "flights.csv", "after the observation date 2013-06-30", "rows")
+    refused(
+        world,
+        world.args("--params", str(p)),
+        capsys,
+        "flights.csv",
+        "after the observation date 2013-06-30",
+        "rows",
+    )
 
 
 def test_dates_complaints_after_observation_end(world, capsys):
@@ -322,17 +352,36 @@ def test_dates_complaints_after_observation_end(world, capsys):
     # flights of the log reach December 2013: use a log that ends before
     rows = [r for r in _flights_rows() if r.split(",")[1] <= "2013-12-20"]
     world.write({"flights.csv": "\n".join([FLIGHTS_HEAD, *rows]) + "\n"})
-    refused(world, world.args("--params", str(p)), capsys, "complaints.csv", "after the observation end", "rows: 2")
+    refused(
+        world,
+        world.args("--params", str(p)),
+        capsys,
+        "complaints.csv",
+        "after the observation end",
+        "rows: 2",
+    )
 
 
 def test_dates_not_matching_the_declared_format(world, capsys):
     p = world.root / "p.yml"
     p.write_text("date_format: '%d.%m.%Y'\n", encoding="utf-8")
     world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p)), capsys, "members.csv", "FFP_DATE", "with date_format '%d.%m.%Y'")
+    refused(
+        world,
+        world.args("--params", str(p)),
+        capsys,
+        "members.csv",
+        "FFP_DATE",
+        "with date_format '%d.%m.%Y'",
+    )
 
 
-BIG5_MEMBERS = (MEMBERS_HEAD + "\n" + "\n".join(f"{m},2011-01-15,4,30,臺北市" for m in range(1, N_MEMBERS + 1)) + "\n")
+BIG5_MEMBERS = (
+    MEMBERS_HEAD
+    + "\n"
+    + "\n".join(f"{m},2011-01-15,4,30,臺北市" for m in range(1, N_MEMBERS + 1))
+    + "\n"
+)
 
 
 def test_encoding_latin1_is_refused_not_guessed(world, capsys):
@@ -351,7 +400,9 @@ def test_encoding_declared_but_wrong(world, capsys):
     p = world.root / "p.yml"
     p.write_text("encoding: utf-8\n", encoding="utf-8")
     world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p)), capsys, "members.csv", "not valid utf-8", "line 2")
+    refused(
+        world, world.args("--params", str(p)), capsys, "members.csv", "not valid utf-8", "line 2"
+    )
 
 
 def test_encoding_big5_is_detected_not_garbled(tmp_path):
@@ -385,7 +436,9 @@ def test_encoding_utf16_with_bom_is_read(tmp_path):
 def test_dates_with_time_zone_offsets_keep_their_local_date(tmp_path):
     from crm_research.data import schema as S
 
-    df = pd.DataFrame({"D": ["2013-01-05T23:30:00+08:00", "2013-01-06T01:00:00-05:00", "2013-01-07"]})
+    df = pd.DataFrame(
+        {"D": ["2013-01-05T23:30:00+08:00", "2013-01-06T01:00:00-05:00", "2013-01-07"]}
+    )
     got = S.parse_dates(df, "D", "t.csv")
     assert list(got.dt.date.astype(str)) == ["2013-01-05", "2013-01-06", "2013-01-07"]
 
@@ -418,19 +471,31 @@ PARAM_FILES = {
     "seed_word": ("seed: seven\n", ["'seed' = 'seven'", "an integer"]),
     "seed_negative": ("seed: -1\n", ["'seed' = -1", "[0, 4294967295]"]),
     "seed_bool": ("seed: true\n", ["'seed' = True", "an integer"]),
-    "unknown_name": ("horizon_month: 3\n", ["unknown parameter 'horizon_month'", "did you mean 'horizon_months'"]),
+    "unknown_name": (
+        "horizon_month: 3\n",
+        ["unknown parameter 'horizon_month'", "did you mean 'horizon_months'"],
+    ),
     "section_of_no_notebook": ("9:\n  k: 4\n", ["section 9 names no notebook"]),
     "section_not_a_mapping": ("04: 5\n", ["section 4 must map parameter names"]),
     "k_one": ("04:\n  k: 1\n", ["section 04", "'k' = 1", "in [2, 50]"]),
-    "k_min_above_k_max": ("04:\n  k_min: 8\n  k_max: 4\n", ["'k_min' = 8", "'k_max' = 4", "k_min <= k_max"]),
+    "k_min_above_k_max": (
+        "04:\n  k_min: 8\n  k_max: 4\n",
+        ["'k_min' = 8", "'k_max' = 4", "k_min <= k_max"],
+    ),
     "discount_rate_5": ("discount_rate_annual: 5\n", ["'discount_rate_annual' = 5", "[0, 1)"]),
     "top_share_q_above_one": ("top_share_q: 1.5\n", ["'top_share_q' = 1.5", "(0, 1)"]),
     "negative_horizon": ("horizon_months: -12\n", ["'horizon_months' = -12", "[1, 240]"]),
     "obs_end_garbage": ("obs_end: garbage\n", ["'obs_end' = 'garbage'", "YYYY-MM-DD"]),
     "obs_end_impossible": ("obs_end: 2014-02-30\n", ["'obs_end' = '2014-02-30'"]),
-    "unknown_cleaning_rule": ("cleaning: third_edition\n", ["'cleaning' = 'third_edition'", "first_edition"]),
+    "unknown_cleaning_rule": (
+        "cleaning: third_edition\n",
+        ["'cleaning' = 'third_edition'", "first_edition"],
+    ),
     "risk_band_reversed": ("risk_low: 0.7\nrisk_high: 0.4\n", ["risk_low < risk_high"]),
-    "runner_owned_folder": ("processed_dir: /tmp/elsewhere\n", ["'processed_dir'", "set by the runner"]),
+    "runner_owned_folder": (
+        "processed_dir: /tmp/elsewhere\n",
+        ["'processed_dir'", "set by the runner"],
+    ),
     "unknown_model": ("models: [bgnbd, foo]\n", ["'models'", "bgnbd"]),
     "empty_model_list": ("models: []\n", ["'models' = []"]),
     "ahp_not_reciprocal": (
@@ -460,8 +525,8 @@ def test_parameters_file(world, capsys, case):
 def test_parameters_section_04_read_as_int_is_accepted(world):
     import yaml
 
-    from crm_research.report import list_notebooks, notebook_parameters
     from crm_research.params import resolve
+    from crm_research.report import list_notebooks, notebook_parameters
 
     declared = {b.stem: notebook_parameters(b) for b in list_notebooks()}
     res = resolve(declared, list(declared), yaml.safe_load("04:\n  k: 6\n"))
@@ -499,14 +564,26 @@ def test_parameters_cleaning_rule_for_a_flight_log(world, capsys):
     p = world.root / "p.yml"
     p.write_text("cleaning: first_edition\n", encoding="utf-8")
     world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p)), capsys, "'cleaning' = 'first_edition'", "textbook member table")
+    refused(
+        world,
+        world.args("--params", str(p)),
+        capsys,
+        "'cleaning' = 'first_edition'",
+        "textbook member table",
+    )
 
 
 def test_parameters_obs_end_for_the_simulation(world, capsys):
     p = world.root / "p.yml"
     p.write_text("obs_end: 2013-01-01\n", encoding="utf-8")
     world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p), data="synthetic"), capsys, "'obs_end'", "data synth --obs-end")
+    refused(
+        world,
+        world.args("--params", str(p), data="synthetic"),
+        capsys,
+        "'obs_end'",
+        "data synth --obs-end",
+    )
 
 
 def test_parameters_only_03_without_the_tables_of_01(world, capsys, tmp_path):
@@ -526,11 +603,15 @@ def test_parameters_k_larger_than_the_members(world, capsys):
     """k = 5 clusters of a 3-member log is refused before notebook 01 runs."""
     rows = [r for r in _flights_rows() if int(r.split(",")[0]) <= 3]
     world.write({"flights.csv": "\n".join([FLIGHTS_HEAD, *rows]) + "\n"})
-    refused(world, world.args(only="01-04"), capsys, "'k' = 5", "number of members in the input (3)")
+    refused(
+        world, world.args(only="01-04"), capsys, "'k' = 5", "number of members in the input (3)"
+    )
 
 
 def test_parameters_params_file_missing_or_a_folder(world, capsys):
-    refused(world, world.args("--params", str(world.root / "nope.yml")), capsys, "nope.yml", "not found")
+    refused(
+        world, world.args("--params", str(world.root / "nope.yml")), capsys, "nope.yml", "not found"
+    )
     refused(world, world.args("--params", str(world.inp)), capsys, "is a folder")
 
 
@@ -640,7 +721,14 @@ def test_faults_existing_simulation_is_never_overwritten(world, capsys):
     sim.mkdir()
     (sim / "members.parquet").write_bytes(b"the user's own data")
     world.before = _tree(world.root)
-    refused(world, world.args("--members", "200", data="synthetic"), capsys, str(sim), "left as it is", rc=1)
+    refused(
+        world,
+        world.args("--members", "200", data="synthetic"),
+        capsys,
+        str(sim),
+        "left as it is",
+        rc=1,
+    )
 
 
 def test_faults_data_synth_never_overwrites(world, capsys):
@@ -648,14 +736,27 @@ def test_faults_data_synth_never_overwrites(world, capsys):
     target.mkdir()
     (target / "flights.parquet").write_bytes(b"precious")
     world.before = _tree(world.root)
-    refused(world, ["data", "synth", "--members", "50", "--out", str(target)], capsys, "already holds files", "another --out")
+    refused(
+        world,
+        ["data", "synth", "--members", "50", "--out", str(target)],
+        capsys,
+        "already holds files",
+        "another --out",
+    )
 
 
 def test_faults_another_run_holds_the_folder(world, capsys):
     lock = R.RunLock(world.out, "reports folder").acquire()
     world.before = _tree(world.root)
     try:
-        refused(world, world.args(), capsys, "another run is using the reports folder", str(world.out), rc=1)
+        refused(
+            world,
+            world.args(),
+            capsys,
+            "another run is using the reports folder",
+            str(world.out),
+            rc=1,
+        )
     finally:
         lock.release()
 
@@ -677,7 +778,9 @@ def test_faults_unexpected_error_is_one_line(world, capsys, monkeypatch):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(sources, "load_source", broken)
-    err = refused(world, world.args(), capsys, "unexpected ZeroDivisionError", "CRM_RESEARCH_DEBUG", rc=1)
+    err = refused(
+        world, world.args(), capsys, "unexpected ZeroDivisionError", "CRM_RESEARCH_DEBUG", rc=1
+    )
     assert len(err.strip().splitlines()) == 1
 
 
@@ -688,7 +791,9 @@ def test_faults_os_error_is_one_line(world, capsys, monkeypatch):
         raise PermissionError(errno.EACCES, "Permission denied", "/somewhere/table.parquet")
 
     monkeypatch.setattr(sources, "load_source", denied)
-    err = refused(world, world.args(), capsys, "/somewhere/table.parquet", "permission denied", rc=1)
+    err = refused(
+        world, world.args(), capsys, "/somewhere/table.parquet", "permission denied", rc=1
+    )
     assert len(err.strip().splitlines()) == 1
 
 
@@ -698,7 +803,7 @@ def test_faults_os_error_is_one_line(world, capsys, monkeypatch):
 @pytest.mark.parametrize(
     ("cell", "written"),
     [
-        ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK"),
+        ('=HYPERLINK("http://x","y")', "'=HYPERLINK"),
         ("+cmd|' /C calc'!A0", "'+cmd"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1:A2)", "'@SUM"),
@@ -712,7 +817,9 @@ def test_injection_csv_cells_are_neutralised(tmp_path, cell, written):
 
     from crm_research import io as cio
 
-    p = cio.write_csv(pd.DataFrame({"MEMBER_NO": [cell, "ok"], "p": [-0.5, 1.0]}), tmp_path / "r.csv")
+    p = cio.write_csv(
+        pd.DataFrame({"MEMBER_NO": [cell, "ok"], "p": [-0.5, 1.0]}), tmp_path / "r.csv"
+    )
     with open(p, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[1][0] == written + cell[len(written) - 1 :]
