@@ -153,3 +153,25 @@ def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path):
     assert json.loads(sim.read_text())["seed"] == 7
     with pytest.raises(ParameterError, match="two seeds given"):
         run_study("synthetic", params_file=params, seed=8, **kw)
+
+
+@pytest.mark.slow
+def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(tmp_path, monkeypatch):
+    import errno
+
+    from crm_research import report
+
+    books, kw = _tiny_study(tmp_path, ["x = 1"])
+    good = run_study("synthetic", **kw)
+    before = sorted(p.name for p in (tmp_path / "reports").iterdir())
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report, "export_html", full)
+    with pytest.raises(OSError, match="No space left"):
+        run_study("synthetic", **kw)
+    after = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert not [n for n in after if n.startswith(".staging-")]
+    assert [n for n in after if n not in before and not n.startswith("failed-")] == []
+    assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name

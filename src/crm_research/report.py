@@ -729,6 +729,14 @@ def run_study(
             "the previous complete run and its tables are untouched",
             signum,
         ) from None
+    except Exception:
+        # an error outside a notebook (disk full while exporting, ...): keep what ran
+        # aside as failed-<run-id>, never as a staging folder or over the previous run
+        staging = staging_cell[0] if staging_cell else None
+        if staging is not None and staging.exists() and staging.name.startswith(".staging-"):
+            with contextlib.suppress(OSError):
+                _keep_partial(staging, out_dir / ("failed-" + staging.name[len(".staging-") :]))
+        raise
     finally:
         for lock in reversed(held):
             lock.release()

@@ -32,7 +32,13 @@ DEFAULT_MEMBERS = 60_000
 
 
 def synthetic_dir(raw_dir: str | os.PathLike) -> Path:
-    return Path(raw_dir) / "synthetic"
+    """The simulation ``--data synthetic`` means when a notebook runs on its own:
+    ``raw_dir/synthetic`` if it holds one, else the default run's
+    ``raw_dir/synthetic-60000-seed42`` (what ``crm-research run`` simulates)."""
+    plain = Path(raw_dir) / "synthetic"
+    if synthetic_meta_in(plain) is not None:
+        return plain
+    return Path(raw_dir) / synthetic_folder_name(DEFAULT_MEMBERS, 42)
 
 
 def write_synthetic(
