@@ -599,12 +599,54 @@ def test_parameters_only_03_without_the_tables_of_01(world, capsys, tmp_path):
     assert not empty.exists()
 
 
+def test_parameters_only_02_with_damaged_tables_of_01(world, capsys, tmp_path):
+    tables = tmp_path / "damaged"
+    tables.mkdir()
+    (tables / "dataset.json").write_text("{not json", encoding="utf-8")
+    pd.DataFrame({"MEMBER_NO": ["1"]}).to_parquet(tables / "snapshot.parquet")
+    world.before = _tree(world.root)
+    refused(
+        world,
+        world.args("--processed", str(tables), only="02"),
+        capsys,
+        "dataset.json",
+        "not a readable",
+    )
+
+
+def test_parameters_only_02_without_a_snapshot(world, capsys, tmp_path):
+    tables = tmp_path / "half"
+    tables.mkdir()
+    (tables / "dataset.json").write_text("{}", encoding="utf-8")
+    world.before = _tree(world.root)
+    refused(
+        world,
+        world.args("--processed", str(tables), only="02"),
+        capsys,
+        "snapshot.parquet",
+        "run notebook 01 first",
+    )
+
+
 def test_parameters_k_larger_than_the_members(world, capsys):
     """k = 5 clusters of a 3-member log is refused before notebook 01 runs."""
     rows = [r for r in _flights_rows() if int(r.split(",")[0]) <= 3]
     world.write({"flights.csv": "\n".join([FLIGHTS_HEAD, *rows]) + "\n"})
     refused(
         world, world.args(only="01-04"), capsys, "'k' = 5", "number of members in the input (3)"
+    )
+
+
+def test_parameters_calibration_end_after_the_observation_end(world, capsys):
+    p = world.root / "p.yml"
+    p.write_text("02:\n  calibration_end: 2015-01-01\n", encoding="utf-8")
+    world.before = _tree(world.root)
+    refused(
+        world,
+        world.args("--params", str(p), only="01-02"),
+        capsys,
+        "'calibration_end' = '2015-01-01'",
+        "before the observation end",
     )
 
 

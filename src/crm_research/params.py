@@ -805,10 +805,19 @@ def _check_together(eff: dict[str, dict[str, Any]], source: str) -> list[str]:
     return errors
 
 
-def check_against_data(values_by_book: dict[str, dict[str, Any]], n_members: int) -> None:
-    """Refuse parameters that the size of the input makes impossible (k > members)."""
+def check_against_data(
+    values_by_book: dict[str, dict[str, Any]], n_members: int, obs_end: str | None = None
+) -> None:
+    """Refuse parameters that the input makes impossible: more clusters than members, a
+    calibration period that ends on or after the observation end."""
     errors = []
     for book, v in values_by_book.items():
+        cal = v.get("calibration_end")
+        if book[:2] == "02" and cal and obs_end and str(cal) >= str(obs_end)[:10]:
+            errors.append(
+                f"parameter 'calibration_end' = {cal!r} is not allowed: a date before the "
+                f"observation end of the input ({str(obs_end)[:10]})"
+            )
         if book[:2] != "04":
             continue
         for name in ("k", "k_max"):

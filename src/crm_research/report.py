@@ -461,10 +461,10 @@ def _writable_folder(path: Path, what: str, option: str) -> None:
         raise ParameterError(f"{option} {p}: permission denied: cannot write to {probe} ({what})")
 
 
-def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> int:
+def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> tuple[int, dict]:
     """A run that starts after notebook 01 reads 01's tables: refuse up front if absent.
 
-    Returns the number of members of the snapshot found."""
+    Returns the number of members of the snapshot found and ``dataset.json``."""
     from .params import ParameterError
 
     need = processed / "dataset.json"
@@ -479,9 +479,18 @@ def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> int:
     try:
         import pyarrow.parquet as pq
 
-        return int(pq.ParquetFile(snap).metadata.num_rows)
+        n = int(pq.ParquetFile(snap).metadata.num_rows)
     except Exception as exc:  # a damaged table: say which
         raise ParameterError(f"{snap}: not a readable table of notebook 01 ({exc})") from None
+    try:
+        meta = _io.read_json(need)
+    except (ValueError, OSError) as exc:
+        raise ParameterError(
+            f"{need}: not a readable dataset.json of notebook 01 ({exc})"
+        ) from None
+    if not isinstance(meta, dict):
+        raise ParameterError(f"{need}: not a dataset.json of notebook 01")
+    return n, meta
 
 
 def _synthetic_folder(raw_dir: Path, members: int, seed: int) -> Path:
@@ -645,10 +654,11 @@ def run_study(
     if is_synthetic and starts_at_01:
         _writable_folder(raw_dir, "the raw data folder", "--raw")
     n_members = None
+    obs_end = None
     if not starts_at_01:
-        n_members = _check_inputs_of_later_notebooks(books, processed)
+        n_members, meta = _check_inputs_of_later_notebooks(books, processed)
+        obs_end = meta.get("obs_end")
         if is_synthetic and members is not None:
-            meta = _io.read_json(processed / "dataset.json")
             if meta.get("n_members") not in (None, members) or meta.get("seed") not in (None, seed):
                 raise ParameterError(
                     f"option --members {members} / seed {seed}: the tables in {processed} come "
@@ -683,10 +693,13 @@ def run_study(
             encoding=first.get("encoding"),
         )
         n_members = len(ds.snapshot)
+        obs_end = ds.info.get("obs_end")
         del ds
     if n_members is not None:
         check_against_data(
-            {b.stem: {**resolved.values, **per_book.get(b.stem, {})} for b in books}, n_members
+            {b.stem: {**resolved.values, **per_book.get(b.stem, {})} for b in books},
+            n_members,
+            obs_end,
         )
 
     # 4. the run, in its own staging folder, under the locks of its folders
