@@ -202,6 +202,9 @@ def fingerprint(paths: list[Path]) -> dict[str, str]:
     """SHA-256 of each input file (or of every file in an input folder)."""
     out = {}
     for p in paths:
+        if not p.exists():
+            out[str(p)] = "missing"
+            continue
         files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for f in files:
             h = hashlib.sha256()
@@ -655,6 +658,7 @@ def run_study(
         _writable_folder(raw_dir, "the raw data folder", "--raw")
     n_members = None
     obs_end = None
+    meta: dict = {}
     if not starts_at_01:
         n_members, meta = _check_inputs_of_later_notebooks(books, processed)
         obs_end = meta.get("obs_end")
@@ -683,6 +687,8 @@ def run_study(
     else:
         data_source = str(Path(data).absolute())
         inputs = [Path(data_source)]
+    if not starts_at_01 and meta.get("input"):
+        inputs = [Path(str(meta["input"]))]  # the tables come from that input
     if starts_at_01:
         ds = sources.load_source(
             data_source,

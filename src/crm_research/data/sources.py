@@ -282,6 +282,12 @@ def load_source(
             )
         if p.is_dir():
             if synthetic_meta_in(p) is not None:
+                if obs_end:
+                    raise DataValidationError(
+                        f"a simulation fixes its observation end; obs_end {obs_end!r} cannot "
+                        "move it (crm-research data synth --obs-end ...)",
+                        source=str(p),
+                    )
                 return load_synthetic(raw_dir, folder=p)
             return load_flight_log_folder(p, obs_end=obs_end)
         from .textbook import load_textbook
