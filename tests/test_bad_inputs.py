@@ -903,3 +903,16 @@ def test_injection_management_report_formats_with_escape():
     nb = nbformat.read(R.NOTEBOOK_DIR / "06_management_report.ipynb", as_version=4)
     calls = [c.source for c in nb.cells if ".style.format(" in c.source]
     assert calls and all(s.count(".style.format(") == s.count('escape="html"') for s in calls)
+
+
+def test_ids_agree_across_csv_and_parquet_tables(tmp_path, world):
+    """A flight log whose tables mix CSV and Parquet: ids compare as text everywhere."""
+    from crm_research.data.sources import load_flight_log_folder
+
+    pd.DataFrame({"MEMBER_NO": [3, 1], "NOSHOW_DATE": ["2013-02-02", "2013-03-02"]}).to_parquet(
+        world.inp / "noshows.parquet"
+    )
+    (world.inp / "noshows.csv").unlink()
+    ds = load_flight_log_folder(world.inp)
+    assert set(ds.noshows["MEMBER_NO"]) == {"3", "1"}
+    assert ds.snapshot.set_index("MEMBER_NO").loc["3", "NOSHOW_COUNT"] == 1

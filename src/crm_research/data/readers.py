@@ -76,9 +76,31 @@ def read_table(
         raise DataValidationError("is a folder, not a CSV or Parquet file", source=src) from None
     if df.shape[1] == 0 or len(df) == 0:
         raise DataValidationError("the file has no data rows", source=src)
+    return _ids_as_text(df, src)
+
+
+def _ids_as_text(df: pd.DataFrame, src: str) -> pd.DataFrame:
+    """Member ids as text in every table, whatever its format: a CSV and a Parquet table of
+    one flight log then agree on ids (``"42"``), and long ids keep every digit."""
     for col in ID_COLUMNS:
-        if col in df.columns and df[col].dtype == object:
-            df[col] = df[col].str.strip()
+        if col not in df.columns:
+            continue
+        s = df[col]
+        if pd.api.types.is_integer_dtype(s.dtype):
+            df[col] = s.astype("string").astype(object).where(s.notna(), None)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            frac = s.notna() & (s != s.round())
+            if frac.any():
+                raise DataValidationError(
+                    "member ids that are not whole numbers",
+                    source=src,
+                    column=col,
+                    rows=[int(i) + 1 for i in frac.to_numpy().nonzero()[0]],
+                    values=s[frac].tolist(),
+                )
+            df[col] = [None if pd.isna(v) else str(int(v)) for v in s]
+        else:
+            df[col] = [None if v is None or v is pd.NA or v != v else str(v).strip() for v in s]
     return df
 
 
@@ -234,8 +256,5 @@ def _read_csv(p: Path, *, encoding: str | None = None, **kwargs) -> pd.DataFrame
     except (ValueError, OverflowError) as exc:
         raise DataValidationError(f"not a readable CSV file ({exc})", source=src) from None
     df.columns = [str(c).strip() for c in df.columns]
-    for c in ID_COLUMNS:
-        if c in df.columns:
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
     df.attrs["encoding"] = enc
     return df
