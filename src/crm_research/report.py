@@ -1,12 +1,17 @@
 """The papermill runner: executes the numbered notebooks into a report folder.
 
-Each run writes into a staging folder under ``reports/`` and renames it to
-``reports/<run-id>/`` only when every notebook has run, so a run that fails or is
-interrupted never touches the previous complete report; ``reports/latest`` then points
-to the newest complete run. A run folder holds each executed notebook, its HTML with
-code, an HTML without code for the management report, ``index.html`` linking them, the
-figures, the notebooks' metrics and ``manifest.json`` (parameters, input fingerprint,
-versions, git commit, run times, metrics).
+Everything is checked before the first notebook starts (the selection, the whole
+parameter set against :mod:`crm_research.params`, the folders, the input data). Each run
+then works in a staging folder ``reports/.staging-<run-id>-<pid>/`` with its own copy of
+the tables the notebooks exchange (``processed/``); only when every notebook has run is
+it renamed ``reports/<run-id>/``, its tables published to ``data/processed/`` and
+``reports/latest`` pointed at it. A failing notebook leaves ``reports/failed-<run-id>/``;
+Ctrl-C or SIGTERM removes the staging folder; either way the previous complete run and its
+tables stay exactly as they were. A lock on the output and tables folders keeps two runs
+from mixing. A run folder holds each executed notebook, its HTML with code, an HTML
+without code for the management report, ``index.html`` linking them (every name in it
+escaped), the figures, the notebooks' metrics, the tables and ``manifest.json``
+(parameters, input fingerprint, versions, git commit, run times, metrics).
 """
 
 from __future__ import annotations
