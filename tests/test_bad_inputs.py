@@ -916,3 +916,59 @@ def test_ids_agree_across_csv_and_parquet_tables(tmp_path, world):
     ds = load_flight_log_folder(world.inp)
     assert set(ds.noshows["MEMBER_NO"]) == {"3", "1"}
     assert ds.snapshot.set_index("MEMBER_NO").loc["3", "NOSHOW_COUNT"] == 1
+
+
+# --------------------------------------------------------------------------------------
+# the textbook member table (air_data.csv)
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def textbook_text(tmp_path_factory):
+    from crm_research.data.simulate import simulate_programme
+    from crm_research.data.snapshot import build_snapshot
+    from crm_research.data.textbook import write_textbook_csv
+
+    sim = simulate_programme(n_members=60, seed=1)
+    snap = build_snapshot(sim.flights, sim.members, sim.obs_end)
+    p = write_textbook_csv(snap, tmp_path_factory.mktemp("tb") / "air_data.csv", quirks=False)
+    return p.read_text(encoding="utf-8")
+
+
+def _textbook_cell(text: str, column: str, row: int, value: str) -> str:
+    lines = text.splitlines()
+    head = lines[0].split(",")
+    cells = lines[row].split(",")
+    cells[head.index(column)] = value
+    lines[row] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "fragments"),
+    [
+        ("SEG_KM_SUM", "1e300", ["SEG_KM_SUM", "absurd", "rows: 3"]),
+        ("FLIGHT_COUNT", "inf", ["FLIGHT_COUNT", "rows: 3"]),
+        ("LOAD_TIME", "31.03.2014", ["LOAD_TIME", "ambiguous", "31.03.2014"]),
+        ("FFP_DATE", "2013-13-01", ["FFP_DATE", "cannot be parsed", "2013-13-01"]),
+    ],
+    ids=["absurd_km", "infinite_count", "ambiguous_load_time", "impossible_month"],
+)
+def test_values_textbook_table(world, capsys, textbook_text, column, value, fragments):
+    world.write({"air_data.csv": _textbook_cell(textbook_text, column, 3, value)})
+    argv = world.args(data=str(world.inp / "air_data.csv"))
+    refused(world, argv, capsys, "air_data.csv", *fragments)
+
+
+def test_structure_textbook_duplicate_header(world, capsys, textbook_text):
+    text = textbook_text.replace("SUM_YR_2,", "SUM_YR_1,", 1)
+    world.write({"air_data.csv": text})
+    argv = world.args(data=str(world.inp / "air_data.csv"))
+    refused(world, argv, capsys, "air_data.csv", "duplicate column names", "SUM_YR_1")
+
+
+def test_parameters_textbook_unknown_cleaning_rule(world, capsys, textbook_text):
+    world.write({"air_data.csv": textbook_text})
+    p = world.root / "p.yml"
+    p.write_text("01:\n  cleaning: fourth_edition\n", encoding="utf-8")
+    world.before = _tree(world.root)
+    argv = world.args("--params", str(p), data=str(world.inp / "air_data.csv"))
+    refused(world, argv, capsys, "'cleaning' = 'fourth_edition'", "second_edition")

@@ -153,3 +153,29 @@ def test_two_runs_at_once_in_one_folder(hostile_run, tmp_path):
     assert "Traceback" not in second.stderr
     runs = [p for p in out.iterdir() if p.is_dir() and p.name[:2] == "20"]
     assert len(runs) == 1  # one complete run, nothing mixed in
+
+
+def test_ctrl_c_to_the_process_group_is_one_line(hostile_run):
+    """Ctrl-C in a terminal signals the runner *and* its kernel: still one line, no noise."""
+    root, log, out, _, _ = hostile_run
+    before = _tree(out)
+    proc = subprocess.Popen(
+        _cli("run", "--data", str(log), "--out", str(out), "--only", "01-02", "--no-progress"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        start_new_session=True,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if list(out.glob(".staging-*/01_data_exploration.ipynb")):
+            break
+        time.sleep(0.3)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGINT, stderr
+    assert stderr.startswith("interrupted (Ctrl-C)") and len(stderr.strip().splitlines()) == 1
+    assert not list(out.glob(".staging-*"))
+    assert _tree(out) == before
