@@ -95,7 +95,8 @@ def customer_lifetime_value(
     -------
     DataFrame
         Indexed like ``summary``: ``p_alive``, ``expected_flights`` (undiscounted, over
-        the horizon), ``discounted_flights``, ``expected_revenue_per_flight``, ``clv``.
+        the horizon), ``discounted_flights``, ``expected_revenue_per_flight``, ``clv``;
+        ``attrs["n_nonfinite"]`` counts members whose CLV is not finite.
     """
     if not 0 < margin <= 1:
         raise ValueError(f"margin must be in (0, 1], got {margin}")
@@ -134,6 +135,9 @@ def customer_lifetime_value(
         index=summary.index,
     )
     out["clv"] = margin * out["expected_revenue_per_flight"] * out["discounted_flights"]
+    # members whose prediction is not finite (lifetimes' hypergeometric term at extreme
+    # estimates): counted here so that the caller can say so, never summed away silently
+    out.attrs["n_nonfinite"] = int((~np.isfinite(out["clv"].to_numpy())).sum())
     return out
 
 
@@ -236,6 +240,12 @@ def bootstrap_clv(
             unique=True,
         )[inv]
         clv = margin * spend_per_flight(sm, summary) * det
+        if not np.all(np.isfinite(clv)):
+            # e.g. lifetimes' hypergeometric term at extreme estimates: never a silent NaN
+            part = pm.name if not np.all(np.isfinite(det)) else sm.name
+            key = f"{part}: non-finite predictions at the replicate's estimates"
+            failures[key] = failures.get(key, 0) + 1
+            continue
         rows_params.append(
             {**pm.params_.to_dict(), **{f"spend_{k}": v for k, v in sm.params_.items()}}
         )
