@@ -352,7 +352,9 @@ def test_bootstrap_of_a_penalized_fit():
     assert iv["lower"] < point < iv["upper"] and "parameter uncertainty" in iv["text"]
     bands = clv.equity_bands(iv, -0.08, currency="yuan")
     band = bands["holdout_band"]
-    assert band["lower"] == pytest.approx(0.92 * point) and band["upper"] == pytest.approx(1.08 * point)
+    assert band["lower"] == pytest.approx(0.92 * point) and band["upper"] == pytest.approx(
+        1.08 * point
+    )
     assert "under-forecast" in band["text"] and "8.0%" in band["text"]
     assert "no holdout" in clv.equity_bands(iv, None)["holdout_band"]["text"].lower()
 

@@ -125,4 +125,6 @@ def test_spend_falling_with_frequency_changes_only_the_spend():
     rho0 = base.truth[["lam", "mean_revenue"]].corr(method="spearman").iloc[0, 1]
     assert abs(rho0) < 0.05
     with pytest.raises(ValueError, match="spend_lam_ref"):
-        simulate_programme(10, params=SimulationParams(spend_frequency_elasticity=-1, spend_lam_ref=0))
+        simulate_programme(
+            10, params=SimulationParams(spend_frequency_elasticity=-1, spend_lam_ref=0)
+        )

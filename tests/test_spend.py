@@ -72,7 +72,9 @@ def test_check_interval_is_bonett_wright():
     c = clv.independence_check(pd.DataFrame({"frequency": x, "monetary_value": m}), level=0.9)
     z, n = np.arctanh(c.spearman), 400
     half = 1.6448536269514722 * np.sqrt((1 + c.spearman**2 / 2) / (n - 3))
-    assert c.lower == pytest.approx(np.tanh(z - half)) and c.upper == pytest.approx(np.tanh(z + half))
+    assert c.lower == pytest.approx(np.tanh(z - half)) and c.upper == pytest.approx(
+        np.tanh(z + half)
+    )
 
 
 def test_check_refuses_bad_input():
@@ -81,7 +83,9 @@ def test_check_refuses_bad_input():
     with pytest.raises(DataValidationError, match="needs 5"):
         clv.independence_check(pd.DataFrame({"frequency": [1, 2], "monetary_value": [1.0, 2.0]}))
     with pytest.raises(ValueError, match="threshold"):
-        clv.independence_check(pd.DataFrame({"frequency": [1], "monetary_value": [1.0]}), threshold=1)
+        clv.independence_check(
+            pd.DataFrame({"frequency": [1], "monetary_value": [1.0]}), threshold=1
+        )
 
 
 # --- the log-spend regression ---------------------------------------------------------------
@@ -122,9 +126,7 @@ def test_regression_recovers_its_own_parameters():
 
 
 def test_regression_refuses_too_few_members():
-    s = pd.DataFrame(
-        {"frequency": [1, 2, 0], "T": [5.0, 6, 7], "monetary_value": [1.0, 2, np.nan]}
-    )
+    s = pd.DataFrame({"frequency": [1, 2, 0], "T": [5.0, 6, 7], "monetary_value": [1.0, 2, np.nan]})
     with pytest.raises(clv.FitError, match="at least 5"):
         clv.LogSpendRegression().fit(s)
     with pytest.raises(DataValidationError, match="positive"):
