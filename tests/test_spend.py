@@ -147,7 +147,10 @@ def test_dependent_spend_chooses_the_regression_and_beats_gamma_gamma(dependent)
     mae_gg, tot_gg = _errors(sim, s, gg)
     assert mae_reg < 0.95 * mae_gg
     assert abs(tot_reg) < 0.5 * abs(tot_gg)
-    assert [v.context for v in choice.verdicts] == ["test", "test"]
+    assert [v.context for v in choice.verdicts] == [
+        "test: spend model used",
+        "test: fitted for comparison, not used",
+    ]
 
 
 def test_independent_spend_keeps_gamma_gamma(independent):

@@ -45,7 +45,7 @@ purchase process application. Marketing Science 13(1), 41-67.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -544,9 +544,23 @@ class SpendChoice:
 
     @property
     def verdicts(self) -> list[FitVerdict]:
-        """Verdicts of every spend fit made (the chosen one first)."""
-        chosen = self.model.verdict_
-        return [chosen] + [f.verdict_ for f in self.fits.values() if f.verdict_ is not chosen]
+        """Verdicts of every spend fit made, the chosen one first, the context saying which."""
+        out = []
+        for fit in [self.model] + [f for f in self.fits.values() if f is not self.model]:
+            v = fit.verdict_
+            role = "spend model used" if fit is self.model else "fitted for comparison, not used"
+            ctx = f"{v.context}: {role}" if v.context else role
+            out.append(replace(v, context=ctx))
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary: check, chosen model, reason, verdicts."""
+        return {
+            "check": self.check.to_dict(),
+            "model": self.model.name,
+            "reason": self.reason,
+            "verdicts": [v.to_dict() for v in self.verdicts],
+        }
 
 
 def choose_spend_model(

@@ -177,6 +177,7 @@ def bootstrap_clv(
     discount_rate_annual: float = 0.1,
     margin: float = 0.1,
     segments: pd.Series | None = None,
+    context: str = "",
 ) -> dict:
     """Bootstrap the parameters, the customer equity and per-segment CLV totals.
 
@@ -202,7 +203,8 @@ def bootstrap_clv(
         ``params`` (replicates x parameters; ``spend_`` prefix for the spend model),
         ``equity`` (Series of replicates), ``segments`` (replicates x segment totals, if
         ``segments`` is given), ``n_bootstrap``, ``n_failed``, ``failures`` (reason ->
-        count) and ``verdict`` (:class:`FitVerdict` of the bootstrap as a whole).
+        count) and ``verdict`` (:class:`FitVerdict` of the bootstrap as a whole, with
+        ``context``).
     """
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
@@ -259,14 +261,14 @@ def bootstrap_clv(
         "n_bootstrap": int(n_bootstrap),
         "n_failed": int(n_failed),
         "failures": failures,
-        "verdict": _bootstrap_verdict(purchase, spend, n_bootstrap, failures),
+        "verdict": _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context),
     }
     if seg is not None:
         out["segments"] = pd.DataFrame(seg_rows).reset_index(drop=True)
     return out
 
 
-def _bootstrap_verdict(purchase, spend, n_bootstrap: int, failures: dict) -> FitVerdict:
+def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context) -> FitVerdict:
     n_failed = sum(failures.values())
     model = f"bootstrap ({purchase.name} + {spend.name})"
     detail = f"{n_bootstrap - n_failed} of {n_bootstrap} replicates fitted"
@@ -274,11 +276,15 @@ def _bootstrap_verdict(purchase, spend, n_bootstrap: int, failures: dict) -> Fit
         top = max(failures, key=failures.get)
         detail += f"; {n_failed} failed (most often: {top})"
     if n_bootstrap - n_failed < 2:
-        return FitVerdict(model, "failed", penalizer=purchase.penalizer, detail=detail)
+        return FitVerdict(
+            model, "failed", penalizer=purchase.penalizer, detail=detail, context=context
+        )
     if purchase.penalizer > 0:
         detail += f"; every replicate refitted with the main fit's penalizer {purchase.penalizer:g}"
-        return FitVerdict(model, "penalized", penalizer=purchase.penalizer, detail=detail)
-    return FitVerdict(model, "converged", detail=detail)
+        return FitVerdict(
+            model, "penalized", penalizer=purchase.penalizer, detail=detail, context=context
+        )
+    return FitVerdict(model, "converged", detail=detail, context=context)
 
 
 def equity_interval(
