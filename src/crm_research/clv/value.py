@@ -324,10 +324,14 @@ def equity_interval(
     if len(eq) < min_replicates:
         reasons = boot.get("failures") or {}
         why = f" (most often: {max(reasons, key=reasons.get)})" if reasons else ""
+        if n_boot < min_replicates:
+            what = f"only {n_boot} bootstrap replicates were asked for (n_bootstrap)"
+        else:
+            what = f"only {len(eq)} of {n_boot} bootstrap replicates could be fitted{why}"
         out["text"] = (
-            f"No {PARAMETER_UNCERTAINTY} interval: only {len(eq)} of {n_boot} bootstrap "
-            f"replicates could be fitted, fewer than the {min_replicates} needed"
-            f"{why}. The equity is a point estimate without a measure of its precision."
+            f"No {PARAMETER_UNCERTAINTY} interval: {what}, fewer than the {min_replicates} "
+            "a percentile interval needs. The equity is a point estimate without a measure "
+            "of its precision."
         )
         return out
     lo, hi = interval(eq, level)
