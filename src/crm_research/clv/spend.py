@@ -282,7 +282,9 @@ class LogSpendRegression:
 
     with ``s`` the coefficient of variation of single fares around the member's mean (the
     delta method: the mean of ``n`` fares has a relative variance ``s^2 / n``, its log a
-    bias ``-s^2 / (2n)``). ``beta_1 = 0`` is independence; ``beta_1 < 0`` means frequent
+    bias ``-s^2 / (2n)``); ``s`` also absorbs other noise that falls with ``n``, such as
+    the uncertain flight rate of a member with few flights, so on real data it can exceed
+    the spread of single fares. ``beta_1 = 0`` is independence; ``beta_1 < 0`` means frequent
     flyers pay less per flight. The four parameters are estimated by maximum likelihood
     of the marginal model ``log m_i ~ N(mu_i - s^2/(2 n_i), tau^2 + s^2 / n_i)``; each
     member's mean is then shrunk towards the regression line, not towards one population
@@ -611,6 +613,7 @@ def choose_spend_model(
     else:
         why = f"{check.sentence()}, but {gg.verdict_.sentence()}"
     reason = (
-        f"the log-spend regression (mean spend shrunk towards a line in log flights), because {why}"
+        "the log-spend regression (each member's mean spend shrunk towards a line in the "
+        f"log of the flight rate), because {why}"
     )
     return SpendChoice(check, reg, reason, fits)

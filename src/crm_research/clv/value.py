@@ -380,8 +380,9 @@ def equity_bands(
     e = holdout_cumulative_error
     if e is None or not np.isfinite(e):
         band["text"] = (
-            "No holdout period was available, so the model's out-of-sample error is "
-            "unknown; the real uncertainty is larger than the parameter interval."
+            "No holdout forecast error is available (no holdout period, or none recorded "
+            "with the purchase model), so the model's out-of-sample error is unknown; the "
+            "real uncertainty is likely larger than the parameter interval."
         )
     else:
         e = float(e)
