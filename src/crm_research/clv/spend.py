@@ -92,7 +92,7 @@ class IndependenceCheck:
     def sentence(self) -> str:
         """The check in one line of plain English."""
         ci = f"{self.level:.0%} interval {self.lower:.2f} to {self.upper:.2f}"
-        rule = f"rule: the whole interval beyond the threshold +-{self.threshold:g}"
+        rule = f"rule: dependent when the whole interval lies beyond the threshold +-{self.threshold:g}"
         if self.verdict == "dependent":
             return (
                 f"spend per flight depends on frequency: Spearman rho = {self.spearman:.2f} "
@@ -101,7 +101,7 @@ class IndependenceCheck:
             )
         return (
             f"spend per flight is taken as independent of frequency: Spearman rho = "
-            f"{self.spearman:.2f} ({ci}, {self.n:,} members; dependent would need {rule})"
+            f"{self.spearman:.2f} ({ci}, {self.n:,} members; {rule})"
         )
 
     def to_dict(self) -> dict:
