@@ -196,6 +196,17 @@ def test_gamma_gamma_verdict_on_a_degenerate_fit():
     assert gg.verdict_.context == "degenerate" and gg.verdict_.detail
 
 
+def test_gamma_gamma_at_bound_when_members_do_not_differ():
+    """Everyone has the same mean fare: q and gamma run off together (gamma in the tens
+    of thousands, as on real heavy-flyer rows), and the verdict says so."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 30, 200)
+    m = np.array([rng.gamma(4, 500 / 4, k).mean() for k in x])
+    gg = clv.fit_gamma_gamma(pd.DataFrame({"frequency": x, "monetary_value": m}))
+    assert gg.verdict_.status == "at_bound" and set(gg.verdict_.parameters) == {"q", "gamma"}
+    assert gg.params_["gamma"] > 1e4 and "not identifiable" in gg.verdict_.sentence()
+
+
 def test_gamma_gamma_verdict_converged(independent):
     _, s = independent
     gg = clv.fit_gamma_gamma(s)

@@ -229,7 +229,7 @@ def fit_gamma_gamma(
         model.fit(summary, source=source)
     except FitError as err:
         msg = str(err)
-        status = "at_bound" if "bound" in msg or "flat" in msg or "q = " in msg else "failed"
+        status = "at_bound" if "bound" in msg or "flat" in msg else "failed"
         model.verdict_ = FitVerdict(
             model.name,
             status,
