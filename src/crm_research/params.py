@@ -269,6 +269,17 @@ PARAMETERS: tuple[Param, ...] = (
         high=10_000,
     ),
     _p("top_share", "float", "03 04", 0.2, "share of top members by value", **FRACTION),
+    _p(
+        "spend_independence_threshold",
+        "float",
+        "03",
+        0.2,
+        "|Spearman rho| between frequency and spend beyond which Gamma-Gamma's "
+        "independence assumption is refused (clv.spend)",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    ),
     # --- 04 segmentation -----------------------------------------------------------------
     _p(
         "cleaning_rule",
