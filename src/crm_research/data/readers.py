@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import os
 from pathlib import Path
 
@@ -228,13 +227,12 @@ def _read_csv(p: Path, *, encoding: str | None = None, **kwargs) -> pd.DataFrame
     src = str(p)
     data = p.read_bytes()
     enc = detect_encoding(data, src, encoding)
-    text = data.decode(enc)
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    first_bytes = data[: data.find(b"\n", 0, 1 << 20) + 1 or 1 << 20]
+    del data
+    first = next(iter(first_bytes.decode(enc, errors="replace").lstrip("\ufeff").splitlines()), "")
     if p.suffix.lower() == ".tsv":
         kwargs.setdefault("sep", "\t")
     sep = kwargs.get("sep", ",")
-    first = next(iter(text.splitlines()), "")
     if not first.strip():
         raise DataValidationError(
             "the file has no header line (the first line is empty)", source=src
@@ -248,7 +246,7 @@ def _read_csv(p: Path, *, encoding: str | None = None, **kwargs) -> pd.DataFrame
             if h.strip() == c:
                 dtype[h] = "string"
     try:
-        df = pd.read_csv(io.StringIO(text), low_memory=False, dtype=dtype or None, **kwargs)
+        df = pd.read_csv(p, encoding=enc, low_memory=False, dtype=dtype or None, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataValidationError("the file has no header or rows", source=src) from None
     except pd.errors.ParserError as exc:
