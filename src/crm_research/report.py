@@ -743,6 +743,8 @@ def run_study(
                 staging_cell=staging_cell,
             )
     except KeyboardInterrupt:
+        with _signals_blocked():
+            _stop_kernels()
         staging = staging_cell[0] if staging_cell else None
         if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -789,6 +791,41 @@ def _signals_as_interrupts():
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def _children() -> list[int]:
+    """Process ids of this process's children (Linux ``/proc``; empty elsewhere)."""
+    me, kids = os.getpid(), []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me:
+            kids.append(int(d.name))
+    return kids
+
+
+def _stop_kernels(wait: float = 5.0) -> None:
+    """Stop the kernels papermill started for this run (our own child processes) after an
+    interrupt: none outlives the run or writes to the terminal after its message."""
+    kids = _children()
+    for pid in kids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while kids and time.monotonic() < deadline:
+        for pid in list(kids):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                kids.remove(pid)
+        time.sleep(0.05)
+    for pid in kids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
