@@ -10,10 +10,11 @@ before_opt = pd.options.mode.chained_assignment
 before_filters = list(warnings.filters)
 import crm_research, crm_research.data, crm_research.report
 from crm_research._compat import import_lifetimes, lifetimes_guard
+from crm_research.data.cdnow import cdnow_path
 lt = import_lifetimes()
+# read by path: lifetimes.datasets imports pkg_resources, gone from current setuptools
+s = pd.read_csv(cdnow_path(True).parent / "cdnow_customers_summary.csv")
 with lifetimes_guard():
-    from lifetimes.datasets import load_cdnow_summary
-    s = load_cdnow_summary()
     lt.BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
 assert pd.options.mode.chained_assignment == before_opt, pd.options.mode.chained_assignment
 assert list(warnings.filters) == before_filters, "warning filters changed"
@@ -25,6 +26,22 @@ def test_no_global_side_effects():
     r = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "clean" in r.stdout
+
+
+def test_guard_is_silent_under_pandas_3():
+    # pandas 3 deprecates mode.chained_assignment and warns when it is set (lifetimes sets
+    # it on import); the guard keeps that warning inside and leaves the option as it was
+    code = (
+        "import warnings; warnings.simplefilter('error')\n"
+        "import pandas as pd\n"
+        "from crm_research._compat import import_lifetimes, lifetimes_guard\n"
+        "import_lifetimes()\n"
+        "with lifetimes_guard():\n"
+        "    pass\n"
+        "print('silent')"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and "silent" in r.stdout, r.stderr
 
 
 def test_unguarded_lifetimes_import_does_change_globals():
