@@ -345,7 +345,8 @@ def standardise_textbook(
         if col in raw.columns:
             text = raw[col].astype("string").str.strip()
             text = text.mask(text == "")
-            out[col] = text.astype(object).where(text.notna(), None)
+            # infer_objects: pandas 3's default text dtype (``str``), as Parquet gives back
+            out[col] = text.astype(object).where(text.notna(), None).infer_objects()
 
     # --- dates ----------------------------------------------------------------------------
     for col in ("FFP_DATE", "FIRST_FLIGHT_DATE", "LOAD_TIME"):
