@@ -49,3 +49,30 @@ def test_unguarded_lifetimes_import_does_change_globals():
     code = "import pandas as pd; import lifetimes; print(pd.options.mode.chained_assignment)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "None"
+
+
+def test_no_use_of_lifetimes_parts_broken_under_pandas_3():
+    # lifetimes 0.11.3 under pandas 3: calibration_and_holdout_data without a monetary
+    # column ("No objects to concatenate"), calculate_alive_path (fillna(method=)),
+    # plot_history_alive (sum of datetimes) fail, and lifetimes.datasets imports
+    # pkg_resources (gone from current setuptools). The package and notebooks use our
+    # own code instead (clv.flight_summary for calibration/holdout, the CDNOW files read
+    # by path in crm_research.data.cdnow).
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    broken = (
+        "calibration_and_holdout_data",
+        "calculate_alive_path",
+        "plot_history_alive",
+        "lifetimes.datasets",
+        "pkg_resources",
+    )
+    files = [*root.joinpath("src").rglob("*.py"), *root.joinpath("notebooks").glob("*.ipynb")]
+    found = {
+        f"{f.relative_to(root)}: {name}"
+        for f in files
+        for name in broken
+        if name in f.read_text(encoding="utf-8")
+    }
+    assert len(files) > 10 and not found, sorted(found)
