@@ -15,7 +15,6 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-
 #: pandas 3 deprecates ``mode.chained_assignment`` (no effect since copy-on-write; it
 #: goes in pandas 4) and warns whenever it is set, as lifetimes does on import.
 _CHAINED_DEPRECATED = r"(?s).*mode\.chained_assignment"
