@@ -49,3 +49,28 @@ def test_pyproject_ranges_admit_the_pins_and_python_3_11_to_3_13():
     outside = {k: v for k, v in outside.items() if v[1] not in SpecifierSet(v[0])}
     assert not outside, outside
     assert int(pins["pandas"].split(".")[0]) >= 3
+
+
+def test_pinned_packages_accept_each_other():
+    # every pinned package installed here declares requirements that the other pins meet
+    # (lifelines 0.30.1-0.30.3 declare pandas<3, so pip would refuse them beside pandas 3)
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    pins = pins_from_requirements()
+    conflicts = []
+    for name, version in pins.items():
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        assert dist.version == version, f"{name} {dist.version} installed, {version} pinned"
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            other = req.name.lower().replace("_", "-")
+            if other in pins and pins[other] not in req.specifier:
+                conflicts.append(f"{name} {version} requires {text}; pinned {pins[other]}")
+    assert not conflicts, conflicts
