@@ -911,6 +911,9 @@ def _run_locked(
                 progress_bar=False,
                 cwd=str(book.parent),
                 log_output=False,
+                # the kernel writes its own log to our stderr (ipykernel 7 warns about
+                # TCP at every start): only its errors, the run's messages stay readable
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except KeyboardInterrupt:
             bar.close()
