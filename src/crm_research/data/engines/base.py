@@ -315,12 +315,15 @@ class SQLEngine(Engine):
     """The scans as SQL (:mod:`.sql`); subclasses register tables and run queries."""
 
     dialect = ""
+    _n_tables = 0  # names of materialized tables, unique in the process
 
     def __init__(self):
         self.sources: dict[str, str] = {}
         self.columns: dict[str, dict[str, str]] = {}  # table -> column -> kind
         self._offsets: dict[str, dict[int, int]] = {}
         self._stats: dict | None = None
+        self._summaries: dict[tuple, str] = {}
+        self._pending: list[tuple] = []
 
     # --- what an engine provides ---------------------------------------------------------
     @abstractmethod
@@ -351,7 +354,7 @@ class SQLEngine(Engine):
             "complaints": source_name(complaints, "complaints"),
             "noshows": source_name(noshows, "noshows"),
         }
-        self._offsets, self._stats = {}, None
+        self._offsets, self._stats, self._summaries = {}, None, {}
         self.columns = {}
         for name, src, date_col in (
             ("flights", flights, S.FLIGHT_DATE),
@@ -424,7 +427,33 @@ class SQLEngine(Engine):
         vals = first["v"].tolist() if value else None
         return n, self._labels(table, first["_ord"]), vals
 
-    def _raise_if(self, table, where, problem, *, column, value=None, hint=None, fmt=None):
+    def _raise_if(
+        self, table, where, problem, *, column, value=None, hint=None, fmt=None, defer=False
+    ):
+        """Raise when rows of ``table`` match ``where`` (``defer``: at :meth:`_flush`)."""
+        args = (table, where, problem, column, value, hint, fmt)
+        if defer:
+            self._pending.append(args)
+        else:
+            self._raise_for(*args)
+
+    def _flush(self) -> None:
+        """Run the deferred checks of one table in one scan; raise for the first that fails."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        table = pending[0][0]
+        assert all(p[0] == table for p in pending)
+        sums = ", ".join(
+            f"CAST(SUM(CASE WHEN {p[1]} THEN 1 ELSE 0 END) AS BIGINT) AS c{i}"
+            for i, p in enumerate(pending)
+        )
+        counts = self._collect(f"SELECT {sums} FROM {table}_t").iloc[0]
+        for i, p in enumerate(pending):
+            if not pd.isna(counts[f"c{i}"]) and int(counts[f"c{i}"]) > 0:
+                self._raise_for(*p)
+
+    def _raise_for(self, table, where, problem, column, value, hint, fmt):
         n, rows, vals = self._offending(table, where, value)
         if n:
             if fmt is not None and vals is not None:
@@ -464,8 +493,9 @@ class SQLEngine(Engine):
                 column=date_col,
                 value=f"raw_{date_col}",
                 hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+                defer=True,
             )
-        self._raise_if(table, f"{day_col} IS NULL", "missing dates", column=date_col)
+        self._raise_if(table, f"{day_col} IS NULL", "missing dates", column=date_col, defer=True)
 
     def _check_numeric(self, table, col, *, low=None, high=None, what=None, allow_missing=False):
         if not self._has(table, col):
@@ -477,9 +507,10 @@ class SQLEngine(Engine):
                 "non-numeric values",
                 column=col,
                 value=f"raw_{col}",
+                defer=True,
             )
         if not allow_missing:
-            self._raise_if(table, f"num_{col} IS NULL", "missing values", column=col)
+            self._raise_if(table, f"num_{col} IS NULL", "missing values", column=col, defer=True)
         conds = []
         if low is not None:
             conds.append(f"num_{col} < {low}")
@@ -489,7 +520,9 @@ class SQLEngine(Engine):
             what
             or f"outside [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
         )
-        self._raise_if(table, " OR ".join(conds), f"values {rng}", column=col, value=f"num_{col}")
+        self._raise_if(
+            table, " OR ".join(conds), f"values {rng}", column=col, value=f"num_{col}", defer=True
+        )
 
     def validate(self, *, obs_end=None) -> dict:
         if "members" in self.columns:
@@ -515,17 +548,19 @@ class SQLEngine(Engine):
                     n_values=int(n_ids["n"].iloc[0]),
                 )
             self._check_dates("members", S.FFP_DATE, "ffp_day")
-            # the snapshot's member attributes come as the pandas checks leave them
             for col in ("AGE", "FFP_TIER"):
                 self._check_numeric(
                     "members", col, low=0, what="that are negative", allow_missing=True
                 )
+            self._flush()
         self._check_present("flights", S.FLIGHT_REQUIRED)
         self._check_dates("flights", S.FLIGHT_DATE, "day")
         for col in (S.SEG_KM, S.REVENUE):
             self._check_numeric("flights", col, low=0, what="that are negative")
         self._check_numeric("flights", S.DISCOUNT, low=0, high=2)
-        self._raise_if("flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER)
+        self._raise_if(
+            "flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER, defer=True
+        )
         if obs_end is not None:
             end = pd.Timestamp(obs_end)
             self._raise_if(
@@ -536,7 +571,9 @@ class SQLEngine(Engine):
                 value="day",
                 fmt=date_of_day,
                 hint="Set the observation date later or remove those flights",
+                defer=True,
             )
+        self._flush()
         if "members" in self.columns:
             unknown = "MEMBER_NO NOT IN (SELECT MEMBER_NO FROM members_t)"
             n, rows, _ = self._offending("flights", unknown)
@@ -668,9 +705,13 @@ class SQLEngine(Engine):
             self.stats(), calibration_end, observation_end, time_unit, src
         )
         has_rev = self._has("flights", S.REVENUE)
-        key = ("summary", obs_d, cal_d, bool(merge_same_day))
-        name = f"summ_{obs_d}_{cal_d}_{int(bool(merge_same_day))}"
-        if getattr(self, "_summ_key", {}).get(name) is None:
+        # the per-member aggregates are computed once per load and set of dates, kept in
+        # the engine (a temporary table), and read by the summary and the histories
+        key = (obs_d, cal_d, bool(merge_same_day))
+        name = self._summaries.get(key)
+        if name is None:
+            SQLEngine._n_tables += 1
+            name = f"summ_{SQLEngine._n_tables}"
             self._materialize(
                 name,
                 Q.summary_members_sql(
@@ -681,7 +722,7 @@ class SQLEngine(Engine):
                     has_rev=has_rev,
                 ),
             )
-            self._summ_key = {**getattr(self, "_summ_key", {}), name: key}
+            self._summaries[key] = name
         tot = self._collect(Q.summary_totals_sql(name, cal_d)).iloc[0]
         if int(tot["n_late"]) == int(tot["n_all"]):
             raise DataValidationError(

@@ -48,7 +48,7 @@ class DuckTable(Table):
         return out
 
     def map_batches(self, fn, path, schema=None, batch_rows: int = 1_000_000) -> Path:
-        reader = self.engine.con.execute(self.sql).fetch_record_batch(batch_rows)
+        reader = self.engine.con.sql(self.sql).to_arrow_reader(batch_rows)
 
         def frames():
             for b in reader:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
@@ -153,17 +152,17 @@ class SparkEngine(SQLEngine):
         paths = [str(f.resolve()) for f in files]
         if all(f.suffix.lower() in (".parquet", ".pq") for f in files):
             raw = self.spark.read.parquet(*paths)
-            # file number = position of the file in name order, joined on Spark's own
-            # spelling of its path (no Python function runs per row)
-            index = {p: i for i, p in enumerate(paths)}
+            # file number = position of the file in name order (a small broadcast join on
+            # the file's path, so no Python function runs per row)
             fmap = self.spark.createDataFrame(
-                [(u, index[_local_path(u)]) for u in raw.inputFiles()], "_uri string, _fidx long"
+                [(p, i) for i, p in enumerate(paths)], "_path string, _fidx long"
             )
+            local = F.expr("url_decode(regexp_replace(_metadata.file_path, '^file:/+', '/'))")
             raw = (
-                raw.select("*", F.col("_metadata.file_path").alias("_uri"), "_metadata.row_index")
-                .join(F.broadcast(fmap), "_uri")
+                raw.select("*", local.alias("_path"), "_metadata.row_index")
+                .join(F.broadcast(fmap), "_path")
                 .withColumn("_ord", F.col("_fidx") * F.lit(FILE_STRIDE) + F.col("row_index"))
-                .drop("_uri", "_fidx", "row_index")
+                .drop("_path", "_fidx", "row_index")
             )
         else:
             from pyspark.sql import Window
@@ -212,8 +211,3 @@ class SparkEngine(SQLEngine):
 
     def _table(self, sql, attrs=None, index=None):
         return SparkTable(self, sql, attrs, index)
-
-
-def _local_path(uri: str) -> str:
-    p = urlparse(uri)
-    return str(Path(unquote(p.path)).resolve()) if p.scheme in ("file", "") else uri
