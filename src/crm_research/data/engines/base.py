@@ -658,8 +658,8 @@ class SQLEngine(Engine):
 
         as_of = pd.Timestamp(as_of).normalize()
         end_d = day_of(as_of)
-        n = self._collect(f"SELECT COUNT(*) AS n FROM flights_t WHERE day <= {end_d}")
-        if int(n["n"].iloc[0]) == 0:
+        first = self.stats()["first_day"]
+        if first is None or first > end_d:
             raise DataValidationError(
                 f"no flights on or before {as_of.date()}", source="flight log"
             )
@@ -691,8 +691,6 @@ class SQLEngine(Engine):
     def _summary_parts(self, calibration_end, observation_end, time_unit, merge_same_day):
         src = self.sources["flights"]
         kinds = self.columns["flights"]
-        if int(self._collect("SELECT COUNT(*) AS n FROM flights_raw")["n"].iloc[0]) == 0:
-            raise DataValidationError("the table has no rows", source=src)
         missing = [c for c in S.FLIGHT_REQUIRED if c not in kinds]
         if missing:
             raise DataValidationError(
@@ -700,7 +698,11 @@ class SQLEngine(Engine):
                 source=src,
                 column=missing,
             )
-        self._raise_if("flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER)
+        st = self.stats()  # one scan, kept: rows, first and last day, missing ids
+        if st["n"] == 0:
+            raise DataValidationError("the table has no rows", source=src)
+        if st["n_null_member"]:
+            self._raise_if("flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER)
         obs_d, cal_d, unit_days = summary_bounds(
             self.stats(), calibration_end, observation_end, time_unit, src
         )
@@ -785,8 +787,8 @@ class SQLEngine(Engine):
     def forward_label(self, obs_date, horizon_months, *, data_end, source="flights") -> Table:
         obs_date, horizon_end = check_horizon(obs_date, horizon_months, data_end, source)
         obs_d = day_of(obs_date)
-        n = self._collect(f"SELECT COUNT(*) AS n FROM flights_t WHERE day <= {obs_d}")
-        if int(n["n"].iloc[0]) == 0:
+        first = self.stats()["first_day"]
+        if first is None or first > obs_d:
             raise DataValidationError(
                 f"no member has a flight on or before the observation date {obs_date.date()}",
                 source=source,

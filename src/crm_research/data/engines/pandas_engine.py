@@ -64,6 +64,7 @@ class PandasEngine(Engine):
             "complaints": source_name(complaints, "complaints"),
             "noshows": source_name(noshows, "noshows"),
         }
+        self._summaries = {}
         self.flights = read_source(flights)
         self.members = None if members is None else read_source(members)
         self.complaints = None if complaints is None else read_source(complaints)
@@ -80,6 +81,7 @@ class PandasEngine(Engine):
                 if c in checked and pd.api.types.is_numeric_dtype(self.members[c]):
                     checked[c] = self.members[c]
             self.members = checked
+        self._summaries = {}
         self.flights = validate_flights(
             self.flights, source=self.sources["flights"], obs_end=obs_end, members=self.members
         )
@@ -108,6 +110,9 @@ class PandasEngine(Engine):
     ) -> Table:
         from ...clv.summary import flight_summary
 
+        key = (calibration_end, observation_end, time_unit, merge_same_day)
+        if key in self._summaries:  # histories() reuses the summary
+            return PandasTable(self._summaries[key])
         s = flight_summary(
             self.flights,
             calibration_end=calibration_end,
@@ -116,6 +121,7 @@ class PandasEngine(Engine):
             merge_same_day=merge_same_day,
             source=self.sources["flights"],
         )
+        self._summaries[key] = s
         return PandasTable(s)
 
     def histories(

@@ -9,7 +9,9 @@ newer (Debian: ``openjdk-17-jre-headless``).
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -36,7 +38,7 @@ LOCAL_CONF = {
 
 
 def java_available() -> bool:
-    return shutil.which("java") is not None or bool(__import__("os").environ.get("JAVA_HOME"))
+    return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
 
 
 def spark_session(master: str | None = None, conf: dict | None = None):
@@ -51,6 +53,9 @@ def spark_session(master: str | None = None, conf: dict | None = None):
             "Spark needs Java 17 or newer: install it (Debian/Ubuntu: "
             "apt-get install openjdk-17-jre-headless) or use --engine duckdb"
         )
+    # the Python workers (mapInPandas) run this interpreter, which has crm_research; on a
+    # cluster, the executors need the same environment (e.g. spark.archives)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     b = SparkSession.builder.appName("crm-research").master(master or "local[2]")
     for k, v in {**LOCAL_CONF, **(conf or {})}.items():
         b = b.config(k, v)
