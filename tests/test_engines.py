@@ -21,9 +21,7 @@ from crm_research.data.schema import DataValidationError
 from crm_research.data.simulate import simulate_programme
 
 OBS = pd.Timestamp("2014-03-31")
-JAVA_HINT = (
-    "Spark needs Java 17+: apt-get install openjdk-17-jre-headless (.ci/run does this)"
-)
+JAVA_HINT = "Spark needs Java 17+: apt-get install openjdk-17-jre-headless (.ci/run does this)"
 
 
 @pytest.fixture(scope="session")
@@ -257,9 +255,7 @@ def _errors(make, *, obs_end=None, members=True):
         try:
             f, m = make()
             with pytest.raises(DataValidationError) as e:
-                eng.load(f, m if members else None, source="flights.csv").validate(
-                    obs_end=obs_end
-                )
+                eng.load(f, m if members else None, source="flights.csv").validate(obs_end=obs_end)
             out[name] = str(e.value)
         finally:
             eng.close()
