@@ -575,8 +575,16 @@ class SQLEngine(Engine):
             )
         self._flush()
         if "members" in self.columns:
+            # one join for both checks; the offending rows are looked up only if any
+            both = self._collect(
+                "SELECT CAST(SUM(CASE WHEN e.MEMBER_NO IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS u, "
+                "CAST(SUM(CASE WHEN f.day < e.ffp_day THEN 1 ELSE 0 END) AS BIGINT) AS e "
+                "FROM flights_t f LEFT JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO"
+            ).iloc[0]
             unknown = "MEMBER_NO NOT IN (SELECT MEMBER_NO FROM members_t)"
-            n, rows, _ = self._offending("flights", unknown)
+            n = 0
+            if not pd.isna(both["u"]) and int(both["u"]) > 0:
+                n, rows, _ = self._offending("flights", unknown)
             if n:
                 ids = self._collect(
                     f"SELECT MEMBER_NO, MIN(_ord) AS o FROM flights_t WHERE {unknown} "
@@ -594,11 +602,13 @@ class SQLEngine(Engine):
                     values=[_py(v) for v in ids["MEMBER_NO"]],
                     n_values=int(n_ids["n"].iloc[0]),
                 )
-            early = self._collect(
-                "SELECT f._ord AS _ord, f.MEMBER_NO AS m, f.day AS d, e.ffp_day AS e "
-                "FROM flights_t f JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO "
-                f"WHERE f.day < e.ffp_day ORDER BY f._ord LIMIT {MAX_LISTED}"
-            )
+            early = pd.DataFrame()
+            if not pd.isna(both["e"]) and int(both["e"]) > 0:
+                early = self._collect(
+                    "SELECT f._ord AS _ord, f.MEMBER_NO AS m, f.day AS d, e.ffp_day AS e "
+                    "FROM flights_t f JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO "
+                    f"WHERE f.day < e.ffp_day ORDER BY f._ord LIMIT {MAX_LISTED}"
+                )
             if len(early):
                 n = int(
                     self._collect(
