@@ -157,17 +157,17 @@ class SparkEngine(SQLEngine):
         paths = [str(f.resolve()) for f in files]
         if all(f.suffix.lower() in (".parquet", ".pq") for f in files):
             raw = self.spark.read.parquet(*paths)
-            # file number = position of the file in name order (a small broadcast join on
-            # the file's path, so no Python function runs per row)
-            fmap = self.spark.createDataFrame(
-                [(p, i) for i, p in enumerate(paths)], "_path string, _fidx long"
-            )
+            # file number = position of the file in name order, looked up in a map of the
+            # paths: an expression, so a query that does not use _ord (most) reads neither
+            # the path nor the row index
+            fidx = F.create_map(*[F.lit(x) for i, p in enumerate(paths) for x in (p, i)])
             local = F.expr("url_decode(regexp_replace(_metadata.file_path, '^file:/+', '/'))")
-            raw = (
-                raw.select("*", local.alias("_path"), "_metadata.row_index")
-                .join(F.broadcast(fmap), "_path")
-                .withColumn("_ord", F.col("_fidx") * F.lit(FILE_STRIDE) + F.col("row_index"))
-                .drop("_path", "_fidx", "row_index")
+            raw = raw.select(
+                "*",
+                (
+                    F.element_at(fidx, local).cast("long") * F.lit(FILE_STRIDE)
+                    + F.col("_metadata.row_index")
+                ).alias("_ord"),
             )
         else:
             from pyspark.sql import Window
