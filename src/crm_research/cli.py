@@ -32,6 +32,20 @@ def _parser() -> argparse.ArgumentParser:
         "--process", choices=["bgnbd", "pareto"], default="bgnbd", help="dropout process"
     )
     s.add_argument("--obs-end", default="2014-03-31", help="observation end (default 2014-03-31)")
+    s.add_argument(
+        "--format",
+        choices=["single", "parquet"],
+        default="single",
+        help="single: one Parquet file per table (default, what `run` reads); parquet: "
+        "partitioned Parquet (a folder of part files per table), simulated and written in "
+        "chunks of members, so a log larger than memory can be made",
+    )
+    s.add_argument(
+        "--chunk-members",
+        type=int,
+        default=250_000,
+        help="members per chunk and part file with --format parquet (default 250,000)",
+    )
 
     r = sub.add_parser("run", help="run the study's notebooks with papermill into reports/")
     r.add_argument(
@@ -57,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the seed of every random step (default: the parameters file's seed, else 42)",
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--engine",
+        choices=["duckdb", "spark", "pandas"],
+        default="duckdb",
+        help="what scans the flight log: duckdb (default, embedded), spark (local mode or "
+        "a cluster, see --spark-master) or pandas (in memory)",
+    )
+    r.add_argument(
+        "--spark-master",
+        default=None,
+        help="Spark master URL with --engine spark (default local[2]; e.g. spark://host:7077)",
+    )
 
     rep = sub.add_parser("replicate", help="replicate a published result")
     rep.add_argument("what", choices=["cdnow"], help="cdnow: Fader, Hardie & Lee (2005) on CDNOW")
@@ -85,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     if args.command == "data":
-        from .data.sources import synthetic_folder_name, write_synthetic
+        from .data.sources import synthetic_folder_name, write_synthetic, write_synthetic_parquet
         from .params import ParameterError
 
         if args.members < 1:
@@ -108,13 +134,34 @@ def _dispatch(args) -> int:
             Path("data/raw")
             / synthetic_folder_name(args.members, args.seed, args.process, args.obs_end)
         )
-        out = write_synthetic(
-            out,
-            n_members=args.members,
-            seed=args.seed,
-            process=args.process,
-            obs_end=args.obs_end,
-        )
+        if args.format == "parquet":
+            if args.chunk_members < 1:
+                raise ParameterError(
+                    f"option --chunk-members = {args.chunk_members} is not allowed: an integer >= 1"
+                )
+            target = Path(out)
+            if target.exists() and (not target.is_dir() or any(target.iterdir())):
+                raise ParameterError(
+                    f"--out {target}: already holds files; a simulation never overwrites "
+                    "data: give another --out, or move the folder away"
+                )
+            out = write_synthetic_parquet(
+                out,
+                n_members=args.members,
+                seed=args.seed,
+                process=args.process,
+                obs_end=args.obs_end,
+                chunk_members=args.chunk_members,
+                log=print,
+            )
+        else:
+            out = write_synthetic(
+                out,
+                n_members=args.members,
+                seed=args.seed,
+                process=args.process,
+                obs_end=args.obs_end,
+            )
         print(f"wrote {args.members:,} simulated members (seed {args.seed}) to {out}")
         print(f"use it with: crm-research run --data {out}")
         return 0
@@ -135,6 +182,8 @@ def _dispatch(args) -> int:
             members=args.members,
             seed=args.seed,
             progress=not args.no_progress,
+            engine=args.engine,
+            spark_master=args.spark_master,
             **kwargs,
         )
         index = res.run_dir / "index.html"

@@ -156,6 +156,24 @@ PARAMETERS: tuple[Param, ...] = (
         how="the run folder's metrics/",
     ),
     _p("reports_dir", "path", "01 05 06", "../reports", "run folder", runner=True, how="--out"),
+    _p(
+        "engine",
+        "str",
+        "01",
+        "duckdb",
+        "what scans the flight log into the snapshot",
+        runner=True,
+        how="--engine",
+    ),
+    _p(
+        "spark_master",
+        "str",
+        "01",
+        None,
+        "Spark master URL with --engine spark",
+        runner=True,
+        how="--spark-master",
+    ),
     # --- every notebook -----------------------------------------------------------------
     _p("seed", "int", ALL, 42, "the one seed of every random step", low=0, high=SEED_MAX),
     # --- 01 data ------------------------------------------------------------------------

@@ -56,6 +56,7 @@ MAIN_PACKAGES = (
 
 
 DEFAULT = object()
+ENGINES = ("duckdb", "spark", "pandas")
 MIN_MEMBERS = 100
 MAX_MEMBERS = 10_000_000
 _LAST_SIGNAL: list[int | None] = [None]
@@ -543,6 +544,8 @@ def run_study(
     progress: bool = True,
     html: bool = True,
     log=print,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> RunResult:
     """Run the study's notebooks in order with papermill.
 
@@ -584,6 +587,9 @@ def run_study(
     seed : int, optional
         The one seed of every random step: ``seed``, else the parameters file's top-level
         ``seed``, else 42. It reaches the simulation and every notebook.
+    engine : {"duckdb", "spark", "pandas"}
+        What scans the flight log into the member snapshot
+        (:mod:`crm_research.data.engines`); ``spark_master`` is Spark's master URL.
     """
     from .data import sources
     from .params import ParameterError, check_against_data, resolve
@@ -624,6 +630,8 @@ def run_study(
                 f"option --members = {members} sets the size of the simulation; it has no "
                 f"meaning with --data {data}"
             )
+    if engine not in ENGINES:
+        raise ParameterError(f"option --engine = {engine!r} is not allowed: one of {list(ENGINES)}")
     starts_at_01 = books[0].name.startswith("01")
     first = per_book.get(books[0].stem, {}) if starts_at_01 else {}
     is_textbook = False
@@ -702,6 +710,9 @@ def run_study(
             cleaning=first.get("cleaning", "none"),
             date_format=first.get("date_format"),
             encoding=first.get("encoding"),
+            # the checks are the same whatever the engine; notebook 01 then builds the
+            # snapshot with the chosen one (no Spark session just to validate)
+            engine="pandas",
         )
         n_members = len(ds.snapshot)
         obs_end = ds.info.get("obs_end")
@@ -741,6 +752,8 @@ def run_study(
                 html=html,
                 log=log,
                 staging_cell=staging_cell,
+                engine=engine,
+                spark_master=spark_master,
             )
     except KeyboardInterrupt:
         with _signals_blocked():
@@ -857,6 +870,8 @@ def _run_locked(
     html,
     log,
     staging_cell,
+    engine,
+    spark_master,
 ) -> RunResult:
     import papermill as pm
     from tqdm.auto import tqdm
@@ -886,6 +901,8 @@ def _run_locked(
         "seed": int(seed),
         "data_source": data_source,
         "raw_dir": str(raw_dir),
+        "engine": str(engine),
+        "spark_master": spark_master,
     }
     timings: dict[str, float] = {}
     rows = []
@@ -947,6 +964,7 @@ def _run_locked(
         "data_source": data_source,
         "seed": int(seed),
         "members": members,
+        "engine": str(engine),
         "finished": datetime.now().isoformat(timespec="seconds"),
         "parameters": used_params,
         "input_fingerprint": fingerprint(inputs),

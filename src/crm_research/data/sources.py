@@ -119,12 +119,104 @@ def synthetic_meta_in(folder: str | os.PathLike) -> dict | None:
         return None
 
 
+def write_synthetic_parquet(
+    out_dir: str | os.PathLike,
+    n_members: int = DEFAULT_MEMBERS,
+    seed: int = 42,
+    process: str = "bgnbd",
+    obs_end: str = "2014-03-31",
+    chunk_members: int = 250_000,
+    log=None,
+) -> Path:
+    """Simulate a programme in chunks of members, written as partitioned Parquet.
+
+    Each table is a folder of part files (``flights/part-00000.parquet``, ...), one per
+    chunk of ``chunk_members`` members, so a log larger than memory can be made: only
+    one chunk is in memory at a time. Chunk ``i`` is an independent simulation with
+    the seed ``SeedSequence([seed, i])`` and member numbers following the previous
+    chunk's, so the whole is deterministic in ``seed`` (and ``chunk_members``). Dates are
+    stored in microseconds (read as they are by pandas, DuckDB and Spark).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .simulate import simulate_programme
+
+    n_members, chunk_members = int(n_members), int(chunk_members)
+    if n_members < 1 or chunk_members < 1:
+        raise ValueError("n_members and chunk_members must be at least 1")
+    out = Path(out_dir)
+    for name in SYNTH_TABLES:
+        d = out / name
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("part-*.parquet"):
+            old.unlink()
+    n_flights, start, i, sim = 0, 0, 0, None
+    while start < n_members:
+        n = min(chunk_members, n_members - start)
+        chunk_seed = int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0])
+        sim = simulate_programme(n_members=n, seed=chunk_seed, obs_end=obs_end, process=process)
+        for name in SYNTH_TABLES:
+            df = getattr(sim, name)
+            df[S.MEMBER] += start
+            pq.write_table(
+                pa.Table.from_pandas(df, preserve_index=False),
+                out / name / f"part-{i:05d}.parquet",
+                coerce_timestamps="us",
+                allow_truncated_timestamps=True,
+            )
+        n_flights += len(sim.flights)
+        del sim
+        start += n
+        i += 1
+        if log is not None:
+            log(f"  {start:,} of {n_members:,} members, {n_flights:,} flights")
+    from .simulate import SimulationParams
+
+    _io.write_json(
+        {
+            "n_members": n_members,
+            "n_flights": n_flights,
+            "seed": int(seed),
+            "process": process,
+            "obs_end": str(pd.Timestamp(obs_end).date()),
+            "format": "parquet",
+            "chunk_members": chunk_members,
+            "n_chunks": i,
+            "params": {
+                k: v for k, v in SimulationParams().as_dict().items() if not isinstance(v, dict)
+            },
+            "time_unit": "weeks",
+        },
+        out / "simulation.json",
+    )
+    return out
+
+
+def _snapshot(engine, spark_master, flights, members, as_of, **events):
+    """The member snapshot by the chosen engine (pandas: :func:`build_snapshot`)."""
+    from .engines import get_engine
+
+    with get_engine(engine, spark_master=spark_master) as eng:
+        ev = {k: v for k, v in events.items() if v is not None}
+        return (
+            eng.load(flights, members, ev.get("complaints"), ev.get("noshows"))
+            .snapshot(as_of)
+            .to_pandas()
+        )
+
+
 def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
     return synthetic_meta_in(synthetic_dir(raw_dir))
 
 
 def load_synthetic(
-    raw_dir: str | os.PathLike, *, folder: str | os.PathLike | None = None
+    raw_dir: str | os.PathLike,
+    *,
+    folder: str | os.PathLike | None = None,
+    engine: str = "pandas",
+    spark_master: str | None = None,
 ) -> Dataset:
     """The simulation in ``folder`` (default ``raw_dir/synthetic``)."""
     d = Path(folder) if folder is not None else synthetic_dir(raw_dir)
@@ -137,10 +229,14 @@ def load_synthetic(
         )
     t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
     obs_end = pd.Timestamp(meta["obs_end"])
-    from .snapshot import build_snapshot
-
-    snap = build_snapshot(
-        t["flights"], t["members"], obs_end, complaints=t["complaints"], noshows=t["noshows"]
+    snap = _snapshot(
+        engine,
+        spark_master,
+        t["flights"],
+        t["members"],
+        obs_end,
+        complaints=t["complaints"],
+        noshows=t["noshows"],
     )
     info = {
         "source": "synthetic",
@@ -153,6 +249,7 @@ def load_synthetic(
         "n_flights": int(len(t["flights"])),
         "true_params": meta.get("params", {}),
         "input": str(d),
+        "engine": engine,
     }
     return Dataset(snapshot=snap, info=info, **t)
 
@@ -162,10 +259,29 @@ def _find(folder: Path, stem: str) -> Path | None:
         p = folder / f"{stem}{suffix}"
         if p.exists():
             return p
+    p = folder / stem  # a folder of Parquet parts (`crm-research data synth --format parquet`)
+    if p.is_dir() and any(p.glob("*.parquet")):
+        return p
     return None
 
 
-def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
+def _read(p: Path) -> pd.DataFrame:
+    if p.is_dir():
+        from .engines.pandas_engine import read_source
+        from .readers import _ids_as_text
+
+        # member ids as text, as read_table gives them: tables of one log then agree
+        return _ids_as_text(read_source(p), str(p))
+    return read_table(p)
+
+
+def load_flight_log_folder(
+    folder: str | os.PathLike,
+    obs_end=None,
+    *,
+    engine: str = "pandas",
+    spark_master: str | None = None,
+) -> Dataset:
     """Read and validate a flight-log folder (flights + members [+ complaints, noshows]).
 
     ``obs_end`` defaults to the last flight date in the log, under a sanity rule: flights
@@ -174,7 +290,7 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
     everyone else out of the window). With an explicit ``obs_end`` flights and events
     after it are refused.
     """
-    from .snapshot import build_snapshot, validate_events, validate_flights, validate_members
+    from .snapshot import validate_events, validate_flights, validate_members
 
     folder = Path(folder)
     fpath = _find(folder, "flights")
@@ -186,8 +302,8 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
     mpath = _find(folder, "members")
     members = None
     if mpath is not None:
-        members = validate_members(read_table(mpath), source=str(mpath))
-    flights = read_table(fpath)
+        members = validate_members(_read(mpath), source=str(mpath))
+    flights = _read(fpath)
     flights = validate_flights(flights, source=str(fpath), members=members)
     if obs_end:
         end = pd.Timestamp(obs_end)
@@ -201,11 +317,11 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
     for stem, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
         p = _find(folder, stem)
         events[stem] = (
-            validate_events(read_table(p), col, str(p), known_ids=known, obs_end=end)
+            validate_events(_read(p), col, str(p), known_ids=known, obs_end=end)
             if p is not None
             else None
         )
-    snap = build_snapshot(flights, members, end, **events)
+    snap = _snapshot(engine, spark_master, flights, members, end, **events)
     info = {
         "source": "flightlog",
         "obs_end": str(end.date()),
@@ -213,6 +329,7 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
         "has_ffp_columns": S.SEG_KM in flights.columns and S.DISCOUNT in flights.columns,
         "time_unit": "weeks",
         "input": str(folder),
+        "engine": engine,
     }
     return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
 
@@ -247,6 +364,8 @@ def load_source(
     cleaning: str = "none",
     date_format: str | None = None,
     encoding: str | None = None,
+    engine: str = "pandas",
+    spark_master: str | None = None,
 ) -> Dataset:
     """Load the study's input named by ``data`` (see the module docstring).
 
@@ -254,7 +373,9 @@ def load_source(
     as a simulation, with its ground truth. ``date_format`` and ``encoding`` describe CSV
     inputs (see :func:`crm_research.data.schema.parse_dates` and
     :func:`crm_research.data.readers.read_table`). A ``cleaning`` rule applies to the
-    textbook member table only; for any other input it is refused.
+    textbook member table only; for any other input it is refused. ``engine`` builds
+    the member snapshot from a flight log: ``"pandas"``, ``"duckdb"`` or ``"spark"``
+    (:mod:`crm_research.data.engines`; same result, tested).
     """
     key = str(data).lower()
     if cleaning not in (None, "none"):
@@ -267,7 +388,7 @@ def load_source(
             )
     with S.read_options(date_format=date_format, encoding=encoding):
         if key == "synthetic":
-            return load_synthetic(raw_dir)
+            return load_synthetic(raw_dir, engine=engine, spark_master=spark_master)
         if key in ("cdnow", "cdnow-sample", "cdnow-master"):
             from .cdnow import cdnow_dataset
 
@@ -288,8 +409,10 @@ def load_source(
                         "move it (crm-research data synth --obs-end ...)",
                         source=str(p),
                     )
-                return load_synthetic(raw_dir, folder=p)
-            return load_flight_log_folder(p, obs_end=obs_end)
+                return load_synthetic(raw_dir, folder=p, engine=engine, spark_master=spark_master)
+            return load_flight_log_folder(
+                p, obs_end=obs_end, engine=engine, spark_master=spark_master
+            )
         from .textbook import load_textbook
 
         return load_textbook(p, cleaning=cleaning)
