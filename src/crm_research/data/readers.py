@@ -75,12 +75,14 @@ def read_table(
         raise DataValidationError("is a folder, not a CSV or Parquet file", source=src) from None
     if df.shape[1] == 0 or len(df) == 0:
         raise DataValidationError("the file has no data rows", source=src)
-    return _ids_as_text(df, src)
+    if df.attrs.get("encoding"):  # CSV: ids were read as text; strip them
+        return _ids_as_text(df, src)
+    return df  # Parquet: ids keep the type the file declares
 
 
 def _ids_as_text(df: pd.DataFrame, src: str) -> pd.DataFrame:
-    """Member ids as text in every table, whatever its format: a CSV and a Parquet table of
-    one flight log then agree on ids (``"42"``), and long ids keep every digit."""
+    """Member ids as text (``"42"``): long ids keep every digit, and the CSV and Parquet
+    tables of one flight log agree (see ``sources.load_flight_log_folder``)."""
     for col in ID_COLUMNS:
         if col not in df.columns:
             continue

@@ -268,11 +268,21 @@ def _find(folder: Path, stem: str) -> Path | None:
 def _read(p: Path) -> pd.DataFrame:
     if p.is_dir():
         from .engines.pandas_engine import read_source
-        from .readers import _ids_as_text
 
-        # member ids as text, as read_table gives them: tables of one log then agree
-        return _ids_as_text(read_source(p), str(p))
+        return read_source(p)
     return read_table(p)
+
+
+def _same_id_type(tables: dict[str, pd.DataFrame | None]) -> None:
+    """A log may mix CSV tables (ids read as text) and Parquet ones (typed ids): when any
+    table has text ids, all get text ids, so ``42`` and ``"42"`` are one member."""
+    from .readers import _ids_as_text
+
+    present = {k: t for k, t in tables.items() if t is not None and S.MEMBER in t.columns}
+    kinds = {pd.api.types.is_numeric_dtype(t[S.MEMBER].dtype) for t in present.values()}
+    if len(kinds) > 1:
+        for k, t in present.items():
+            _ids_as_text(t, k)
 
 
 def load_flight_log_folder(
@@ -300,11 +310,15 @@ def load_flight_log_folder(
             source=str(folder),
         )
     mpath = _find(folder, "members")
+    raw = {"flights": _read(fpath), "members": _read(mpath) if mpath is not None else None}
+    for stem in ("complaints", "noshows"):
+        p = _find(folder, stem)
+        raw[stem] = _read(p) if p is not None else None
+    _same_id_type(raw)
     members = None
     if mpath is not None:
-        members = validate_members(_read(mpath), source=str(mpath))
-    flights = _read(fpath)
-    flights = validate_flights(flights, source=str(fpath), members=members)
+        members = validate_members(raw["members"], source=str(mpath))
+    flights = validate_flights(raw["flights"], source=str(fpath), members=members)
     if obs_end:
         end = pd.Timestamp(obs_end)
     else:
@@ -317,7 +331,7 @@ def load_flight_log_folder(
     for stem, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
         p = _find(folder, stem)
         events[stem] = (
-            validate_events(_read(p), col, str(p), known_ids=known, obs_end=end)
+            validate_events(raw[stem], col, str(p), known_ids=known, obs_end=end)
             if p is not None
             else None
         )
