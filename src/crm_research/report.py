@@ -929,8 +929,8 @@ def _run_locked(
                 cwd=str(book.parent),
                 log_output=False,
                 # the kernel writes its own log to our stderr (ipykernel 7 warns about
-                # TCP at every start): only its errors, the run's messages stay readable
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                # TCP at every start, logs a caught Ctrl-C): cell errors reach the report anyway
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except KeyboardInterrupt:
             bar.close()
