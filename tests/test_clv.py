@@ -283,12 +283,13 @@ def test_no_repeat_flights_is_a_clear_error():
         clv.BGNBD().fit(np.zeros(5, int), np.zeros(5), np.full(5, 10.0))
 
 
-def test_degenerate_fit_names_the_remedy():
+def test_degenerate_fit_is_at_a_bound_not_an_error():
     rng = np.random.default_rng(0)
     T = rng.uniform(20, 50, 500)
     x = rng.poisson(5, 500) + 1
-    with pytest.raises(clv.FitError, match="penalizer"):
-        clv.BGNBD().fit(x, T, T)  # nobody ever stops flying: dropout not identified
+    m = clv.BGNBD().fit(x, T, T)  # nobody ever stops flying: dropout not identified
+    assert m.verdict_.status == "at_bound" and not m.verdict_.usable
+    assert set(m.verdict_.parameters) & {"a", "b"}
 
 
 def test_invalid_histories_are_rejected():
