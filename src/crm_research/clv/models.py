@@ -379,7 +379,9 @@ class _PurchaseModel(_Fitted):
                 else pd.Series(np.nan, index=list(self.param_names))
             )
         self.log_likelihood_ = self.log_likelihood(rows)
-        self.verdict_ = self._verdict(rows, off)
+        # bootstrap replicates (started from a fitted model) are checked for bounds and
+        # standard errors only: the likelihood-ridge check of the main fit stands for them
+        self.verdict_ = self._verdict(rows, off, ridge=start_from is None)
         return self
 
     # -- the verdict ---------------------------------------------------------------------
@@ -387,7 +389,7 @@ class _PurchaseModel(_Fitted):
         lo, hi = PARAM_BOUNDS
         return [n for n, v in zip(self.param_names, scaled, strict=True) if not lo < v < hi]
 
-    def _verdict(self, rows: pd.DataFrame, off: list[str]) -> FitVerdict:
+    def _verdict(self, rows: pd.DataFrame, off: list[str], ridge: bool = True) -> FitVerdict:
         """Classify this fit (see :mod:`crm_research.clv.verdict`).
 
         ``at_bound`` when a parameter (time rescaled so the oldest member has T = 1, as in
@@ -423,7 +425,7 @@ class _PurchaseModel(_Fitted):
                 parameters=tuple(bad_se),
             )
         if self.penalizer == 0:
-            ridge = self._ridge(rows)
+            ridge = self._ridge(rows) if ridge else None
             if ridge is not None:
                 names, drop, f, limit = ridge
                 shown = ", ".join(f"{k} = {vals[k]:.3g}" for k in names)
