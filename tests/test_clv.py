@@ -391,3 +391,34 @@ def test_stable_pareto_likelihood_matches_lifetimes_and_does_not_overflow():
             assert not np.isfinite(lt.ParetoNBDFitter._conditional_log_likelihood(p, *hist)).all()
             fixed = _fitter_class("ParetoNBDFitter")._conditional_log_likelihood(p, *hist)
             assert np.isfinite(fixed).all()
+
+
+# --- P(no flight in the horizon) -----------------------------------------------------------
+def test_prob_no_flight_of_a_new_member_is_lifetimes_p_x_zero(cdnow):
+    cdnow_summary = cdnow["summary"]
+    m = cdnow["bgnbd"]
+    for t in (4.0, 26.0, 52.0):
+        got = m.prob_no_flight(t, 0, 0.0, 0.0)
+        assert got == pytest.approx(m.prob_n_flights(t, 0), rel=1e-9)
+    x, tx, T = (cdnow_summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    p = m.prob_no_flight(39.0, x, tx, T)
+    pa = m.p_alive(x, tx, T)
+    assert ((p >= 1 - pa - 1e-12) & (p <= 1 + 1e-12)).all()
+    # members without a repeat purchase: P(alive) = 1, yet P(no purchase) is far from 0
+    assert (pa[x == 0] == 1).all() and p[x == 0].min() > 0.5
+
+
+def test_pareto_prob_no_flight_against_direct_integration(cdnow):
+    from scipy import integrate
+
+    m = cdnow["pareto"]
+    r, alpha, s, beta = m.params_.to_numpy()
+    for x, tx, T, t in ((0, 0.0, 30.0, 39.0), (3, 20.0, 35.0, 39.0), (20, 30.0, 31.0, 10.0)):
+        A, B, k = alpha + T, beta + T, r + x
+
+        def f(u, A=A, B=B, k=k):
+            return (k / A) * (A / (A + u)) ** (k + 1) * (B / (B + u)) ** s
+
+        quiet = 1 - integrate.quad(f, 0, t)[0]
+        pa = m.p_alive(x, tx, T)
+        assert m.prob_no_flight(t, x, tx, T) == pytest.approx(1 - pa + pa * quiet, rel=1e-8)

@@ -18,7 +18,11 @@ def test_at_bound_names_parameters():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(status="fine"), dict(status="penalized", penalizer=0.0), dict(status="converged", penalizer=-1)],
+    [
+        dict(status="fine"),
+        dict(status="penalized", penalizer=0.0),
+        dict(status="converged", penalizer=-1),
+    ],
 )
 def test_invalid(kwargs):
     with pytest.raises(ValueError):
