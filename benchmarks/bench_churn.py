@@ -46,7 +46,11 @@ def main() -> None:
             """
         )
         steps = [
-            ("BG/NBD fit + P(alive) at one date", base, "C.fit_bgnbd(ds.flights, ds.obs_end)"),
+            (
+                "purchase model (BG/NBD) fit + P(alive) at one date",
+                base,
+                "C.p_alive_at(ds, ds.obs_end - __import__('pandas').DateOffset(months=12), {})",
+            ),
             (
                 "compare the three definitions (1 fit)",
                 base,
