@@ -13,8 +13,17 @@ offers three definitions (DOMAIN.md, research question 4):
     months``, churned = no flight in ``(obs_date, obs_date + H months]``. Features use
     only events on or before ``obs_date`` (:func:`forward_dataset`).
 ``palive``
-    Model-based: the BG/NBD probability of being alive (Fader, Hardie & Lee 2005);
-    churned = ``P(alive) < 0.5``. Also the baseline score for the classifiers.
+    Model-based: the probability of being alive under the run's purchase model (the one
+    notebook 02 chose and saved to ``purchase_model.json``: BG/NBD, MBG/NBD or
+    Pareto/NBD; Fader, Hardie & Lee 2005); churned = ``P(alive) < 0.5``.
+
+Every model-based score comes from that one purchase model through
+:mod:`crm_research.clv`, with its time unit and counting rule (flights, not flight days),
+so a member's P(alive) is the same in notebooks 02, 03 and 05 (:func:`p_alive_at`). The
+score that answers the forward churn question is the model's probability of no flight in
+the horizon (:meth:`crm_research.clv.models._PurchaseModel.prob_no_flight`); ``1 -
+P(alive)`` is kept as a baseline, and any score with a ROC AUC below 0.5 is flagged
+(:func:`score_checks`).
 
 Around the labels: an interpretable logistic regression (statsmodels, odds ratios with
 95% confidence intervals), a gradient-boosting classifier (scikit-learn, class weights
