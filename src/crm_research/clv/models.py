@@ -394,14 +394,16 @@ class _PurchaseModel(_Fitted):
 
         ``at_bound`` when a parameter (time rescaled so the oldest member has T = 1, as in
         lifetimes) left ``PARAM_BOUNDS``, when a standard error is not finite (flat or not
-        concave likelihood), or, for a plain maximum-likelihood fit, when moving a
-        parameter (or a natural pair: the two parameters of one mixing distribution,
-        whose ratio is kept) :data:`RIDGE_FACTOR` times further towards the edge of the
-        parameter space lowers the log-likelihood by less than :data:`RIDGE_DROP` (1.92,
-        half the 95% point of chi-square(1)): then the 95% likelihood interval reaches at
-        least that far, and the data cannot pin the parameter down (Pareto/NBD with
-        ``s, beta`` running off together: no heterogeneity in dropout visible; BG/NBD with
-        ``b`` running off: no dropout visible).
+        concave likelihood), or, for a plain maximum-likelihood fit, when a move towards
+        an edge of the parameter space (``_edge_moves``: a dropout parameter, or the two
+        parameters of one mixing distribution with their ratio kept) by
+        :data:`RIDGE_FACTOR` lowers the log-likelihood by less than :data:`RIDGE_DROP`
+        (1.92, half the 95% point of chi-square(1)): then the 95% likelihood interval
+        reaches at least that far, and the data cannot pin the parameter down (Pareto/NBD
+        with ``s, beta`` running off together: no heterogeneity in dropout visible;
+        BG/NBD with ``b`` running off: no dropout visible). Where the likelihood cannot
+        be evaluated that far out, the move is shortened to 10 or 3 times and the
+        threshold scaled by the square of the log step.
         """
         vals = {k: float(v) for k, v in self.params_.items()}
         if off:
@@ -442,17 +444,24 @@ class _PurchaseModel(_Fitted):
             self.name, "penalized", penalizer=self.penalizer, detail="penalizer given"
         )
 
-    #: natural pairs (one mixing distribution each), moved together with their ratio kept
-    _pairs: tuple[tuple[str, str], ...] = (("r", "alpha"), ("a", "b"))
+    #: the moves towards the edges of the parameter space that the ridge check tries:
+    #: (parameters, +1 = multiply by the factor, -1 = divide). A pair is the two
+    #: parameters of one mixing distribution, moved with their ratio (the mean) kept: it
+    #: runs off when members do not differ. ``b`` up or ``a`` down: no dropout visible.
+    _edge_moves: tuple[tuple[tuple[str, ...], int], ...] = (
+        (("b",), 1),
+        (("a",), -1),
+        (("a", "b"), 1),
+        (("r", "alpha"), 1),
+    )
 
     def _ridge(self, rows: pd.DataFrame) -> tuple[tuple[str, ...], float] | None:
         """The parameter(s) whose move towards the edge barely changes the likelihood."""
         p0 = self.params_.to_numpy(float)
         ll0 = self.log_likelihood_
         names = list(self.param_names)
-        moves = [((n,), sign) for n in names for sign in (1, -1)]
-        moves += [(pair, 1) for pair in self._pairs]
         best = None
+        moves = self._edge_moves
         for which, sign in moves:
             # the full move where the likelihood can be evaluated there, else a shorter
             # one with the threshold scaled down as the square of the log step (the
@@ -754,7 +763,12 @@ class ParetoNBD(_PurchaseModel):
     name = "Pareto/NBD"
     _fitter = "ParetoNBDFitter"
     param_names = ("r", "alpha", "s", "beta")
-    _pairs = (("r", "alpha"), ("s", "beta"))
+    _edge_moves = (
+        (("beta",), 1),
+        (("s",), -1),
+        (("s", "beta"), 1),
+        (("r", "alpha"), 1),
+    )
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-6, warm_start: bool = True):
         super().__init__(penalizer=penalizer, tol=tol, warm_start=warm_start)
