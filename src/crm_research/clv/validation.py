@@ -255,6 +255,6 @@ def discretisation_effect(
     out = pd.DataFrame(rows).T
     if truth is not None:
         out.loc["truth"] = [truth[k] for k in out.columns]
-    out["verdict"] = pd.Series(verdicts)
+    out["verdict"] = pd.Series(verdicts).reindex(out.index).fillna("(true values)")
     out.index.name = "how x, t_x and T are counted"
     return out
