@@ -319,14 +319,58 @@ def test_concentration():
 def test_bootstrap_is_seeded(cdnow):
     s = cdnow["summary"]
     seg = pd.Series(np.where(s["frequency"] > 0, "repeat", "one-off"), index=s.index)
-    start = (cdnow["bgnbd"], cdnow["gamma_gamma"])
-    a = clv.bootstrap_clv(s, n_bootstrap=3, seed=7, segments=seg, start=start)
-    b = clv.bootstrap_clv(s, n_bootstrap=3, seed=7, segments=seg, start=start)
-    assert len(a["equity"]) == 3 and a["n_failed"] == 0
+    fits = (cdnow["bgnbd"], cdnow["gamma_gamma"])
+    a = clv.bootstrap_clv(s, *fits, n_bootstrap=3, seed=7, segments=seg)
+    b = clv.bootstrap_clv(s, *fits, n_bootstrap=3, seed=7, segments=seg)
+    assert len(a["equity"]) == 3 and a["n_failed"] == 0 and a["verdict"].ok
     pd.testing.assert_series_equal(a["equity"], b["equity"])
     assert set(a["segments"].columns) == {"repeat", "one-off"}
     np.testing.assert_allclose(a["segments"].sum(axis=1), a["equity"])
     assert a["params"]["r"].std() > 0
+
+
+def test_bootstrap_of_a_penalized_fit():
+    """Heavy flyers who hardly ever stop: the BG/NBD needs a penalizer, and so does every
+    replicate (refitting without it, as the bootstrap used to, fails)."""
+    from crm_research.data.simulate import SimulationParams, simulate_programme
+
+    sim = simulate_programme(1500, seed=3, params=SimulationParams(a=2.0, b=1e4))
+    s = clv.flight_summary(sim.flights, observation_end=sim.obs_end, time_unit="weeks")
+    s = s[s["frequency"] >= 1]
+    assert clv.BGNBD().fit(s).verdict_.status == "at_bound"
+    bg = clv.BGNBD(penalizer=0.001).fit(s)
+    spend = clv.choose_spend_model(s).model
+    boot = clv.bootstrap_clv(s, bg, spend, n_bootstrap=12, seed=1)
+    assert boot["n_bootstrap"] == 12 and boot["n_failed"] == 0 and boot["failures"] == {}
+    v = boot["verdict"]
+    assert v.status == "penalized" and v.penalizer == 0.001 and "12 of 12" in v.detail
+    # the replicates stay near the penalized estimates (b ~ 0.4, not at a bound)
+    assert boot["params"]["b"].max() < 10 * bg.params_["b"]
+    point = float(clv.customer_lifetime_value(bg, spend, s)["clv"].sum())
+    iv = clv.equity_interval(boot, point)
+    assert iv["label"] == "parameter uncertainty"
+    assert iv["lower"] < point < iv["upper"] and "parameter uncertainty" in iv["text"]
+    bands = clv.equity_bands(iv, -0.08, currency="yuan")
+    band = bands["holdout_band"]
+    assert band["lower"] == pytest.approx(0.92 * point) and band["upper"] == pytest.approx(
+        1.08 * point
+    )
+    assert "under-forecast" in band["text"] and "8.0%" in band["text"]
+    assert "no holdout" in clv.equity_bands(iv, None)["holdout_band"]["text"].lower()
+
+
+def test_an_interval_that_cannot_be_computed_is_explained():
+    boot = {
+        "equity": pd.Series([1.0, 2.0]),
+        "n_bootstrap": 50,
+        "n_failed": 48,
+        "failures": {"BG/NBD: parameter(s) ['b'] ran to a bound": 48},
+    }
+    iv = clv.equity_interval(boot, 100.0)
+    assert iv["lower"] is None and iv["upper"] is None
+    assert "only 2 of 50" in iv["text"] and "ran to a bound" in iv["text"]
+    text = clv.equity_bands(iv, 0.1)["text"]
+    assert "nan" not in text.lower() and "90 and 110" in text
 
 
 # --- parameter recovery on the simulator --------------------------------------------------

@@ -61,6 +61,19 @@ def test_notebooks_02_03_synthetic(synthetic, tmp_path):
     assert need <= set(value.columns) and value["clv"].notna().all()
     eq = cio.read_json(synthetic / "customer_equity.json")
     assert eq["customer_equity"] == pytest.approx(value["clv"].sum())
+    # 3 replicates: no interval, and the file says why instead of NaN
+    assert eq["equity_interval_label"] == "parameter uncertainty"
+    assert (
+        eq["equity_lower_95"] is None
+        and "only 3 bootstrap replicates" in eq["equity_interval_text"]
+    )
+    assert eq["equity_holdout_text"] and eq["spend_model"] and eq["spend_model_reason"]
+    m3 = cio.read_json(tmp_path / "metrics" / "03_clv_monetary_value.json")
+    assert m3["spend_verdict"] == "independent" and eq["spend_model"] == "Gamma-Gamma"
+    checks = m3["model_checks"]
+    assert {c["model"] for c in checks} >= {"Gamma-Gamma", "log-spend regression"}
+    assert any(c["model"].startswith("bootstrap") for c in checks)
+    assert all(c["status"] in {"converged", "penalized", "at_bound", "failed"} for c in checks)
     m2 = cio.read_json(tmp_path / "metrics" / "02_clv_purchase_models.json")
     assert m2["preferred_model"] in {"BG/NBD", "Pareto/NBD"}
     figs = {p.stem for p in (tmp_path / "figures").glob("*.png")}

@@ -109,3 +109,22 @@ def test_bad_arguments():
         simulate_programme(10, process="weibull")
     with pytest.raises(ValueError, match="n_members"):
         simulate_programme(0)
+
+
+def test_spend_falling_with_frequency_changes_only_the_spend():
+    """The option changes each member's mean fare by (lam / ref)^e and nothing else."""
+    base = simulate_programme(2_000, seed=5)
+    P = SimulationParams(spend_frequency_elasticity=-0.5)
+    dep = simulate_programme(2_000, seed=5, params=P)
+    pd.testing.assert_series_equal(base.flights["FLIGHT_DATE"], dep.flights["FLIGHT_DATE"])
+    np.testing.assert_allclose(dep.truth["lam"], base.truth["lam"])
+    rel = np.maximum(base.truth["lam"], P.spend_lam_ref / 20) / P.spend_lam_ref
+    np.testing.assert_allclose(dep.truth["mean_revenue"], base.truth["mean_revenue"] * rel**-0.5)
+    rho = dep.truth[["lam", "mean_revenue"]].corr(method="spearman").iloc[0, 1]
+    assert rho < -0.3
+    rho0 = base.truth[["lam", "mean_revenue"]].corr(method="spearman").iloc[0, 1]
+    assert abs(rho0) < 0.05
+    with pytest.raises(ValueError, match="spend_lam_ref"):
+        simulate_programme(
+            10, params=SimulationParams(spend_frequency_elasticity=-1, spend_lam_ref=0)
+        )

@@ -7,15 +7,21 @@ CLV here is the expected discounted margin of a member's future flights over a h
 
 with ``t_k`` the end of month ``k`` of the horizon, ``d`` the monthly rate equivalent to
 the annual discount rate and the expected flights from the purchase model given the
-member's history, the spend from the Gamma-Gamma model. This is lifetimes'
+member's history, the spend from the spend model chosen by
+:func:`crm_research.clv.spend.choose_spend_model` (Gamma-Gamma, or the log-spend
+regression when spend depends on frequency). With Gamma-Gamma this is lifetimes'
 ``customer_lifetime_value`` (discounting at the end of each month) made fast by the
 factorisation in :meth:`~crm_research.clv.models._PurchaseModel.expected_flights_path`.
 Customer equity is the sum of the members' CLVs (Rust, Zeithaml & Lemon 2004).
 
 Uncertainty: lifetimes gives standard errors of the parameters only. The bootstrap
-(Efron & Tibshirani 1993) resamples members with replacement, refits both models and
-recomputes the CLV of *the same* members, so its percentile intervals are those of the
-customer equity of this member base due to the estimation of the parameters.
+(Efron & Tibshirani 1993) resamples members with replacement, refits both models (with
+the main fit's penalizer, from its estimates) and recomputes the CLV of *the same*
+members, so its percentile intervals are those of the customer equity of this member
+base due to the estimation of the parameters: **parameter uncertainty** only. They do
+not cover a wrong model or a future unlike the past; the model's error on a holdout
+period (its cumulative forecast error) is the practical band for that
+(:func:`equity_bands`).
 """
 
 from __future__ import annotations
@@ -25,8 +31,13 @@ import pandas as pd
 
 from ..exploration import gini, lorenz_curve  # noqa: F401  (lorenz_curve re-exported)
 from ..exploration import top_share as top_value_share
-from .models import BGNBD, FitError, GammaGamma, _PurchaseModel
+from .models import FitError, GammaGamma, _PurchaseModel
+from .spend import LogSpendRegression, refit_spend, spend_per_flight
 from .summary import compress
+from .verdict import FitVerdict
+
+#: Label of the bootstrap interval of the customer equity: what it covers.
+PARAMETER_UNCERTAINTY = "parameter uncertainty"
 
 
 def monthly_rate(discount_rate_annual: float) -> float:
@@ -63,14 +74,14 @@ def discounted_expected_flights(
 
 def customer_lifetime_value(
     purchase: _PurchaseModel,
-    spend: GammaGamma,
+    spend: GammaGamma | LogSpendRegression,
     summary: pd.DataFrame,
     *,
     horizon_months: int = 36,
     discount_rate_annual: float = 0.1,
     margin: float = 0.1,
 ) -> pd.DataFrame:
-    """Per-member CLV from a fitted purchase model and a fitted Gamma-Gamma model.
+    """Per-member CLV from a fitted purchase model and a fitted spend model.
 
     Parameters
     ----------
@@ -84,7 +95,8 @@ def customer_lifetime_value(
     -------
     DataFrame
         Indexed like ``summary``: ``p_alive``, ``expected_flights`` (undiscounted, over
-        the horizon), ``discounted_flights``, ``expected_revenue_per_flight``, ``clv``.
+        the horizon), ``discounted_flights``, ``expected_revenue_per_flight``, ``clv``;
+        ``attrs["n_nonfinite"]`` counts members whose CLV is not finite.
     """
     if not 0 < margin <= 1:
         raise ValueError(f"margin must be in (0, 1], got {margin}")
@@ -108,11 +120,9 @@ def customer_lifetime_value(
     flights = purchase.expected_flights_path(
         [month * horizon_months], rx, rtx, rT, combine=[1.0], unique=True
     )[inv]
-    n_m = summary["n_monetary"] if "n_monetary" in summary.columns else summary["frequency"]
-    m = summary["monetary_value"].to_numpy() if "monetary_value" in summary.columns else None
-    spend_per_flight = (
-        spend.expected_revenue(n_m.to_numpy(), m)
-        if m is not None
+    per_flight = (
+        spend_per_flight(spend, summary)
+        if "monetary_value" in summary.columns
         else np.full(len(x), spend.population_mean)
     )
     out = pd.DataFrame(
@@ -120,11 +130,14 @@ def customer_lifetime_value(
             "p_alive": p_alive,
             "expected_flights": flights,
             "discounted_flights": det,
-            "expected_revenue_per_flight": spend_per_flight,
+            "expected_revenue_per_flight": per_flight,
         },
         index=summary.index,
     )
     out["clv"] = margin * out["expected_revenue_per_flight"] * out["discounted_flights"]
+    # members whose prediction is not finite (lifetimes' hypergeometric term at extreme
+    # estimates): counted here so that the caller can say so, never summed away silently
+    out.attrs["n_nonfinite"] = int((~np.isfinite(out["clv"].to_numpy())).sum())
     return out
 
 
@@ -155,62 +168,70 @@ def concentration(values, top_share: float = 0.2) -> dict:
 
 def bootstrap_clv(
     summary: pd.DataFrame,
+    purchase: _PurchaseModel,
+    spend: GammaGamma | LogSpendRegression,
     *,
-    purchase_model: type[_PurchaseModel] = BGNBD,
-    penalizer: float = 0.0,
     n_bootstrap: int = 200,
     seed: int = 42,
     horizon_months: int = 36,
     discount_rate_annual: float = 0.1,
     margin: float = 0.1,
     segments: pd.Series | None = None,
-    start: tuple[_PurchaseModel, GammaGamma] | None = None,
+    context: str = "",
 ) -> dict:
     """Bootstrap the parameters, the customer equity and per-segment CLV totals.
 
     Each replicate draws the members with replacement (multinomial counts, so the
-    condensed fit only reweights rows), refits the purchase and Gamma-Gamma models
-    (starting from the full-data estimates in ``start``) and recomputes the CLV of the
-    original members. Replicates whose fit fails are dropped and counted.
+    condensed fit only reweights rows), refits the purchase model with the main fit's
+    ``penalizer`` and the spend model (same class as ``spend``, i.e. the chosen one),
+    both starting from the main fit's estimates, and recomputes the CLV of the original
+    members. A replicate whose fit fails is dropped, counted and its reason kept.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        The ``flight_summary`` the main fits were made on.
+    purchase : fitted purchase model
+        ``BGNBD``, ``MBGNBD`` or ``ParetoNBD`` (e.g. from the model file); its class,
+        ``penalizer`` and estimates are used.
+    spend : fitted spend model
+        ``GammaGamma`` or ``LogSpendRegression``.
 
     Returns
     -------
     dict
-        ``params`` (replicates x parameters), ``equity`` (Series of replicates),
-        ``segments`` (replicates x segment totals, if ``segments`` is given),
-        ``n_failed``.
+        ``params`` (replicates x parameters; ``spend_`` prefix for the spend model),
+        ``equity`` (Series of replicates), ``segments`` (replicates x segment totals, if
+        ``segments`` is given), ``n_bootstrap``, ``n_failed``, ``failures`` (reason ->
+        count) and ``verdict`` (:class:`FitVerdict` of the bootstrap as a whole, with
+        ``context``).
     """
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
+    purchase._require_fit()
+    spend._require_fit()
     rng = np.random.default_rng(seed)
     n = len(summary)
     x, tx, tt = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
-    n_m = (
-        summary["n_monetary"] if "n_monetary" in summary.columns else summary["frequency"]
-    ).to_numpy()
-    m = summary["monetary_value"].to_numpy()
     dpu = float(summary.attrs.get("days_per_unit", 7.0))
     rows, inv = compress(x, tx, tt)
     rx, rtx, rT = (rows[c].to_numpy() for c in ("frequency", "recency", "T"))
     seg = None if segments is None else pd.Series(segments).reindex(summary.index).to_numpy()
+    cls = type(purchase)
     rows_params, equity, seg_rows = [], [], []
-    n_failed = 0
+    failures: dict[str, int] = {}
     for _ in range(n_bootstrap):
         w = np.bincount(rng.integers(0, n, n), minlength=n)
         try:
-            pm = purchase_model(penalizer=penalizer, warm_start=False).fit(
-                x,
-                tx,
-                tt,
-                weights=w,
-                source="bootstrap sample",
-                start_from=start[0] if start else None,
+            pm = cls(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False).fit(
+                x, tx, tt, weights=w, source="bootstrap sample", start_from=purchase
             )
-            gg = GammaGamma(penalizer=penalizer, warm_start=False).fit(
-                n_m, m, weights=w, source="bootstrap sample", start_from=start[1] if start else None
-            )
-        except FitError:
-            n_failed += 1
+            if not pm.verdict_.usable:  # a replicate that ran to a bound is a failed one
+                raise FitError(f"{pm.name}: parameter(s) at a bound ({pm.verdict_.detail})")
+            sm = refit_spend(spend, summary, w)
+        except FitError as err:
+            reason = str(err).split(". Remedy")[0]
+            failures[reason] = failures.get(reason, 0) + 1
             continue
         det = discounted_expected_flights(
             pm,
@@ -222,21 +243,172 @@ def bootstrap_clv(
             days_per_unit=dpu,
             unique=True,
         )[inv]
-        clv = margin * gg.expected_revenue(n_m, m) * det
+        clv = margin * spend_per_flight(sm, summary) * det
+        if not np.all(np.isfinite(clv)):
+            # e.g. lifetimes' hypergeometric term at extreme estimates: never a silent NaN
+            part = pm.name if not np.all(np.isfinite(det)) else sm.name
+            key = f"{part}: non-finite predictions at the replicate's estimates"
+            failures[key] = failures.get(key, 0) + 1
+            continue
         rows_params.append(
-            {**pm.params_.to_dict(), **{f"gg_{k}": v for k, v in gg.params_.items()}}
+            {**pm.params_.to_dict(), **{f"spend_{k}": v for k, v in sm.params_.items()}}
         )
         equity.append(float(clv.sum()))
         if seg is not None:
             seg_rows.append(pd.Series(clv).groupby(seg).sum())
+    n_failed = sum(failures.values())
     out = {
         "params": pd.DataFrame(rows_params),
         "equity": pd.Series(equity, name="customer_equity"),
-        "n_failed": n_failed,
+        "n_bootstrap": int(n_bootstrap),
+        "n_failed": int(n_failed),
+        "failures": failures,
+        "verdict": _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context),
     }
     if seg is not None:
         out["segments"] = pd.DataFrame(seg_rows).reset_index(drop=True)
     return out
+
+
+def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context) -> FitVerdict:
+    n_failed = sum(failures.values())
+    model = f"bootstrap ({purchase.name} + {spend.name})"
+    detail = f"{n_bootstrap - n_failed} of {n_bootstrap} replicates fitted"
+    if n_failed:
+        top = max(failures, key=failures.get)
+        detail += f"; {n_failed} failed (most often: {top})"
+    if n_bootstrap - n_failed < 2:
+        return FitVerdict(
+            model, "failed", penalizer=purchase.penalizer, detail=detail, context=context
+        )
+    if purchase.penalizer > 0:
+        detail += f"; every replicate refitted with the main fit's penalizer {purchase.penalizer:g}"
+        return FitVerdict(
+            model, "penalized", penalizer=purchase.penalizer, detail=detail, context=context
+        )
+    return FitVerdict(model, "converged", detail=detail, context=context)
+
+
+def equity_interval(
+    boot: dict, point: float, *, level: float = 0.95, min_replicates: int = 10
+) -> dict:
+    """The bootstrap interval of the customer equity, labelled with what it covers.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_clv` output.
+    point : float
+        The customer equity of the main fit.
+    min_replicates : int
+        Fewer successful replicates than this: no interval, and the text says why.
+
+    Returns
+    -------
+    dict
+        ``label`` ("parameter uncertainty"), ``level``, ``point``, ``lower``, ``upper``
+        (None when not computable, never NaN), ``n_bootstrap``, ``n_failed``, ``text``
+        (plain words, also when there is no interval).
+    """
+    eq = np.asarray(boot["equity"], dtype=float)
+    eq = eq[np.isfinite(eq)]
+    n_boot = int(boot.get("n_bootstrap", len(eq) + boot.get("n_failed", 0)))
+    n_failed = int(boot.get("n_failed", 0))
+    out = {
+        "label": PARAMETER_UNCERTAINTY,
+        "level": level,
+        "point": float(point),
+        "lower": None,
+        "upper": None,
+        "n_bootstrap": n_boot,
+        "n_failed": n_failed,
+    }
+    if len(eq) < min_replicates:
+        reasons = boot.get("failures") or {}
+        why = f" (most often: {max(reasons, key=reasons.get)})" if reasons else ""
+        if n_boot < min_replicates:
+            what = f"only {n_boot} bootstrap replicates were asked for (n_bootstrap)"
+        else:
+            what = f"only {len(eq)} of {n_boot} bootstrap replicates could be fitted{why}"
+        out["text"] = (
+            f"No {PARAMETER_UNCERTAINTY} interval: {what}, fewer than the {min_replicates} "
+            "a percentile interval needs. The equity is a point estimate without a measure "
+            "of its precision."
+        )
+        return out
+    lo, hi = interval(eq, level)
+    out["lower"], out["upper"] = lo, hi
+    failed = f"; {n_failed} replicates failed and were left out" if n_failed else ""
+    out["text"] = (
+        f"{level:.0%} bootstrap interval ({PARAMETER_UNCERTAINTY} only): {lo:,.0f} to "
+        f"{hi:,.0f} ({len(eq)} of {n_boot} replicates{failed}). It shows how much the "
+        "equity moves with the estimated parameters; it does not cover a wrong model or "
+        "a future unlike the past."
+    )
+    return out
+
+
+def equity_bands(
+    interval_info: dict, holdout_cumulative_error: float | None, *, currency: str = ""
+) -> dict:
+    """The parameter-uncertainty interval beside the holdout's forecast error band.
+
+    The practical band is ``equity x (1 -+ |e|)`` with ``e`` the purchase model's relative
+    error of the cumulative forecast of flights at the end of the holdout period
+    ((forecast - actual) / actual): how far off the same model was out of sample.
+
+    Parameters
+    ----------
+    interval_info : dict
+        :func:`equity_interval` output.
+    holdout_cumulative_error : float or None
+        From the purchase-model file; None when there was no holdout.
+
+    Returns
+    -------
+    dict
+        ``parameter_uncertainty`` (the interval dict), ``holdout_band`` (``label``,
+        ``relative_error``, ``lower``, ``upper``, ``text``; bounds None without a
+        holdout) and ``text`` (both in plain words, one line each).
+    """
+    point = float(interval_info["point"])
+    unit = f" {currency}" if currency else ""
+    band = {
+        "label": "holdout forecast error",
+        "relative_error": None,
+        "lower": None,
+        "upper": None,
+    }
+    e = holdout_cumulative_error
+    if e is None or not np.isfinite(e):
+        band["text"] = (
+            "No holdout forecast error is available (no holdout period, or none recorded "
+            "with the purchase model), so the model's out-of-sample error is unknown; the "
+            "real uncertainty is likely larger than the parameter interval."
+        )
+    else:
+        e = float(e)
+        lo, hi = point * (1 - abs(e)), point * (1 + abs(e))
+        band.update(relative_error=e, lower=lo, upper=hi)
+        direction = "over" if e > 0 else "under"
+        compare = ""
+        if interval_info.get("lower") is not None:
+            width_p = interval_info["upper"] - interval_info["lower"]
+            if hi - lo > width_p:
+                compare = (
+                    f", {(hi - lo) / max(width_p, 1e-300):.1f} times as wide as the "
+                    "parameter interval"
+                )
+        band["text"] = (
+            f"Practical band from the holdout: the same model {direction}-forecast the "
+            f"cumulative flights of the holdout period by {abs(e):.1%}; at that error the "
+            f"equity lies between {lo:,.0f} and {hi:,.0f}{unit}{compare}."
+        )
+    return {
+        "parameter_uncertainty": interval_info,
+        "holdout_band": band,
+        "text": interval_info["text"] + "\n" + band["text"],
+    }
 
 
 def interval(samples, level: float = 0.95) -> tuple[float, float]:

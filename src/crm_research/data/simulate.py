@@ -6,7 +6,13 @@ under the BG/NBD (Fader, Hardie & Lee 2005), drops out right after each repeat f
 with probability ``p ~ Beta(a, b)``; under the Pareto/NBD (Schmittlein, Morrison &
 Colombo 1987) the lifetime is exponential with rate ``mu ~ Gamma(s, beta)``. Revenue per
 flight follows the Gamma-Gamma model (Fader, Hardie & Lee 2005b): ``z ~ Gamma(gg_p,
-rate=nu)``, ``nu ~ Gamma(gg_q, rate=gg_gamma)``, independent of the flight process.
+rate=nu)``, ``nu ~ Gamma(gg_q, rate=gg_gamma)``, independent of the flight process by
+default; with ``spend_frequency_elasticity`` (``e``) set, a member's mean revenue per
+flight is scaled by ``(max(lam, spend_lam_ref / 20) / spend_lam_ref)^e`` (a constant
+elasticity ``e``, bounded for the rarest flyers), so with ``e < 0`` frequent flyers pay
+less per flight, as in real airline data (Spearman correlation of about -0.7 between
+flights and mean revenue per flight among the textbook table's heavy flyers), and
+Gamma-Gamma's independence assumption fails.
 
 The simulation is exact in continuous time, unlike ``lifetimes.generate_data`` (which
 counts flights in the same integer period once and so biases alpha: a fit on 50,000 of
@@ -100,6 +106,10 @@ class SimulationParams:
     gg_p: float = 6.0
     gg_q: float = 4.0
     gg_gamma: float = 470.0
+    # spend that depends on frequency: mean revenue x (max(lam, ref / 20) / ref)^e;
+    # 0 = independent (the Gamma-Gamma assumption), < 0 = frequent flyers pay less
+    spend_frequency_elasticity: float = 0.0
+    spend_lam_ref: float = 0.15
     # airline colour
     first_flight_delay_days: float = 30.0
     business_lam: float = 0.4
@@ -245,6 +255,14 @@ def simulate_programme(
         p = np.full(n, np.nan)
         propensity = special.gammainc(P.s, P.beta * mu)  # Gamma(s, rate beta) cdf of mu
     nu = rng.gamma(P.gg_q, 1.0 / P.gg_gamma, n)
+    if P.spend_frequency_elasticity != 0.0:
+        # mean revenue gg_p / nu scaled by (lam / ref)^e (lam floored at ref / 20, so the
+        # rarest flyers stay finite); no extra draw, so the default
+        # (e = 0) gives exactly the same programme as before
+        if P.spend_lam_ref <= 0:
+            raise ValueError(f"spend_lam_ref must be > 0, got {P.spend_lam_ref}")
+        rel = np.maximum(lam, P.spend_lam_ref / 20.0) / P.spend_lam_ref
+        nu = nu * rel ** (-P.spend_frequency_elasticity)
 
     # --- repeat flights -------------------------------------------------------------------
     # m = repeat flights actually flown; `length` = weeks over which the n_poisson flights

@@ -153,8 +153,14 @@ def plot_lorenz_curve(curves: dict[str, pd.DataFrame], ax=None):
     return ax
 
 
-def plot_bootstrap_distribution(samples, *, point=None, interval=None, label="", ax=None):
-    """Histogram of bootstrap replicates with the point estimate and the interval."""
+def plot_bootstrap_distribution(
+    samples, *, point=None, interval=None, label="", interval_label="95% interval", ax=None
+):
+    """Histogram of bootstrap replicates with the point estimate and the interval.
+
+    ``interval_label`` says what the interval covers (e.g. "95% interval, parameter
+    uncertainty only").
+    """
     ax = _ax(ax)
     ax.hist(np.asarray(samples, dtype=float), bins=30, color="tab:blue", alpha=0.8)
     if point is not None:
@@ -162,7 +168,7 @@ def plot_bootstrap_distribution(samples, *, point=None, interval=None, label="",
     if interval is not None:
         for v in interval:
             ax.axvline(v, color="tab:red", ls="--")
-        ax.plot([], [], color="tab:red", ls="--", label="95% interval")
+        ax.plot([], [], color="tab:red", ls="--", label=interval_label)
     ax.set_xlabel(label)
     ax.set_ylabel("bootstrap replicates")
     ax.set_title(f"Bootstrap distribution: {label}")
