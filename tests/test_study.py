@@ -222,3 +222,14 @@ def test_textbook_like_heavy_flyers_end_to_end_from_the_command_line(tmp_path, m
     assert not re.search(r">\s*nan\s*<|\bNaN\b", html)
     m = manifest["metrics"]
     assert m["01_data_exploration"]["source"] == "textbook"
+    # spend falls with frequency: Gamma-Gamma's assumption fails and is seen to fail
+    assert m["03_clv_monetary_value"]["spend_verdict"] == "dependent"
+    # the bootstrap interval is finite, or explained in words (never NaN)
+    eq = json.loads((tmp_path / "processed" / "customer_equity.json").read_text())
+    lo, hi = eq.get("equity_lower_95"), eq.get("equity_upper_95")
+    assert (lo is not None and hi is not None and lo <= eq["customer_equity"] <= hi) or (
+        lo is None and "No parameter uncertainty interval" in eq["equity_interval_text"]
+    )
+    assert eq["equity_interval_label"] == "parameter uncertainty"
+    assert "no holdout" in eq["equity_holdout_text"].lower()  # a member table has none
+    assert any(c["notebook"] == "03_clv_monetary_value" and "spend" in c["context"] for c in checks)
