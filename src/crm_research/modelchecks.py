@@ -72,11 +72,14 @@ def _params(check: dict) -> str:
 def plain_caveat(check: dict) -> str | None:
     """One check in plain words for managers; None for a clean fit.
 
-    A check with ``role`` ``"candidate"`` or ``"comparison"`` (a model that was compared
-    but not used for the figures) says so.
+    A check with ``role`` ``"candidate"`` or ``"comparison"``, or whose context says "not
+    used" (a model that was compared but not used for the figures), says so.
     """
     text = _plain(check)
-    if text is not None and check.get("role") in ("candidate", "comparison"):
+    compared = check.get("role") in ("candidate", "comparison") or "not used" in str(
+        check.get("context", "")
+    )
+    if text is not None and compared:
         text += " This model was only compared; the figures of this report do not use it."
     return text
 
