@@ -271,6 +271,26 @@ def test_validation_tables(cdnow):
     assert {"aic", "bic", "holdout_mae"} <= set(comp.columns)
 
 
+def test_discretisation_effect_runs_lifetimes_summary(cdnow):
+    # the "distinct weeks" row calls lifetimes' summary_data_from_transaction_data, which
+    # must keep working under pandas 3 (copy-on-write, no SettingWithCopyWarning class)
+    from crm_research.data.cdnow import load_cdnow_transactions
+
+    tab = clv.discretisation_effect(
+        load_cdnow_transactions(sample=True),
+        calibration_end="1997-09-30",
+        observation_end="1998-06-30",
+    )
+    assert list(tab.index) == ["flights, days", "distinct days", "distinct weeks (lifetimes)"]
+    assert np.isfinite(tab.to_numpy(float)).all()
+    # distinct days is the CDNOW recipe of the replication: the same BG/NBD estimates
+    want = pd.Series(cdnow["bgnbd"].params_)[tab.columns]
+    np.testing.assert_allclose(tab.loc["distinct days"], want, rtol=1e-6)
+    # counting weeks instead of days loses repeat purchases: fewer per unit of time
+    weeks, days = tab.loc["distinct weeks (lifetimes)"], tab.loc["distinct days"]
+    assert weeks["r"] / weeks["alpha"] < days["r"] / days["alpha"]
+
+
 def test_pareto_pmf_sums_to_one(cdnow):
     pn = cdnow["pareto"]
     total = sum(pn.prob_n_flights(20.0, n) for n in range(60))

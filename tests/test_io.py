@@ -1,5 +1,8 @@
 """Atomic outputs and value concentration."""
 
+import os
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,3 +52,34 @@ def test_gini_and_top_share_hand_cases():
     assert s["top_20pct_share"] == 1.0
     with pytest.raises(ValueError, match="negative"):
         gini([1, -1])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_get_the_mode_of_a_normal_file(tmp_path, umask):
+    # mkstemp makes the temporary file 0600; the file the study leaves must be readable by
+    # others as the umask allows, like any file the user creates (0644 with umask 022)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    old = os.umask(umask)
+    try:
+        fig, ax = plt.subplots()
+        written = [
+            cio.write_parquet(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet"),
+            cio.write_csv(pd.DataFrame({"a": [1]}), tmp_path / "t.csv"),
+            cio.write_text("<html></html>", tmp_path / "index.html"),
+            cio.write_json({"a": 1}, tmp_path / "manifest.json"),
+            cio.save_figure(fig, "lorenz_curve", tmp_path),
+        ]
+        plt.close(fig)
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+    finally:
+        os.umask(old)
+    want = 0o666 & ~umask
+    assert stat.S_IMODE(plain.stat().st_mode) == want
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {
+        p.name: oct(want) for p in written
+    }

@@ -15,16 +15,22 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+#: pandas 3 deprecates ``mode.chained_assignment`` (no effect since copy-on-write; it
+#: goes in pandas 4) and warns whenever it is set, as lifetimes does on import.
+_CHAINED_DEPRECATED = r"(?s).*mode\.chained_assignment"
+
 
 @contextlib.contextmanager
 def lifetimes_guard() -> Iterator[None]:
     """Run a block that imports or calls lifetimes, then undo its global side effects."""
-    chained = pd.options.mode.chained_assignment
     with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_CHAINED_DEPRECATED)
+        chained = pd.options.mode.chained_assignment
         try:
             yield
         finally:
-            pd.options.mode.chained_assignment = chained
+            if pd.options.mode.chained_assignment != chained:
+                pd.options.mode.chained_assignment = chained
 
 
 def import_lifetimes():

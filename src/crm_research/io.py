@@ -18,6 +18,20 @@ import numpy as np
 import pandas as pd
 
 
+def _umask() -> int:
+    """The process umask (Linux reports it in /proc; elsewhere set it and set it back)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,6 +39,9 @@ def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp creates the file 0600; give it the mode of any file the user creates
+        # (0666 less the umask, e.g. 0644), so reports and tables are readable by others
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with _suppress():

@@ -158,7 +158,8 @@ def class_table(members: pd.DataFrame, segments: pd.DataFrame | None = None) -> 
         out = out.join(meta[cols])
     for col in ("lifecycle_stage", "strategy"):
         if col not in out:
-            out[col] = np.nan
+            # text column (pandas 3 refuses, from 4 on, to fill a float column with text)
+            out[col] = pd.Series(None, index=out.index, dtype=object)
     out["lifecycle_stage"] = out["lifecycle_stage"].fillna("-")
     out["strategy"] = out["strategy"].fillna(pd.Series(CLASS_ACTIONS, dtype=object))
     out.insert(0, "class", [CLASS_LABELS.get(k, k) for k in out.index])

@@ -244,8 +244,10 @@ def discretisation_effect(
     obs = pd.Timestamp(obs) if obs is not None else flights[S.FLIGHT_DATE].max()
     f = flights.loc[flights[S.FLIGHT_DATE] <= obs, [S.MEMBER, S.FLIGHT_DATE]]
     with lifetimes_guard():
-        # lifetimes writes into a slice of its own copy (SettingWithCopyWarning, harmless)
-        warnings.simplefilter("ignore", pd.errors.SettingWithCopyWarning)
+        # lifetimes writes into a slice of its own copy (SettingWithCopyWarning, harmless);
+        # pandas 3 (copy-on-write) has removed that warning class
+        if hasattr(pd.errors, "SettingWithCopyWarning"):
+            warnings.simplefilter("ignore", pd.errors.SettingWithCopyWarning)
         w = lt.utils.summary_data_from_transaction_data(
             f, S.MEMBER, S.FLIGHT_DATE, observation_period_end=obs, freq="W"
         )

@@ -272,6 +272,9 @@ def build_snapshot(
     if members is not None:
         attrs = [c for c in members.columns if c != S.MEMBER]
         out = out.merge(members[[S.MEMBER, *attrs]], on=S.MEMBER, how="left")
+        if pd.api.types.is_datetime64_any_dtype(out[S.FFP_DATE]):
+            # pandas 3 parses date strings to microseconds; the snapshot's dates are ns
+            out[S.FFP_DATE] = out[S.FFP_DATE].astype("datetime64[ns]")
     else:
         out[S.FFP_DATE] = out["FIRST_FLIGHT_DATE"]
     if "BP_SUM" in out.columns:

@@ -345,7 +345,8 @@ def standardise_textbook(
         if col in raw.columns:
             text = raw[col].astype("string").str.strip()
             text = text.mask(text == "")
-            out[col] = text.astype(object).where(text.notna(), None)
+            # infer_objects: pandas 3's default text dtype (``str``), as Parquet gives back
+            out[col] = text.astype(object).where(text.notna(), None).infer_objects()
 
     # --- dates ----------------------------------------------------------------------------
     for col in ("FFP_DATE", "FIRST_FLIGHT_DATE", "LOAD_TIME"):
@@ -532,9 +533,11 @@ def clean_textbook(df: pd.DataFrame, rule: str = "none") -> tuple[pd.DataFrame, 
             (
                 "SUM_YR_1 != 0 or SUM_YR_2 != 0 or (SEG_KM_SUM == 0 and avg_discount == 0)",
                 fares,
-                lambda v: (v["SUM_YR_1"] != 0)
-                | (v["SUM_YR_2"] != 0)
-                | ((v["SEG_KM_SUM"] == 0) & (v["avg_discount"] == 0)),
+                lambda v: (
+                    (v["SUM_YR_1"] != 0)
+                    | (v["SUM_YR_2"] != 0)
+                    | ((v["SEG_KM_SUM"] == 0) & (v["avg_discount"] == 0))
+                ),
             ),
         ]
     elif rule == "second_edition":
