@@ -282,6 +282,7 @@ def test_discretisation_effect_runs_lifetimes_summary(cdnow):
         observation_end="1998-06-30",
     )
     assert list(tab.index) == ["flights, days", "distinct days", "distinct weeks (lifetimes)"]
+    assert tab.pop("verdict").str.endswith("converged").all()  # each fit's verdict beside it
     assert np.isfinite(tab.to_numpy(float)).all()
     # distinct days is the CDNOW recipe of the replication: the same BG/NBD estimates
     want = pd.Series(cdnow["bgnbd"].params_)[tab.columns]
