@@ -26,6 +26,20 @@ def _parser() -> argparse.ArgumentParser:
         "--process", choices=["bgnbd", "pareto"], default="bgnbd", help="dropout process"
     )
     s.add_argument("--obs-end", default="2014-03-31", help="observation end (default 2014-03-31)")
+    s.add_argument(
+        "--format",
+        choices=["single", "parquet"],
+        default="single",
+        help="single: one Parquet file per table (default, what `run` reads); parquet: "
+        "partitioned Parquet (a folder of part files per table), simulated and written in "
+        "chunks of members, so a log larger than memory can be made",
+    )
+    s.add_argument(
+        "--chunk-members",
+        type=int,
+        default=250_000,
+        help="members per chunk and part file with --format parquet (default 250,000)",
+    )
 
     r = sub.add_parser("run", help="run the study's notebooks with papermill into reports/")
     r.add_argument(
@@ -46,6 +60,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the seed of every random step (default: the parameters file's seed, else 42)",
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--engine",
+        choices=["duckdb", "spark", "pandas"],
+        default="duckdb",
+        help="what scans the flight log: duckdb (default, embedded), spark (local mode or "
+        "a cluster, see --spark-master) or pandas (in memory)",
+    )
+    r.add_argument(
+        "--spark-master",
+        default=None,
+        help="Spark master URL with --engine spark (default local[2]; e.g. spark://host:7077)",
+    )
 
     rep = sub.add_parser("replicate", help="replicate a published result")
     rep.add_argument("what", choices=["cdnow"], help="cdnow: Fader, Hardie & Lee (2005) on CDNOW")
@@ -58,15 +84,26 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "data":
-            from .data.sources import write_synthetic
+            from .data.sources import write_synthetic, write_synthetic_parquet
 
-            out = write_synthetic(
-                args.out,
-                n_members=args.members,
-                seed=args.seed,
-                process=args.process,
-                obs_end=args.obs_end,
-            )
+            if args.format == "parquet":
+                out = write_synthetic_parquet(
+                    args.out,
+                    n_members=args.members,
+                    seed=args.seed,
+                    process=args.process,
+                    obs_end=args.obs_end,
+                    chunk_members=args.chunk_members,
+                    log=print,
+                )
+            else:
+                out = write_synthetic(
+                    args.out,
+                    n_members=args.members,
+                    seed=args.seed,
+                    process=args.process,
+                    obs_end=args.obs_end,
+                )
             print(f"wrote {args.members:,} simulated members (seed {args.seed}) to {out}")
             return 0
         if args.command == "run":
@@ -86,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 members=args.members,
                 seed=args.seed,
                 progress=not args.no_progress,
+                engine=args.engine,
+                spark_master=args.spark_master,
                 **kwargs,
             )
             index = res.run_dir / "index.html"

@@ -356,6 +356,8 @@ def run_study(
     progress: bool = True,
     html: bool = True,
     log=print,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> RunResult:
     """Run the study's notebooks in order with papermill.
 
@@ -383,6 +385,9 @@ def run_study(
     seed : int, optional
         The one seed of every random step: ``seed``, else the parameters file's top-level
         ``seed``, else 42. It reaches the simulation and every notebook.
+    engine : {"duckdb", "spark", "pandas"}
+        What scans the flight log into the member snapshot
+        (:mod:`crm_research.data.engines`); ``spark_master`` is Spark's master URL.
     """
     import papermill as pm
     from tqdm.auto import tqdm
@@ -470,6 +475,8 @@ def run_study(
         "seed": int(seed),
         "data_source": str(data),
         "raw_dir": str(raw_dir),
+        "engine": str(engine),
+        "spark_master": spark_master,
     }
     timings: dict[str, float] = {}
     rows = []
@@ -526,6 +533,7 @@ def run_study(
         "data": str(data),
         "seed": int(seed),
         "members": members,
+        "engine": str(engine),
         "finished": datetime.now().isoformat(timespec="seconds"),
         "parameters": used_params,
         "input_fingerprint": fingerprint(inputs),

@@ -216,7 +216,8 @@ def build_snapshot(
         return np.bincount(codes_s[mask], minlength=nm)
 
     def total(values, mask):
-        return np.bincount(codes_s[mask], weights=values[mask], minlength=nm)
+        # float even when nothing is selected (np.bincount then returns integers)
+        return np.bincount(codes_s[mask], weights=values[mask], minlength=nm).astype(float)
 
     out = pd.DataFrame({S.MEMBER: ids})
     out["FIRST_FLIGHT_DATE"] = _d(first)

@@ -62,6 +62,94 @@ def write_synthetic(
     return out
 
 
+def write_synthetic_parquet(
+    out_dir: str | os.PathLike,
+    n_members: int = DEFAULT_MEMBERS,
+    seed: int = 42,
+    process: str = "bgnbd",
+    obs_end: str = "2014-03-31",
+    chunk_members: int = 250_000,
+    log=None,
+) -> Path:
+    """Simulate a programme in chunks of members, written as partitioned Parquet.
+
+    Each table is a folder of part files (``flights/part-00000.parquet``, ...), one per
+    chunk of ``chunk_members`` members, so a log larger than memory can be made: only
+    one chunk is in memory at a time. Chunk ``i`` is an independent simulation with
+    the seed ``SeedSequence([seed, i])`` and member numbers following the previous
+    chunk's, so the whole is deterministic in ``seed`` (and ``chunk_members``). Dates are
+    stored in microseconds (read as they are by pandas, DuckDB and Spark).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .simulate import simulate_programme
+
+    n_members, chunk_members = int(n_members), int(chunk_members)
+    if n_members < 1 or chunk_members < 1:
+        raise ValueError("n_members and chunk_members must be at least 1")
+    out = Path(out_dir)
+    for name in SYNTH_TABLES:
+        d = out / name
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("part-*.parquet"):
+            old.unlink()
+    n_flights, start, i, sim = 0, 0, 0, None
+    while start < n_members:
+        n = min(chunk_members, n_members - start)
+        chunk_seed = int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0])
+        sim = simulate_programme(n_members=n, seed=chunk_seed, obs_end=obs_end, process=process)
+        for name in SYNTH_TABLES:
+            df = getattr(sim, name)
+            df[S.MEMBER] += start
+            pq.write_table(
+                pa.Table.from_pandas(df, preserve_index=False),
+                out / name / f"part-{i:05d}.parquet",
+                coerce_timestamps="us",
+                allow_truncated_timestamps=True,
+            )
+        n_flights += len(sim.flights)
+        del sim
+        start += n
+        i += 1
+        if log is not None:
+            log(f"  {start:,} of {n_members:,} members, {n_flights:,} flights")
+    from .simulate import SimulationParams
+
+    _io.write_json(
+        {
+            "n_members": n_members,
+            "n_flights": n_flights,
+            "seed": int(seed),
+            "process": process,
+            "obs_end": str(pd.Timestamp(obs_end).date()),
+            "format": "parquet",
+            "chunk_members": chunk_members,
+            "n_chunks": i,
+            "params": {
+                k: v for k, v in SimulationParams().as_dict().items() if not isinstance(v, dict)
+            },
+            "time_unit": "weeks",
+        },
+        out / "simulation.json",
+    )
+    return out
+
+
+def _snapshot(engine, spark_master, flights, members, as_of, **events):
+    """The member snapshot by the chosen engine (pandas: :func:`build_snapshot`)."""
+    from .engines import get_engine
+
+    with get_engine(engine, spark_master=spark_master) as eng:
+        ev = {k: v for k, v in events.items() if v is not None}
+        return (
+            eng.load(flights, members, ev.get("complaints"), ev.get("noshows"))
+            .snapshot(as_of)
+            .to_pandas()
+        )
+
+
 def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
     meta = synthetic_dir(raw_dir) / "simulation.json"
     if not meta.exists():
@@ -71,7 +159,9 @@ def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
     return _io.read_json(meta)
 
 
-def load_synthetic(raw_dir: str | os.PathLike) -> Dataset:
+def load_synthetic(
+    raw_dir: str | os.PathLike, *, engine: str = "pandas", spark_master: str | None = None
+) -> Dataset:
     d = synthetic_dir(raw_dir)
     meta = synthetic_meta(raw_dir)
     if meta is None:
@@ -81,10 +171,14 @@ def load_synthetic(raw_dir: str | os.PathLike) -> Dataset:
         )
     t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
     obs_end = pd.Timestamp(meta["obs_end"])
-    from .snapshot import build_snapshot
-
-    snap = build_snapshot(
-        t["flights"], t["members"], obs_end, complaints=t["complaints"], noshows=t["noshows"]
+    snap = _snapshot(
+        engine,
+        spark_master,
+        t["flights"],
+        t["members"],
+        obs_end,
+        complaints=t["complaints"],
+        noshows=t["noshows"],
     )
     info = {
         "source": "synthetic",
@@ -97,6 +191,7 @@ def load_synthetic(raw_dir: str | os.PathLike) -> Dataset:
         "n_flights": int(len(t["flights"])),
         "true_params": meta.get("params", {}),
         "input": str(d),
+        "engine": engine,
     }
     return Dataset(snapshot=snap, info=info, **t)
 
@@ -106,15 +201,32 @@ def _find(folder: Path, stem: str) -> Path | None:
         p = folder / f"{stem}{suffix}"
         if p.exists():
             return p
+    p = folder / stem  # a folder of Parquet parts (`crm-research data synth --format parquet`)
+    if p.is_dir() and any(p.glob("*.parquet")):
+        return p
     return None
 
 
-def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
+def _read(p: Path) -> pd.DataFrame:
+    if p.is_dir():
+        from .engines.pandas_engine import read_source
+
+        return read_source(p)
+    return read_table(p)
+
+
+def load_flight_log_folder(
+    folder: str | os.PathLike,
+    obs_end=None,
+    *,
+    engine: str = "pandas",
+    spark_master: str | None = None,
+) -> Dataset:
     """Read and validate a flight-log folder (flights + members [+ complaints, noshows]).
 
     ``obs_end`` defaults to the last flight date in the log.
     """
-    from .snapshot import build_snapshot, validate_events, validate_flights, validate_members
+    from .snapshot import validate_events, validate_flights, validate_members
 
     folder = Path(folder)
     fpath = _find(folder, "flights")
@@ -126,8 +238,8 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
     mpath = _find(folder, "members")
     members = None
     if mpath is not None:
-        members = validate_members(read_table(mpath), source=str(mpath))
-    flights = read_table(fpath)
+        members = validate_members(_read(mpath), source=str(mpath))
+    flights = _read(fpath)
     flights = validate_flights(flights, source=str(fpath), members=members)
     end = pd.Timestamp(obs_end) if obs_end else flights[S.FLIGHT_DATE].max().normalize()
     late = flights[S.FLIGHT_DATE] > end
@@ -136,14 +248,15 @@ def load_flight_log_folder(folder: str | os.PathLike, obs_end=None) -> Dataset:
     events = {}
     for stem, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
         p = _find(folder, stem)
-        events[stem] = validate_events(read_table(p), col, str(p)) if p is not None else None
-    snap = build_snapshot(flights, members, end, **events)
+        events[stem] = validate_events(_read(p), col, str(p)) if p is not None else None
+    snap = _snapshot(engine, spark_master, flights, members, end, **events)
     info = {
         "source": "flightlog",
         "obs_end": str(end.date()),
         "has_ffp_columns": S.SEG_KM in flights.columns and S.DISCOUNT in flights.columns,
         "time_unit": "weeks",
         "input": str(folder),
+        "engine": engine,
     }
     return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
 
@@ -154,11 +267,17 @@ def load_source(
     *,
     obs_end: str | None = None,
     cleaning: str = "none",
+    engine: str = "pandas",
+    spark_master: str | None = None,
 ) -> Dataset:
-    """Load the study's input named by ``data`` (see the module docstring)."""
+    """Load the study's input named by ``data`` (see the module docstring).
+
+    ``engine`` builds the member snapshot from a flight log: ``"pandas"``, ``"duckdb"``
+    or ``"spark"`` (:mod:`crm_research.data.engines`; same result, tested).
+    """
     key = str(data).lower()
     if key == "synthetic":
-        return load_synthetic(raw_dir)
+        return load_synthetic(raw_dir, engine=engine, spark_master=spark_master)
     if key in ("cdnow", "cdnow-sample", "cdnow-master"):
         from .cdnow import cdnow_dataset
 
@@ -171,7 +290,7 @@ def load_source(
             source=str(p),
         )
     if p.is_dir():
-        return load_flight_log_folder(p, obs_end=obs_end)
+        return load_flight_log_folder(p, obs_end=obs_end, engine=engine, spark_master=spark_master)
     from .textbook import load_textbook
 
     return load_textbook(p, cleaning=cleaning)

@@ -1,0 +1,837 @@
+"""One interface for the scans of the flight log, whatever engine runs them.
+
+An engine is loaded with a flight log (and optionally the member, complaints and
+no-shows tables), each a pandas DataFrame or a path (a CSV or Parquet file, or a folder
+of Parquet parts read in file-name order), then asked for
+
+- :meth:`Engine.validate`: the checks of :func:`~crm_research.data.snapshot.validate_flights`
+  and :func:`~crm_research.data.snapshot.validate_members`, with the same messages
+  (file, column, the first offending rows and values, and how many there are);
+- :meth:`Engine.snapshot`: the member snapshot of
+  :func:`~crm_research.data.snapshot.build_snapshot`;
+- :meth:`Engine.summary`: the BTYD summary of :func:`~crm_research.clv.flight_summary`
+  (calibration and holdout);
+- :meth:`Engine.histories`: the distinct calibration histories ``(x, t_x, T)`` with
+  their member counts, all that fitting BG/NBD, MBG/NBD or Pareto/NBD needs
+  (:func:`~crm_research.clv.compress`);
+- :meth:`Engine.forward_label`: the forward churn label of
+  :func:`~crm_research.churn.forward_label`.
+
+Per-member results come back as a :class:`Table` that stays in the engine until asked:
+``to_pandas()`` for small data, ``write_parquet(path)`` at scale (written by the
+engine, never collected to one process). The pandas engine runs today's code and is the
+reference the tests compare the others with, row for row.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import schema as S
+from ..schema import MAX_LISTED, DataValidationError
+from . import sql as Q
+
+NS_PER_DAY = 86_400_000_000_000
+#: ``_ord`` = file number * FILE_STRIDE + row in the file.
+FILE_STRIDE = 4_294_967_296
+
+#: Snapshot columns holding whole numbers, dates and floats (for the pandas dtypes).
+INT_COLUMNS = (
+    "FLIGHT_COUNT",
+    "LAST_TO_END",
+    "P1Y_Flight_Count",
+    "L1Y_Flight_Count",
+    "COMPLAINT_COUNT",
+    "NOSHOW_COUNT",
+    "frequency",
+    "n_monetary",
+    "frequency_holdout",
+    "flights_in_horizon",
+    "churn",
+    "weights",
+)
+DATE_COLUMNS = ("FFP_DATE", "FIRST_FLIGHT_DATE", "LOAD_TIME", "LAST_FLIGHT_DATE", "first_flight")
+
+Source = pd.DataFrame | str | os.PathLike | list
+
+
+def day_of(ts) -> int:
+    """Whole days since 1970-01-01 of a date."""
+    return int(pd.Timestamp(ts).normalize().value // NS_PER_DAY)
+
+
+def date_of_day(d: int) -> pd.Timestamp:
+    return pd.Timestamp(int(d) * NS_PER_DAY)
+
+
+def source_files(src) -> list[Path]:
+    """The files of a path: the file itself, or a folder's Parquet/CSV parts by name."""
+    if isinstance(src, list | tuple):
+        return [Path(p) for p in src]
+    p = Path(src)
+    if p.is_dir():
+        files = sorted(
+            q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in (".parquet", ".pq")
+        )
+        if not files:
+            files = sorted(q for q in p.rglob("*.csv") if q.is_file())
+        if not files:
+            raise DataValidationError("a folder without Parquet or CSV files", source=str(p))
+        return files
+    if not p.exists():
+        raise DataValidationError("file not found", source=str(p))
+    return [p]
+
+
+def source_name(src, default: str) -> str:
+    if isinstance(src, pd.DataFrame) or src is None:
+        return default
+    if isinstance(src, list | tuple):
+        return str(Path(src[0]).parent) if src else default
+    return str(src)
+
+
+def counted_error(
+    problem: str,
+    *,
+    source: str,
+    column,
+    rows: list | None = None,
+    n_rows: int | None = None,
+    values: list | None = None,
+    n_values: int | None = None,
+    hint: str | None = None,
+) -> DataValidationError:
+    """A :class:`DataValidationError` from the first offending rows and their count.
+
+    The message is the one pandas' checks give with every offending row listed: the
+    engines fetch only the first :data:`MAX_LISTED` rows and count the rest.
+    """
+    err = DataValidationError(
+        problem, source=source, column=column, rows=rows, values=values, hint=hint
+    )
+    msg = str(err)
+    if rows and n_rows and n_rows > len(rows):
+        msg = msg.replace("; rows: ", f"; rows (first {MAX_LISTED} of {n_rows}): ", 1)
+    if values and n_values and n_values > len(values):
+        msg = msg.replace("; values: ", f"; values (first {MAX_LISTED} of {n_values}): ", 1)
+    err.args = (msg,)
+    err.n_rows = n_rows
+    return err
+
+
+def check_horizon(obs_date, horizon_months, data_end, source: str) -> tuple:
+    """The horizon checks of :func:`crm_research.churn.forward_label` (same messages)."""
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int | np.integer):
+        raise ValueError(f"horizon_months must be a whole number of months, got {horizon_months!r}")
+    if horizon_months < 1:
+        raise ValueError(f"horizon_months must be at least 1, got {horizon_months}")
+    obs_date = pd.Timestamp(obs_date).normalize()
+    data_end = pd.Timestamp(data_end).normalize()
+    horizon_end = obs_date + pd.DateOffset(months=int(horizon_months))
+    if horizon_end > data_end:
+        avail = (data_end.year - obs_date.year) * 12 + data_end.month - obs_date.month
+        raise DataValidationError(
+            f"the horizon of {horizon_months} months after the observation date "
+            f"{obs_date.date()} ends on {horizon_end.date()}, after the end of the data "
+            f"{data_end.date()} (about {max(avail, 0)} months of data after the "
+            "observation date)",
+            source=source,
+            column=S.FLIGHT_DATE,
+            values=[data_end],
+            hint="Shorten the horizon or move the observation date earlier",
+        )
+    return obs_date, horizon_end
+
+
+def summary_bounds(
+    stats: dict, calibration_end, observation_end, time_unit: str, source: str
+) -> tuple[int, int, float]:
+    """The date checks of :func:`crm_research.clv.flight_summary` (same messages)."""
+    from ...clv.summary import days_per_unit
+
+    unit_days = days_per_unit(time_unit)
+    first_day_data, last_day_data = int(stats["first_day"]), int(stats["last_day"])
+    obs_d = last_day_data if observation_end is None else day_of(observation_end)
+    cal_d = obs_d if calibration_end is None else day_of(calibration_end)
+
+    def as_date(d):
+        return date_of_day(d).date()
+
+    if obs_d < first_day_data:
+        raise DataValidationError(
+            f"the observation end {as_date(obs_d)} is before the first flight {as_date(first_day_data)}",
+            source=source,
+            column=S.FLIGHT_DATE,
+        )
+    if not first_day_data <= cal_d <= obs_d:
+        raise DataValidationError(
+            f"the calibration end {as_date(cal_d)} lies outside the data "
+            f"({as_date(first_day_data)} to {as_date(obs_d)})",
+            source=source,
+            column=S.FLIGHT_DATE,
+            hint="Choose a calibration end between the first flight and the observation end",
+        )
+    holdout_days = obs_d - cal_d
+    if 0 < holdout_days < unit_days:
+        raise DataValidationError(
+            f"the holdout ({holdout_days} days after {as_date(cal_d)}) is shorter than one "
+            f"{time_unit[:-1]}",
+            source=source,
+            column=S.FLIGHT_DATE,
+            hint="Use a longer holdout or calibration_end = observation end (no holdout)",
+        )
+    return obs_d, cal_d, unit_days
+
+
+def snapshot_order(has_km, has_disc, has_rev, member_cols, complaints, noshows) -> list[str]:
+    """The snapshot's column order, as :func:`build_snapshot` makes it."""
+    out = ["MEMBER_NO", "FIRST_FLIGHT_DATE", "LOAD_TIME", "FLIGHT_COUNT"]
+    if has_rev:
+        out += ["SUM_YR_1", "SUM_YR_2"]
+    if has_km:
+        out.append("SEG_KM_SUM")
+    if (has_km and has_disc) or has_disc:
+        out.append("avg_discount")
+    if has_km and has_disc:
+        out.append("BP_SUM")
+    out += ["LAST_FLIGHT_DATE", "LAST_TO_END", "AVG_INTERVAL", "MAX_INTERVAL"]
+    out += ["P1Y_Flight_Count", "L1Y_Flight_Count"]
+    if complaints:
+        out.append("COMPLAINT_COUNT")
+    if noshows:
+        out.append("NOSHOW_COUNT")
+    if member_cols is not None:
+        out += [c for c in member_cols if c != S.MEMBER]
+    else:
+        out.append("FFP_DATE")
+    if "BP_SUM" in out:
+        out.append("Points_Sum")
+    cols = [c for c in S.SNAPSHOT_COLUMNS if c in out]
+    return cols + [c for c in out if c not in cols]
+
+
+def as_pandas_types(df: pd.DataFrame, index: str | None = None) -> pd.DataFrame:
+    """Engine output with the reference's pandas dtypes (int64, float64, datetime64[ns])."""
+    for c in df.columns:
+        if c in DATE_COLUMNS:
+            df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
+        elif c in INT_COLUMNS and df[c].notna().all():
+            df[c] = df[c].astype(np.int64)
+        elif pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_integer_dtype(df[c]):
+            df[c] = df[c].astype(float)
+        elif c == S.MEMBER and pd.api.types.is_integer_dtype(df[c]):
+            df[c] = df[c].astype(np.int64)
+    if index:
+        df = df.set_index(index)
+    return df
+
+
+class Table(ABC):
+    """A per-member result kept in its engine until written or collected."""
+
+    attrs: dict[str, Any]
+
+    @abstractmethod
+    def to_pandas(self) -> pd.DataFrame:
+        """Collect to one pandas DataFrame (small data only)."""
+
+    @abstractmethod
+    def write_parquet(self, path: str | os.PathLike) -> Path:
+        """Write as Parquet (a folder of part files) without collecting to the driver."""
+
+    @abstractmethod
+    def map_batches(
+        self, fn: Callable[[pd.DataFrame], pd.DataFrame], path, schema: dict[str, str]
+    ) -> Path:
+        """Apply ``fn`` to batches of rows and write its output as Parquet."""
+
+
+class Engine(ABC):
+    """Runs the scans of one flight log (see the module docstring)."""
+
+    name = "engine"
+
+    @abstractmethod
+    def load(
+        self,
+        flights: Source,
+        members: Source | None = None,
+        complaints: Source | None = None,
+        noshows: Source | None = None,
+        *,
+        source: str | None = None,
+    ) -> Engine:
+        """Register the tables; returns ``self``."""
+
+    @abstractmethod
+    def validate(self, *, obs_end=None) -> dict:
+        """Check the log (and member table); returns ``n_flights, first_date, last_date``."""
+
+    @abstractmethod
+    def snapshot(self, as_of, *, window_days: int = 730) -> Table: ...
+
+    @abstractmethod
+    def summary(
+        self,
+        *,
+        calibration_end=None,
+        observation_end=None,
+        time_unit: str = "weeks",
+        merge_same_day: bool = False,
+    ) -> Table: ...
+
+    @abstractmethod
+    def histories(
+        self,
+        *,
+        calibration_end=None,
+        observation_end=None,
+        time_unit: str = "weeks",
+        merge_same_day: bool = False,
+    ) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def forward_label(self, obs_date, horizon_months: int, *, data_end) -> Table: ...
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release the engine's resources."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SQLEngine(Engine):
+    """The scans as SQL (:mod:`.sql`); subclasses register tables and run queries."""
+
+    dialect = ""
+    _n_tables = 0  # names of materialized tables, unique in the process
+
+    def __init__(self):
+        self.sources: dict[str, str] = {}
+        self.columns: dict[str, dict[str, str]] = {}  # table -> column -> kind
+        self._offsets: dict[str, dict[int, int]] = {}
+        self._stats: dict | None = None
+        self._summaries: dict[tuple, str] = {}
+        self._pending: list[tuple] = []
+
+    # --- what an engine provides ---------------------------------------------------------
+    @abstractmethod
+    def _register_raw(self, name: str, src) -> dict[str, str]:
+        """Register ``src`` as view ``{name}_raw`` with an ``_ord`` column; column kinds."""
+
+    @abstractmethod
+    def _day_expr(self, col: str, kind: str) -> str:
+        """SQL for the day number of a column of that kind (NULL when not a date)."""
+
+    @abstractmethod
+    def _view(self, name: str, sql: str) -> None: ...
+
+    @abstractmethod
+    def _collect(self, sql: str) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _materialize(self, name: str, sql: str) -> None: ...
+
+    @abstractmethod
+    def _table(self, sql: str, attrs: dict | None = None, index: str | None = None) -> Table: ...
+
+    # --- loading ---------------------------------------------------------------------------
+    def load(self, flights, members=None, complaints=None, noshows=None, *, source=None):
+        self.sources = {
+            "flights": source or source_name(flights, "flight log"),
+            "members": source_name(members, "member table"),
+            "complaints": source_name(complaints, "complaints"),
+            "noshows": source_name(noshows, "noshows"),
+        }
+        self._offsets, self._stats, self._summaries = {}, None, {}
+        self.columns = {}
+        for name, src, date_col in (
+            ("flights", flights, S.FLIGHT_DATE),
+            ("members", members, S.FFP_DATE),
+            ("complaints", complaints, S.COMPLAINT_DATE),
+            ("noshows", noshows, S.NOSHOW_DATE),
+        ):
+            if src is None:
+                continue
+            kinds = self._register_raw(name, src)
+            self.columns[name] = kinds
+            self._typed_view(name, kinds, date_col)
+        return self
+
+    def _typed_view(self, name: str, kinds: dict[str, str], date_col: str) -> None:
+        cols = [f"{c} AS {c}" for c in kinds if c not in (date_col, "_ord")]
+        if date_col in kinds:
+            day = self._day_expr(date_col, kinds[date_col])
+            cols.append(f"{day} AS {'ffp_day' if name == 'members' else 'day'}")
+            cols.append(f"{date_col} AS raw_{date_col}")
+        numeric = {
+            "flights": (S.SEG_KM, S.DISCOUNT, S.REVENUE),
+            "members": ("AGE", "FFP_TIER"),
+        }.get(name, ())
+        for c in numeric:
+            if c in kinds:
+                cast = "TRY_CAST" if kinds[c] == "string" else "CAST"
+                cols.append(f"{cast}({c} AS DOUBLE) AS num_{c}")
+                cols.append(f"{c} AS raw_{c}")
+                if name == "flights":  # the scans compute with the numbers
+                    cols.remove(f"{c} AS {c}")
+                    cols.append(f"{cast}({c} AS DOUBLE) AS {c}")
+        cols.append("_ord")
+        self._view(f"{name}_t", f"SELECT {', '.join(cols)} FROM {name}_raw")
+
+    def _date_from_day(self, expr: str) -> str:
+        return Q.date_of(self.dialect, expr)
+
+    def _has(self, table: str, col: str) -> bool:
+        return col in self.columns.get(table, {})
+
+    # --- validation --------------------------------------------------------------------
+    def _labels(self, table: str, ords) -> list[int]:
+        """1-based row numbers of ``_ord`` values (rows of earlier files come first)."""
+        ords = [int(o) for o in ords]
+        files = {o // FILE_STRIDE for o in ords}
+        if files != {0}:
+            if table not in self._offsets:
+                n = self._collect(
+                    f"SELECT CAST(FLOOR(_ord / {FILE_STRIDE}) AS BIGINT) AS f, "
+                    f"CAST(COUNT(*) AS BIGINT) AS n FROM {table}_t GROUP BY 1"
+                )
+                n = n.sort_values("f")
+                off = np.r_[0, np.cumsum(n["n"].to_numpy())[:-1]]
+                self._offsets[table] = dict(zip(n["f"].astype(int), off.astype(int), strict=True))
+            offs = self._offsets[table]
+        else:
+            offs = {0: 0}
+        return [offs[o // FILE_STRIDE] + o % FILE_STRIDE + 1 for o in ords]
+
+    def _offending(self, table: str, where: str, value: str | None = None):
+        """(count, first rows, their values) of the rows of ``table`` matching ``where``."""
+        n = int(self._collect(f"SELECT COUNT(*) AS n FROM {table}_t WHERE {where}")["n"].iloc[0])
+        if n == 0:
+            return 0, [], []
+        v = f", {value} AS v" if value else ""
+        first = self._collect(
+            f"SELECT _ord{v} FROM {table}_t WHERE {where} ORDER BY _ord LIMIT {MAX_LISTED}"
+        )
+        vals = first["v"].tolist() if value else None
+        return n, self._labels(table, first["_ord"]), vals
+
+    def _raise_if(
+        self, table, where, problem, *, column, value=None, hint=None, fmt=None, defer=False
+    ):
+        """Raise when rows of ``table`` match ``where`` (``defer``: at :meth:`_flush`)."""
+        args = (table, where, problem, column, value, hint, fmt)
+        if defer:
+            self._pending.append(args)
+        else:
+            self._raise_for(*args)
+
+    def _flush(self) -> None:
+        """Run the deferred checks of one table in one scan; raise for the first that fails."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        table = pending[0][0]
+        assert all(p[0] == table for p in pending)
+        sums = ", ".join(
+            f"CAST(SUM(CASE WHEN {p[1]} THEN 1 ELSE 0 END) AS BIGINT) AS c{i}"
+            for i, p in enumerate(pending)
+        )
+        counts = self._collect(f"SELECT {sums} FROM {table}_t").iloc[0]
+        for i, p in enumerate(pending):
+            if not pd.isna(counts[f"c{i}"]) and int(counts[f"c{i}"]) > 0:
+                self._raise_for(*p)
+
+    def _raise_for(self, table, where, problem, column, value, hint, fmt):
+        n, rows, vals = self._offending(table, where, value)
+        if n:
+            if fmt is not None and vals is not None:
+                vals = [fmt(v) for v in vals]
+            raise counted_error(
+                problem,
+                source=self.sources[table],
+                column=column,
+                rows=rows,
+                n_rows=n,
+                values=vals,
+                n_values=n if vals is not None else None,
+                hint=hint,
+            )
+
+    def _check_present(self, table: str, required) -> None:
+        src = self.sources[table]
+        kinds = self.columns[table]
+        n = int(self._collect(f"SELECT COUNT(*) AS n FROM {table}_raw")["n"].iloc[0])
+        if n == 0:
+            raise DataValidationError("the table has no rows", source=src)
+        missing = [c for c in required if c not in kinds]
+        if missing:
+            found = [c for c in kinds if c != "_ord"]
+            raise DataValidationError(
+                f"missing required column(s) {missing}; found {found}",
+                source=src,
+                column=missing,
+            )
+
+    def _check_dates(self, table: str, date_col: str, day_col: str) -> None:
+        if self.columns[table][date_col] == "string":
+            self._raise_if(
+                table,
+                f"{day_col} IS NULL AND raw_{date_col} IS NOT NULL AND TRIM(raw_{date_col}) <> ''",
+                "dates that cannot be parsed",
+                column=date_col,
+                value=f"raw_{date_col}",
+                hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+                defer=True,
+            )
+        self._raise_if(table, f"{day_col} IS NULL", "missing dates", column=date_col, defer=True)
+
+    def _check_numeric(self, table, col, *, low=None, high=None, what=None, allow_missing=False):
+        if not self._has(table, col):
+            return
+        if self.columns[table][col] == "string":
+            self._raise_if(
+                table,
+                f"num_{col} IS NULL AND raw_{col} IS NOT NULL AND TRIM(raw_{col}) <> ''",
+                "non-numeric values",
+                column=col,
+                value=f"raw_{col}",
+                defer=True,
+            )
+        if not allow_missing:
+            self._raise_if(table, f"num_{col} IS NULL", "missing values", column=col, defer=True)
+        conds = []
+        if low is not None:
+            conds.append(f"num_{col} < {low}")
+        if high is not None:
+            conds.append(f"num_{col} > {high}")
+        rng = (
+            what
+            or f"outside [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        )
+        self._raise_if(
+            table, " OR ".join(conds), f"values {rng}", column=col, value=f"num_{col}", defer=True
+        )
+
+    def validate(self, *, obs_end=None) -> dict:
+        if "members" in self.columns:
+            src = self.sources["members"]
+            self._check_present("members", S.MEMBER_REQUIRED)
+            dups = "MEMBER_NO IN (SELECT MEMBER_NO FROM members_t GROUP BY MEMBER_NO HAVING COUNT(*) > 1)"
+            n, rows, _ = self._offending("members", dups)
+            if n:
+                ids = self._collect(
+                    f"SELECT MEMBER_NO, MIN(_ord) AS o FROM members_t WHERE {dups} "
+                    f"GROUP BY MEMBER_NO ORDER BY o LIMIT {MAX_LISTED}"
+                )
+                n_ids = self._collect(
+                    f"SELECT COUNT(DISTINCT MEMBER_NO) AS n FROM members_t WHERE {dups}"
+                )
+                raise counted_error(
+                    "duplicate ids",
+                    source=src,
+                    column=S.MEMBER,
+                    rows=rows,
+                    n_rows=n,
+                    values=[_py(v) for v in ids["MEMBER_NO"]],
+                    n_values=int(n_ids["n"].iloc[0]),
+                )
+            self._check_dates("members", S.FFP_DATE, "ffp_day")
+            for col in ("AGE", "FFP_TIER"):
+                self._check_numeric(
+                    "members", col, low=0, what="that are negative", allow_missing=True
+                )
+            self._flush()
+        self._check_present("flights", S.FLIGHT_REQUIRED)
+        self._check_dates("flights", S.FLIGHT_DATE, "day")
+        for col in (S.SEG_KM, S.REVENUE):
+            self._check_numeric("flights", col, low=0, what="that are negative")
+        self._check_numeric("flights", S.DISCOUNT, low=0, high=2)
+        self._raise_if(
+            "flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER, defer=True
+        )
+        if obs_end is not None:
+            end = pd.Timestamp(obs_end)
+            self._raise_if(
+                "flights",
+                f"day > {day_of(end)}",
+                f"flights after the observation date {end.date()}",
+                column=S.FLIGHT_DATE,
+                value="day",
+                fmt=date_of_day,
+                hint="Set the observation date later or remove those flights",
+                defer=True,
+            )
+        self._flush()
+        if "members" in self.columns:
+            # one join for both checks; the offending rows are looked up only if any
+            both = self._collect(
+                "SELECT CAST(SUM(CASE WHEN e.MEMBER_NO IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS u, "
+                "CAST(SUM(CASE WHEN f.day < e.ffp_day THEN 1 ELSE 0 END) AS BIGINT) AS e "
+                "FROM flights_t f LEFT JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO"
+            ).iloc[0]
+            unknown = "MEMBER_NO NOT IN (SELECT MEMBER_NO FROM members_t)"
+            n = 0
+            if not pd.isna(both["u"]) and int(both["u"]) > 0:
+                n, rows, _ = self._offending("flights", unknown)
+            if n:
+                ids = self._collect(
+                    f"SELECT MEMBER_NO, MIN(_ord) AS o FROM flights_t WHERE {unknown} "
+                    f"GROUP BY MEMBER_NO ORDER BY o LIMIT {MAX_LISTED}"
+                )
+                n_ids = self._collect(
+                    f"SELECT COUNT(DISTINCT MEMBER_NO) AS n FROM flights_t WHERE {unknown}"
+                )
+                raise counted_error(
+                    "flights by members missing from the member table",
+                    source=self.sources["flights"],
+                    column=S.MEMBER,
+                    rows=rows,
+                    n_rows=n,
+                    values=[_py(v) for v in ids["MEMBER_NO"]],
+                    n_values=int(n_ids["n"].iloc[0]),
+                )
+            early = pd.DataFrame()
+            if not pd.isna(both["e"]) and int(both["e"]) > 0:
+                early = self._collect(
+                    "SELECT f._ord AS _ord, f.MEMBER_NO AS m, f.day AS d, e.ffp_day AS e "
+                    "FROM flights_t f JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO "
+                    f"WHERE f.day < e.ffp_day ORDER BY f._ord LIMIT {MAX_LISTED}"
+                )
+            if len(early):
+                n = int(
+                    self._collect(
+                        "SELECT COUNT(*) AS n FROM flights_t f JOIN members_t e "
+                        "ON e.MEMBER_NO = f.MEMBER_NO WHERE f.day < e.ffp_day"
+                    )["n"].iloc[0]
+                )
+                raise counted_error(
+                    "flights before the member's enrolment date (FFP_DATE)",
+                    source=self.sources["flights"],
+                    column=S.FLIGHT_DATE,
+                    rows=self._labels("flights", early["_ord"]),
+                    n_rows=n,
+                    values=[
+                        f"member {_py(m)}: flight {date_of_day(d).date()} < enrolment "
+                        f"{date_of_day(e).date()}"
+                        for m, d, e in zip(early["m"], early["d"], early["e"], strict=True)
+                    ],
+                    n_values=n,
+                )
+        for name, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
+            if name in self.columns:
+                missing = [c for c in (S.MEMBER, col) if c not in self.columns[name]]
+                if missing:
+                    raise DataValidationError(
+                        f"missing required column(s) {missing}; found "
+                        f"{[c for c in self.columns[name] if c != '_ord']}",
+                        source=self.sources[name],
+                        column=missing,
+                    )
+                if self.columns[name][col] == "string":
+                    self._raise_if(
+                        name,
+                        f"day IS NULL AND raw_{col} IS NOT NULL AND TRIM(raw_{col}) <> ''",
+                        "dates that cannot be parsed",
+                        column=col,
+                        value=f"raw_{col}",
+                        hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+                    )
+        st = self.stats()
+        return {
+            "n_flights": st["n"],
+            "first_date": date_of_day(st["first_day"]),
+            "last_date": date_of_day(st["last_day"]),
+        }
+
+    def stats(self) -> dict:
+        """Rows, first and last day of the flight log (one scan, cached)."""
+        if self._stats is None:
+            row = self._collect(Q.log_stats_sql()).iloc[0]
+            self._stats = {k: (None if pd.isna(v) else int(v)) for k, v in row.items()}
+        return self._stats
+
+    # --- the scans -----------------------------------------------------------------------
+    def snapshot(self, as_of, *, window_days: int = 730) -> Table:
+        from ..snapshot import YEAR_DAYS
+
+        as_of = pd.Timestamp(as_of).normalize()
+        end_d = day_of(as_of)
+        first = self.stats()["first_day"]
+        if first is None or first > end_d:
+            raise DataValidationError(
+                f"no flights on or before {as_of.date()}", source="flight log"
+            )
+        has_km, has_disc, has_rev = (
+            self._has("flights", c) for c in (S.SEG_KM, S.DISCOUNT, S.REVENUE)
+        )
+        member_cols = None
+        if "members" in self.columns:
+            member_cols = [c for c in self.columns["members"] if c != "_ord"]
+        complaints = "complaints" in self.columns
+        noshows = "noshows" in self.columns
+        order = snapshot_order(has_km, has_disc, has_rev, member_cols, complaints, noshows)
+        attrs_ = [c for c in member_cols if c != S.MEMBER] if member_cols is not None else None
+        sql = Q.snapshot_sql(
+            self.dialect,
+            end_d=end_d,
+            window_days=window_days,
+            year_days=YEAR_DAYS,
+            has_km=has_km,
+            has_disc=has_disc,
+            has_rev=has_rev,
+            member_attrs=attrs_,
+            complaints=complaints,
+            noshows=noshows,
+            order=order,
+        )
+        return self._table(sql)
+
+    def _summary_parts(self, calibration_end, observation_end, time_unit, merge_same_day):
+        src = self.sources["flights"]
+        kinds = self.columns["flights"]
+        missing = [c for c in S.FLIGHT_REQUIRED if c not in kinds]
+        if missing:
+            raise DataValidationError(
+                f"missing required column(s) {missing}; found {[c for c in kinds if c != '_ord']}",
+                source=src,
+                column=missing,
+            )
+        st = self.stats()  # one scan, kept: rows, first and last day, missing ids
+        if st["n"] == 0:
+            raise DataValidationError("the table has no rows", source=src)
+        if st["n_null_member"]:
+            self._raise_if("flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER)
+        obs_d, cal_d, unit_days = summary_bounds(
+            self.stats(), calibration_end, observation_end, time_unit, src
+        )
+        has_rev = self._has("flights", S.REVENUE)
+        # the per-member aggregates are computed once per load and set of dates, kept in
+        # the engine (a temporary table), and read by the summary and the histories
+        key = (obs_d, cal_d, bool(merge_same_day))
+        name = self._summaries.get(key)
+        if name is None:
+            SQLEngine._n_tables += 1
+            name = f"summ_{SQLEngine._n_tables}"
+            self._materialize(
+                name,
+                Q.summary_members_sql(
+                    self.dialect,
+                    obs_d=obs_d,
+                    cal_d=cal_d,
+                    merge_same_day=merge_same_day,
+                    has_rev=has_rev,
+                ),
+            )
+            self._summaries[key] = name
+        tot = self._collect(Q.summary_totals_sql(name, cal_d)).iloc[0]
+        if int(tot["n_late"]) == int(tot["n_all"]):
+            raise DataValidationError(
+                f"no member has a first flight on or before the calibration end "
+                f"{date_of_day(cal_d).date()}",
+                source=src,
+                column=S.FLIGHT_DATE,
+            )
+        attrs = {
+            "time_unit": time_unit,
+            "days_per_unit": unit_days,
+            "calibration_end": str(date_of_day(cal_d).date()),
+            "observation_end": str(date_of_day(obs_d).date()),
+            "merge_same_day": bool(merge_same_day),
+            "n_same_day_merged": int(tot["n_rows"]) - int(tot["n_tx"]) if merge_same_day else 0,
+            "n_members_late": int(tot["n_late"]),
+            "n_revenue_nonpositive": 0,
+            "n_revenue_missing": 0,
+        }
+        if has_rev:
+            attrs["n_revenue_nonpositive"] = int(tot["n_nonpos"])
+            attrs["n_revenue_missing"] = int(tot["n_missing"])
+            attrs["n_revenue_nonpositive_repeat"] = int(tot["n_nonpos_rep"])
+        return name, obs_d, cal_d, unit_days, has_rev, attrs
+
+    def summary(
+        self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
+    ) -> Table:
+        name, obs_d, cal_d, unit_days, has_rev, attrs = self._summary_parts(
+            calibration_end, observation_end, time_unit, merge_same_day
+        )
+        sql = Q.summary_sql(
+            self.dialect,
+            name,
+            cal_d=cal_d,
+            unit_days=unit_days,
+            holdout_days=obs_d - cal_d,
+            has_rev=has_rev,
+        )
+        return self._table(sql, attrs=attrs, index=S.MEMBER)
+
+    def histories(
+        self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
+    ) -> pd.DataFrame:
+        name, _, cal_d, unit_days, _, attrs = self._summary_parts(
+            calibration_end, observation_end, time_unit, merge_same_day
+        )
+        h = self._collect(Q.histories_sql(name, cal_d))
+        out = pd.DataFrame(
+            {
+                "frequency": h["frequency"].to_numpy(np.int64),
+                "recency": h["recency_d"].to_numpy(np.int64) / unit_days,
+                "T": h["T_d"].to_numpy(np.int64) / unit_days,
+                "weights": h["weights"].to_numpy(np.int64),
+            }
+        )
+        out.attrs = attrs
+        return out
+
+    def forward_label(self, obs_date, horizon_months, *, data_end, source="flights") -> Table:
+        obs_date, horizon_end = check_horizon(obs_date, horizon_months, data_end, source)
+        obs_d = day_of(obs_date)
+        first = self.stats()["first_day"]
+        if first is None or first > obs_d:
+            raise DataValidationError(
+                f"no member has a flight on or before the observation date {obs_date.date()}",
+                source=source,
+                column=S.FLIGHT_DATE,
+                hint="Move the observation date later or shorten the horizon",
+            )
+        inner = Q.forward_label_sql(obs_d, day_of(horizon_end))
+        sql = (
+            "SELECT MEMBER_NO, flights_in_horizon, "
+            "CAST(CASE WHEN flights_in_horizon = 0 THEN 1 ELSE 0 END AS BIGINT) AS churn "
+            f"FROM ({inner}) q ORDER BY MEMBER_NO"
+        )
+        return self._table(sql)
+
+
+def _py(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def batches_to_parquet(
+    batches: Iterator[pd.DataFrame], fn: Callable[[pd.DataFrame], pd.DataFrame], path
+) -> Path:
+    """Apply ``fn`` to each batch and write each result as one Parquet part file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("part-*.parquet"):
+        old.unlink()
+    for i, b in enumerate(batches):
+        res = fn(b)
+        pq.write_table(
+            pa.Table.from_pandas(res, preserve_index=False), out / f"part-{i:05d}.parquet"
+        )
+    return out
