@@ -34,6 +34,7 @@ def main() -> None:
             setup="from crm_research.data.simulate import simulate_programme",
         )
         base = f"""
+            import pandas as pd
             from crm_research import churn as C
             from crm_research.data import load_processed
             ds = load_processed(r"{processed}")
@@ -46,7 +47,11 @@ def main() -> None:
             """
         )
         steps = [
-            ("BG/NBD fit + P(alive) at one date", base, "C.fit_bgnbd(ds.flights, ds.obs_end)"),
+            (
+                "purchase model (BG/NBD) fit + P(alive) at one date",
+                base,
+                "C.p_alive_at(ds, ds.obs_end - pd.DateOffset(months=12), {})",
+            ),
             (
                 "compare the three definitions (1 fit)",
                 base,

@@ -215,23 +215,47 @@ def test_palive_label_and_checks():
         C.palive_label(pa.assign(p_alive=[0.2, 1.5, 0.1]))
 
 
-def test_prob_no_flight_matches_lifetimes_for_a_new_member(sim):
-    from crm_research._compat import import_lifetimes, lifetimes_guard
+def test_p_alive_at_uses_the_runs_purchase_model(sim, tmp_path):
+    """At the observation end, churn scores with the saved model itself (same P(alive) as
+    notebooks 02 and 03); at an earlier date, the same model refitted on the cut log."""
+    from crm_research import clv
 
-    lt = import_lifetimes()
-    sc = C.fit_bgnbd(sim.flights, sim.obs_end)
-    with lifetimes_guard():
-        m = lt.BetaGeoFitter().fit(sc.table["frequency"], sc.table["recency"], sc.table["T"])
-        for t in (4.0, 26.0, 52.0):
-            expect = float(m.probability_of_n_purchases_up_to_time(t, 0))
-            got = C.bgnbd_prob_no_flight(m, np.array([0.0]), np.array([0.0]), np.array([0.0]), t)
-            assert got[0] == pytest.approx(expect, rel=1e-9)
-    p = sc.table["p_no_flight"].to_numpy()
-    assert ((p >= sc.table["p_alive"].rsub(1) - 1e-12) & (p <= 1 + 1e-12)).all()
-    # more repeat flights at the same recency and age -> less likely to stay away
-    with lifetimes_guard():
-        a = C.bgnbd_prob_no_flight(m, np.array([1.0, 10.0]), np.array([50.0]), np.array([52.0]), 52)
-    assert a[1] < a[0]
+    ds = sim.to_dataset()
+    full = clv.purchase_summary(ds, time_unit="weeks")
+    m = clv.fit_ladder("mbgnbd", full)
+    path = clv.save_purchase_model(
+        m,
+        tmp_path / "purchase_model.json",
+        time_unit="weeks",
+        counting_rule="flights",
+        calibration_end=ds.obs_end,
+    )
+    upstream = {"purchase_model": clv.load_purchase_model(path)}
+    cache: dict = {}
+    pa, note, verdict = C.p_alive_at(ds, ds.obs_end, upstream, no_flight_weeks=52, cache=cache)
+    assert "purchase_model.json" in note and verdict["model"] == "MBG/NBD"
+    got = pa.set_index("MEMBER_NO")
+    np.testing.assert_array_equal(
+        got["p_alive"].reindex(full.index).to_numpy(),
+        np.clip(m.p_alive(full["frequency"], full["recency"], full["T"]), 0, 1),
+    )
+    # P(no flight) is at least 1 - P(alive), and it is not 0 for one-time flyers
+    assert (got["p_no_flight"] >= 1 - got["p_alive"] - 1e-12).all()
+    earlier = ds.obs_end - pd.DateOffset(months=12)
+    pa0, note0, v0 = C.p_alive_at(ds, earlier, upstream, cache=cache)
+    assert "MBG/NBD refitted" in note0 and v0["status"] in ("converged", "penalized")
+    assert cache["model_checks"][0]["context"].startswith("notebook 05: MBG/NBD refitted")
+    assert len(pa0) < len(pa)  # members who joined after the earlier date are not scored
+    # without a model file: the default BG/NBD on the same counting rule
+    _, note_d, v_d = C.p_alive_at(ds, earlier, {}, cache={})
+    assert v_d["model"] == "BG/NBD" and "counting rule: flights" in note_d
+
+
+def test_score_below_a_coin_is_flagged():
+    ev = pd.DataFrame({"model": ["gbm", "1 - P(alive) baseline"], "roc_auc": [0.8, 0.32]})
+    flags = C.score_checks(ev, context="notebook 05: forward label")
+    assert len(flags) == 1 and flags[0]["status"] == "failed" and flags[0]["check"] == "score"
+    assert "0.32" in flags[0]["sentence"] and "below 0.5" in flags[0]["sentence"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -452,6 +476,40 @@ def test_survival_data_and_kaplan_meier_hand_case():
 # ---------------------------------------------------------------------------------------
 # who is worth saving
 # ---------------------------------------------------------------------------------------
+def test_value_if_retained_ranks_a_likely_leaver_first():
+    """Hand-computed: expected loss = P(churn) x CLV / P(alive), not P(churn) x CLV.
+
+    Member 1, a likely leaver: P(alive) 0.2, CLV 100 -> value if retained 500; P(churn) 0.8.
+    Member 2, a safe member with the same expected CLV: P(alive) 0.95, CLV 100 -> 105.26;
+    P(churn) 0.1. Losses: 0.8 x 500 = 400 and 0.1 x 105.26 = 10.53.
+    Member 3, safe, higher expected CLV: P(alive) 0.9, CLV 270 -> 300, P(churn) 0.5 (the
+    classifier is unsure): loss 150. Member 4, a leaver: P(alive) 0.1, CLV 25 -> 250,
+    P(churn) 0.9: loss 225. With P(churn) x CLV member 4 (22.5) would rank below member 3
+    (135): dropout counted twice pushes the leaver down.
+    """
+    p = pd.Series([0.8, 0.1, 0.5, 0.9], index=pd.Index([1, 2, 3, 4], name="MEMBER_NO"))
+    clv = pd.DataFrame(
+        {
+            "MEMBER_NO": [1, 2, 3, 4],
+            "clv": [100.0, 100.0, 270.0, 25.0],
+            "p_alive": [0.2, 0.95, 0.9, 0.1],
+        }
+    )
+    ranked = C.retention_list(p, clv)
+    assert ranked["MEMBER_NO"].tolist() == [1, 4, 3, 2]
+    np.testing.assert_allclose(
+        ranked.set_index("MEMBER_NO").loc[[1, 2, 3, 4], "value_if_retained"],
+        [500.0, 100 / 0.95, 300.0, 250.0],
+    )
+    np.testing.assert_allclose(
+        ranked.set_index("MEMBER_NO").loc[[1, 2, 3, 4], "expected_loss"],
+        [400.0, 0.1 * 100 / 0.95, 150.0, 225.0],
+    )
+    old_rule = (p * clv.set_index("MEMBER_NO")["clv"]).sort_values(ascending=False)
+    assert old_rule.index.tolist().index(4) > old_rule.index.tolist().index(3)
+    assert "CLV / P(alive)" in ranked.attrs["value_basis"]
+
+
 def test_campaign_arithmetic_hand_computed():
     p = pd.Series([0.5, 0.1, 0.8], index=pd.Index([11, 12, 13], name="MEMBER_NO"))
     clv = pd.DataFrame({"MEMBER_NO": [11, 12, 13], "clv": [2000.0, 4000.0, 125.0]})

@@ -282,6 +282,7 @@ def test_discretisation_effect_runs_lifetimes_summary(cdnow):
         observation_end="1998-06-30",
     )
     assert list(tab.index) == ["flights, days", "distinct days", "distinct weeks (lifetimes)"]
+    assert tab.pop("verdict").str.endswith("converged").all()  # each fit's verdict beside it
     assert np.isfinite(tab.to_numpy(float)).all()
     # distinct days is the CDNOW recipe of the replication: the same BG/NBD estimates
     want = pd.Series(cdnow["bgnbd"].params_)[tab.columns]
@@ -303,12 +304,13 @@ def test_no_repeat_flights_is_a_clear_error():
         clv.BGNBD().fit(np.zeros(5, int), np.zeros(5), np.full(5, 10.0))
 
 
-def test_degenerate_fit_names_the_remedy():
+def test_degenerate_fit_is_at_a_bound_not_an_error():
     rng = np.random.default_rng(0)
     T = rng.uniform(20, 50, 500)
     x = rng.poisson(5, 500) + 1
-    with pytest.raises(clv.FitError, match="penalizer"):
-        clv.BGNBD().fit(x, T, T)  # nobody ever stops flying: dropout not identified
+    m = clv.BGNBD().fit(x, T, T)  # nobody ever stops flying: dropout not identified
+    assert m.verdict_.status == "at_bound" and not m.verdict_.usable
+    assert set(m.verdict_.parameters) & {"a", "b"}
 
 
 def test_invalid_histories_are_rejected():
@@ -356,8 +358,7 @@ def test_bootstrap_of_a_penalized_fit():
     sim = simulate_programme(1500, seed=3, params=SimulationParams(a=2.0, b=1e4))
     s = clv.flight_summary(sim.flights, observation_end=sim.obs_end, time_unit="weeks")
     s = s[s["frequency"] >= 1]
-    with pytest.raises(clv.FitError, match="bound"):
-        clv.BGNBD().fit(s)
+    assert clv.BGNBD().fit(s).verdict_.status == "at_bound"
     bg = clv.BGNBD(penalizer=0.001).fit(s)
     spend = clv.choose_spend_model(s).model
     boot = clv.bootstrap_clv(s, bg, spend, n_bootstrap=12, seed=1)
@@ -455,3 +456,34 @@ def test_stable_pareto_likelihood_matches_lifetimes_and_does_not_overflow():
             assert not np.isfinite(lt.ParetoNBDFitter._conditional_log_likelihood(p, *hist)).all()
             fixed = _fitter_class("ParetoNBDFitter")._conditional_log_likelihood(p, *hist)
             assert np.isfinite(fixed).all()
+
+
+# --- P(no flight in the horizon) -----------------------------------------------------------
+def test_prob_no_flight_of_a_new_member_is_lifetimes_p_x_zero(cdnow):
+    cdnow_summary = cdnow["summary"]
+    m = cdnow["bgnbd"]
+    for t in (4.0, 26.0, 52.0):
+        got = m.prob_no_flight(t, 0, 0.0, 0.0)
+        assert got == pytest.approx(m.prob_n_flights(t, 0), rel=1e-9)
+    x, tx, T = (cdnow_summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    p = m.prob_no_flight(39.0, x, tx, T)
+    pa = m.p_alive(x, tx, T)
+    assert ((p >= 1 - pa - 1e-12) & (p <= 1 + 1e-12)).all()
+    # members without a repeat purchase: P(alive) = 1, yet P(no purchase) is far from 0
+    assert (pa[x == 0] == 1).all() and p[x == 0].min() > 0.5
+
+
+def test_pareto_prob_no_flight_against_direct_integration(cdnow):
+    from scipy import integrate
+
+    m = cdnow["pareto"]
+    r, alpha, s, beta = m.params_.to_numpy()
+    for x, tx, T, t in ((0, 0.0, 30.0, 39.0), (3, 20.0, 35.0, 39.0), (20, 30.0, 31.0, 10.0)):
+        A, B, k = alpha + T, beta + T, r + x
+
+        def f(u, A=A, B=B, k=k):
+            return (k / A) * (A / (A + u)) ** (k + 1) * (B / (B + u)) ** s
+
+        quiet = 1 - integrate.quad(f, 0, t)[0]
+        pa = m.p_alive(x, tx, T)
+        assert m.prob_no_flight(t, x, tx, T) == pytest.approx(1 - pa + pa * quiet, rel=1e-8)

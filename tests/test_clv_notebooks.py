@@ -110,3 +110,33 @@ def test_notebooks_02_03_textbook_snapshot_only(synthetic, tmp_path):
     assert "expected_flights_holdout" not in pred.columns  # no flight log, no holdout
     _run("03_clv_monetary_value", d, tmp_path, n_bootstrap=2)
     assert pd.read_parquet(d / "clv.parquet")["clv"].notna().all()
+
+
+@pytest.mark.slow
+def test_one_p_alive_for_a_member_in_notebooks_02_03_05(tmp_path):
+    """The run's one purchase model: notebook 02's predictions, notebook 03's CLV table and
+    notebook 05's features give every member the same P(alive)."""
+    from crm_research.data.simulate import simulate_programme
+
+    d = tmp_path / "processed"
+    simulate_programme(n_members=1500, seed=5).to_dataset().save(d)
+    _run("02_clv_purchase_models", d, tmp_path)
+    _run("03_clv_monetary_value", d, tmp_path, n_bootstrap=2)
+    _run("05_churn_analysis", d, tmp_path, reports_dir=str(tmp_path))
+    model = cio.read_json(d / "purchase_model.json")
+    m2 = cio.read_json(tmp_path / "metrics" / "02_clv_purchase_models.json")
+    assert model["name"] == m2["purchase_model"] and model["verdict"]["status"] != "at_bound"
+    p02 = pd.read_parquet(d / "purchase_predictions.parquet").set_index("MEMBER_NO")["p_alive"]
+    p03 = pd.read_parquet(d / "clv.parquet").set_index("MEMBER_NO")["p_alive"]
+    p05 = pd.read_parquet(d / "churn_features_now.parquet").set_index("MEMBER_NO")["p_alive"]
+    assert len(p02) > 1000
+    pd.testing.assert_series_equal(p03.reindex(p02.index), p02, check_names=False)
+    common = p05.index.intersection(p02.index)
+    assert len(common) > 0.9 * len(p02)
+    pd.testing.assert_series_equal(p05.loc[common], p02.loc[common], check_names=False)
+    # every notebook recorded its fits' verdicts
+    for name in ("02_clv_purchase_models", "03_clv_monetary_value", "05_churn_analysis"):
+        checks = cio.read_json(tmp_path / "metrics" / f"{name}.json")["model_checks"]
+        assert checks and all(
+            c["status"] in ("converged", "penalized", "at_bound", "failed") for c in checks
+        )

@@ -13,15 +13,25 @@ offers three definitions (DOMAIN.md, research question 4):
     months``, churned = no flight in ``(obs_date, obs_date + H months]``. Features use
     only events on or before ``obs_date`` (:func:`forward_dataset`).
 ``palive``
-    Model-based: the BG/NBD probability of being alive (Fader, Hardie & Lee 2005);
-    churned = ``P(alive) < 0.5``. Also the baseline score for the classifiers.
+    Model-based: the probability of being alive under the run's purchase model (the one
+    notebook 02 chose and saved to ``purchase_model.json``: BG/NBD, MBG/NBD or
+    Pareto/NBD; Fader, Hardie & Lee 2005); churned = ``P(alive) < 0.5``.
+
+Every model-based score comes from that one purchase model through
+:mod:`crm_research.clv`, with its time unit and counting rule (flights, not flight days),
+so a member's P(alive) is the same in notebooks 02, 03 and 05 (:func:`p_alive_at`). The
+score that answers the forward churn question is the model's probability of no flight in
+the horizon (:meth:`crm_research.clv.models._PurchaseModel.prob_no_flight`); ``1 -
+P(alive)`` is kept as a baseline, and any score with a ROC AUC below 0.5 is flagged
+(:func:`score_checks`).
 
 Around the labels: an interpretable logistic regression (statsmodels, odds ratios with
 95% confidence intervals), a gradient-boosting classifier (scikit-learn, class weights
 with a prior correction, permutation importance), the evaluation metrics (ROC AUC, PR
 AUC, Brier score, calibration, cumulative gains and lift, confusion matrix), Kaplan-Meier
 curves of time to last flight (lifelines), and the retention list with a campaign
-calculator: expected loss = P(churn) x CLV, and how many members to contact.
+calculator: expected loss = P(churn) x value if retained (the CLV given alive, so
+dropout is not counted twice), and how many members to contact.
 
 References
 ----------
@@ -80,9 +90,9 @@ FEATURE_LABELS = {
     "BP_SUM": "base points in the window (km x discount)",
     "COMPLAINT_COUNT": "complaints in the window",
     "NOSHOW_COUNT": "no-shows in the window",
-    "p_alive": "BG/NBD P(alive)",
-    "expected_flights": "BG/NBD expected flights next year",
-    "p_no_flight": "BG/NBD P(no flight in the horizon)",
+    "p_alive": "P(alive) (purchase model)",
+    "expected_flights": "expected flights next year (purchase model)",
+    "p_no_flight": "P(no flight in the horizon) (purchase model)",
 }
 
 #: Snapshot columns used as features when present (after the derived ones).
@@ -374,138 +384,74 @@ def snapshot_as_of(
 
 
 # ---------------------------------------------------------------------------------------
-# definition 3: BG/NBD P(alive)
+# definition 3: P(alive) of the run's purchase model
 # ---------------------------------------------------------------------------------------
-@dataclass
-class BGNBDScores:
-    """P(alive) and expected flights from a BG/NBD fit at one date (lifetimes).
-
-    Attributes
-    ----------
-    table : DataFrame
-        ``MEMBER_NO, frequency, recency, T`` (weeks) and ``p_alive, expected_flights``
-        (expected flights in the next ``horizon_weeks``).
-    params : dict
-        Fitted r, alpha, a, b (weeks).
-    penalizer : float
-        The penalizer that converged.
-    as_of : Timestamp
-    """
-
-    table: pd.DataFrame
-    params: dict
-    penalizer: float
-    as_of: pd.Timestamp
+#: The purchase model used when notebook 02 has not written ``purchase_model.json``.
+DEFAULT_PURCHASE_MODEL = "bgnbd"
 
 
-def fit_bgnbd(
-    flights: pd.DataFrame,
-    as_of,
+def purchase_scores(
+    model,
+    summary: pd.DataFrame,
     *,
-    horizon_weeks: float = 52.0,
-    no_flight_weeks: float | None = None,
-    penalizers: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1),
-) -> BGNBDScores:
-    """Fit a BG/NBD model to the flights on or before ``as_of`` and score every member.
-
-    A thin wrapper over ``lifetimes.BetaGeoFitter`` (Fader, Hardie & Lee 2005), used
-    through :func:`crm_research._compat.lifetimes_guard`. Time unit weeks; repeat
-    flights are counted on distinct days (lifetimes' ``freq="D"``, ``freq_multiplier=7``).
-    When the fit does not converge it is retried with the next, larger penalizer.
-
-    Besides P(alive) and the expected flights in the next ``horizon_weeks``, the table has
-    ``p_no_flight``, the probability of no flight in the next ``no_flight_weeks``
-    (default ``horizon_weeks``), see :func:`bgnbd_prob_no_flight`.
-
-    Raises
-    ------
-    ValueError
-        If no penalizer converges.
-    """
-    from ._compat import import_lifetimes, lifetimes_guard  # noqa: PLC0415
-
-    lt = import_lifetimes()
-    as_of = pd.Timestamp(as_of).normalize()
-    f = truncate_events(flights[[S.MEMBER, S.FLIGHT_DATE]], S.FLIGHT_DATE, as_of)
-    if len(f) == 0:
-        raise DataValidationError(
-            f"no flights on or before {as_of.date()}", source="flights", column=S.FLIGHT_DATE
-        )
-    with lifetimes_guard():
-        warnings.simplefilter("ignore")
-        summ = lt.utils.summary_data_from_transaction_data(
-            f,
-            S.MEMBER,
-            S.FLIGHT_DATE,
-            observation_period_end=as_of,
-            freq="D",
-            freq_multiplier=7,
-        )
-    last_exc: Exception | None = None
-    for pen in penalizers:
-        with lifetimes_guard():
-            warnings.simplefilter("ignore")
-            try:
-                m = lt.BetaGeoFitter(penalizer_coef=pen).fit(
-                    summ["frequency"], summ["recency"], summ["T"]
-                )
-            except Exception as exc:  # lifetimes raises ConvergenceError or LinAlgError
-                last_exc = exc
-                continue
-            p_alive = m.conditional_probability_alive(summ["frequency"], summ["recency"], summ["T"])
-            exp_f = m.conditional_expected_number_of_purchases_up_to_time(
-                horizon_weeks, summ["frequency"], summ["recency"], summ["T"]
-            )
-            p_none = bgnbd_prob_no_flight(
-                m,
-                summ["frequency"],
-                summ["recency"],
-                summ["T"],
-                horizon_weeks if no_flight_weeks is None else no_flight_weeks,
-            )
-        table = summ[["frequency", "recency", "T"]].copy()
-        table["p_alive"] = np.clip(np.asarray(p_alive, float), 0.0, 1.0)
-        table["expected_flights"] = np.asarray(exp_f, float)
-        table["p_no_flight"] = p_none
-        table = table.rename_axis(S.MEMBER).reset_index()
-        params = {k: float(v) for k, v in m.params_.items()}
-        return BGNBDScores(table=table, params=params, penalizer=pen, as_of=as_of)
-    raise ValueError(
-        f"the BG/NBD fit at {as_of.date()} did not converge with penalizers {penalizers}: "
-        f"{last_exc}"
-    )
-
-
-def bgnbd_prob_no_flight(model, frequency, recency, T, t: float) -> np.ndarray:
-    """BG/NBD probability that a member makes no flight in the next ``t`` periods.
-
-    ``P(X(T, T+t) = 0 | x, t_x, T) = 1 - P(alive) + P(alive) ((alpha+T)/(alpha+T+t))^(r+x)``.
-
-    A member who has dropped out never flies again; one who is alive flies as a Poisson
-    process whose rate, given alive and the history, is ``Gamma(r + x, alpha + T)``
-    (the likelihood of an alive member is ``lambda^x exp(-lambda T) (1-p)^x``, so lambda
-    and p separate; Fader, Hardie & Lee 2005, section 3), and the Gamma mixture of
-    ``exp(-lambda t)`` is the power term. This is the model-based counterpart of the
-    forward-looking churn label. For a brand-new member (x = 0, T = 0) it reduces to
-    lifetimes' ``probability_of_n_purchases_up_to_time(t, 0)`` (tested).
+    horizon_days: float = 365.25,
+    no_flight_days: float | None = None,
+) -> pd.DataFrame:
+    """P(alive), expected flights and P(no flight) of every member from a purchase model.
 
     Parameters
     ----------
-    model : lifetimes.BetaGeoFitter
-        A fitted model.
-    frequency, recency, T : array-like
-        Repeat flights x, time of the last flight t_x and age T (model time unit).
-    t : float
-        Horizon (model time unit).
+    model : fitted ``clv.BGNBD``, ``clv.MBGNBD`` or ``clv.ParetoNBD``
+    summary : DataFrame
+        :func:`crm_research.clv.purchase_summary` output (its ``attrs`` give the unit).
+    horizon_days : float
+        Horizon of ``expected_flights`` (days).
+    no_flight_days : float, optional
+        Horizon of ``p_no_flight`` (default ``horizon_days``): the model's probability of
+        no flight in that time (:meth:`~crm_research.clv.models._PurchaseModel.prob_no_flight`),
+        the model-based answer to the forward churn question.
+
+    Returns
+    -------
+    DataFrame
+        ``MEMBER_NO, frequency, recency, T, p_alive, expected_flights, p_no_flight``.
     """
-    r, alpha = float(model.params_["r"]), float(model.params_["alpha"])
-    x = np.asarray(frequency, float)
-    T = np.asarray(T, float)
-    pa = np.clip(
-        np.asarray(model.conditional_probability_alive(frequency, recency, T), float), 0, 1
-    )
-    quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + float(t))))
-    return (1.0 - pa) + pa * quiet
+    dpu = float(summary.attrs.get("days_per_unit", 7.0))
+    x, tx, tt = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    nf = horizon_days if no_flight_days is None else no_flight_days
+    table = summary[["frequency", "recency", "T"]].copy()
+    table["p_alive"] = np.clip(model.p_alive(x, tx, tt), 0.0, 1.0)
+    table["expected_flights"] = model.expected_flights(horizon_days / dpu, x, tx, tt)
+    table["p_no_flight"] = np.clip(model.prob_no_flight(nf / dpu, x, tx, tt), 0.0, 1.0)
+    return table.rename_axis(S.MEMBER).reset_index()
+
+
+def palive_spec(model=None) -> dict:
+    """Which purchase model churn uses: the run's (``purchase_model.json``) or the default.
+
+    Returns ``key, name, time_unit, counting_rule, penalizer, model`` (the loaded model
+    or None).
+    """
+    from . import clv  # noqa: PLC0415
+
+    if model is not None:
+        meta = getattr(model, "meta_", {}) or {}
+        return {
+            "key": clv.model_key(model),
+            "name": model.name,
+            "time_unit": meta.get("time_unit", "weeks"),
+            "counting_rule": meta.get("counting_rule"),
+            "penalizer": float(model.penalizer),
+            "model": model,
+        }
+    return {
+        "key": DEFAULT_PURCHASE_MODEL,
+        "name": clv.MODELS[DEFAULT_PURCHASE_MODEL].name,
+        "time_unit": "weeks",
+        "counting_rule": None,
+        "penalizer": 0.0,
+        "model": None,
+    }
 
 
 def palive_label(p_alive: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
@@ -546,7 +492,8 @@ def load_upstream(
     Returns
     -------
     tables : dict
-        ``purchase_predictions``, ``clv``, ``segments``: a DataFrame or None.
+        ``purchase_predictions``, ``clv``, ``segments``: a DataFrame or None;
+        ``purchase_model``: the run's purchase model (``purchase_model.json``) or None.
     notes : list of str
         One sentence per table saying whether it was found.
 
@@ -568,6 +515,20 @@ def load_upstream(
         else:
             tables[key] = None
             notes.append(f"{name}: not found (its notebook has not run); a fallback is used")
+    from .clv import load_purchase_model  # noqa: PLC0415
+
+    p = d / "purchase_model.json"
+    tables["purchase_model"] = load_purchase_model(p) if p.exists() else None
+    if tables["purchase_model"] is not None:
+        m = tables["purchase_model"]
+        notes.append(
+            f"purchase_model.json: found ({m.name}, time unit {m.meta_['time_unit']}, counting "
+            f"rule {m.meta_['counting_rule']}; {m.verdict_.sentence()})"
+        )
+    else:
+        notes.append(
+            "purchase_model.json: not found (notebook 02 has not run); the BG/NBD is fitted here"
+        )
     return tables, notes
 
 
@@ -601,16 +562,18 @@ def available_definitions(ds, upstream: Mapping[str, Any] | None = None) -> pd.D
         else "no flight log (member table only): nothing is "
         "known about flights after an observation date"
     )
-    up_pa = any(
+    up_pa = upstream.get("purchase_model") is not None or any(
         upstream.get(k) is not None and "p_alive" in upstream[k].columns
         for k in ("purchase_predictions", "clv")
     )
     pa = fw or up_pa
     pa_reason = (
-        "BG/NBD fitted on the flight log"
+        "the purchase model on the flight log"
         if fw
         else (
-            "P(alive) from the CLV notebooks" if up_pa else "no flight log and no upstream P(alive)"
+            "P(alive) from the run's purchase model"
+            if up_pa
+            else "no flight log and no upstream P(alive)"
         )
     )
     return pd.DataFrame(
@@ -778,9 +741,12 @@ class ChurnData:
         The imputer's report.
     feature_sources : dict
         Where P(alive) came from at each date.
-    no_flight_test : Series or None
-        Forward definition only: the BG/NBD probability of no flight in the horizon for
-        the held-out members (:func:`bgnbd_prob_no_flight`), a second model-based score.
+    no_flight_test, no_flight_now : Series or None
+        The purchase model's probability of no flight in the horizon
+        (:meth:`~crm_research.clv.models._PurchaseModel.prob_no_flight`) for the held-out
+        members and for today's members: the model-based score that answers the churn
+        question (``1 - P(alive)`` is 0 for every member without a repeat flight under
+        the BG/NBD).
     """
 
     definition: str
@@ -799,6 +765,7 @@ class ChurnData:
     imputation: pd.DataFrame | None = None
     feature_sources: dict = field(default_factory=dict)
     no_flight_test: pd.Series | None = None
+    no_flight_now: pd.Series | None = None
 
     def counts(self) -> pd.DataFrame:
         """Members and churners in the training and held-out parts."""
@@ -824,31 +791,47 @@ def p_alive_at(
     no_flight_weeks: float | None = None,
     cache: dict | None = None,
 ) -> tuple[pd.DataFrame | None, str, dict | None]:
-    """P(alive) and expected flights at ``as_of``: from notebooks 02/03 or an own BG/NBD fit.
+    """P(alive), expected flights and P(no flight) at ``as_of`` from the run's purchase model.
 
-    Upstream results are used only at the dataset's ``obs_end`` (they were fitted on the
-    whole log, so at an earlier date they would leak the future); otherwise BG/NBD is
-    fitted on the flights on or before ``as_of``.
+    The purchase model is the one notebook 02 chose (``upstream["purchase_model"]``, read
+    from ``purchase_model.json``; else the BG/NBD), with its time unit and counting rule
+    (flights, not flight days, for an airline log), all through :mod:`crm_research.clv`:
+
+    - at the dataset's ``obs_end`` the saved model itself scores the members, so P(alive)
+      is the same as in notebooks 02 and 03;
+    - at an earlier date (the forward definition) the same model is refitted on the
+      flights on or before ``as_of`` with the fit ladder
+      (:func:`crm_research.clv.fit_ladder`), since the saved fit saw the future; its
+      verdict is returned and kept in ``cache["model_checks"]``.
+
+    Without a model file and without a flight log, P(alive) comes from notebook 02's or
+    03's tables where they exist.
 
     Returns
     -------
     table : DataFrame or None
-        ``MEMBER_NO, p_alive, expected_flights``; None when impossible.
+        ``MEMBER_NO, p_alive, expected_flights`` (+ ``p_no_flight``); None when impossible.
     note : str
-    params : dict or None
-        Fitted BG/NBD parameters when fitted here.
+    verdict : dict or None
+        ``FitVerdict.to_dict()`` of the fit used (None for upstream tables).
 
     A ``cache`` dict (shared by the calls of one notebook) keeps each fit, so the same
     date is never fitted twice.
     """
+    from . import clv  # noqa: PLC0415
+
     upstream = upstream or {}
     as_of = pd.Timestamp(as_of).normalize()
-    if as_of == ds.obs_end:
-        for key, exp_col, nb in (
+    spec = palive_spec(upstream.get("purchase_model"))
+    nf_weeks = horizon_weeks if no_flight_weeks is None else no_flight_weeks
+    key = ("palive", spec["key"], as_of)
+    model = spec["model"]
+    if as_of == ds.obs_end and model is None:
+        for tkey, exp_col, nb in (
             ("purchase_predictions", "expected_flights_next_year", "02"),
             ("clv", None, "03"),  # its expected_flights cover the CLV horizon, not a year
         ):
-            t = upstream.get(key)
+            t = upstream.get(tkey)
             if t is not None and "p_alive" in t.columns:
                 out = pd.DataFrame(
                     {S.MEMBER: t[S.MEMBER].to_numpy(), "p_alive": t["p_alive"].to_numpy(float)}
@@ -857,28 +840,49 @@ def p_alive_at(
                     out["expected_flights"] = t[exp_col].to_numpy(float)
                 return (
                     out,
-                    f"P(alive) at {as_of.date()} from notebook {nb} ({UPSTREAM_FILES[key]})",
+                    f"P(alive) at {as_of.date()} from notebook {nb} ({UPSTREAM_FILES[tkey]})",
                     None,
                 )
-    if ds.flights is None:
-        return None, "no flight log and no upstream P(alive): P(alive) is not available", None
-    key = ("bgnbd", as_of, float(horizon_weeks), no_flight_weeks)
     if cache is not None and key in cache:
-        sc = cache[key]
-    else:
-        sc = fit_bgnbd(
-            ds.flights, as_of, horizon_weeks=horizon_weeks, no_flight_weeks=no_flight_weeks
+        model, summ, where = cache[key]
+    elif as_of == ds.obs_end and model is not None:
+        summ = clv.purchase_summary(
+            ds, time_unit=spec["time_unit"], counting_rule=spec["counting_rule"]
         )
+        where = "the run's purchase model (purchase_model.json, notebook 02)"
+    elif ds.flights is None:
+        return None, "no flight log and no purchase model: P(alive) is not available", None
+    else:
+        summ = clv.purchase_summary(
+            ds,
+            time_unit=spec["time_unit"],
+            counting_rule=spec["counting_rule"],
+            observation_end=as_of,
+        )
+        model = clv.fit_ladder(
+            spec["key"],
+            summ,
+            penalizer=spec["penalizer"],
+            source=f"flights up to {as_of.date()}",
+            context=f"notebook 05: {spec['name']} refitted on the flights up to {as_of.date()}",
+        )
+        where = f"{spec['name']} refitted on the flights up to that date"
         if cache is not None:
-            cache[key] = sc
-    p = sc.params
-    return (
-        sc.table[[S.MEMBER, "p_alive", "expected_flights", "p_no_flight"]],
-        f"P(alive) at {as_of.date()} from a BG/NBD fit on the flights up to that date "
-        f"(lifetimes; r={p['r']:.3g}, alpha={p['alpha']:.3g}, a={p['a']:.3g}, b={p['b']:.3g}, "
-        f"penalizer {sc.penalizer})",
-        p,
+            cache.setdefault("model_checks", []).append(model.verdict_.to_dict())
+    if cache is not None:
+        cache[key] = (model, summ, where)
+    verdict = model.verdict_
+    table = purchase_scores(
+        model, summ, horizon_days=7.0 * horizon_weeks, no_flight_days=7.0 * nf_weeks
     )
+    p = {k: float(v) for k, v in model.params_.items()}
+    rule = spec["counting_rule"] or clv.counting_rule_for(ds)
+    note = (
+        f"P(alive) at {as_of.date()} from {where} ("
+        + ", ".join(f"{k}={v:.3g}" for k, v in p.items())
+        + f"; time unit {spec['time_unit']}, counting rule: {rule}; verdict: {verdict.status})"
+    )
+    return table[[S.MEMBER, "p_alive", "expected_flights", "p_no_flight"]], note, verdict.to_dict()
 
 
 def horizon_weeks_of(horizon_months: int) -> float:
@@ -922,13 +926,15 @@ def forward_dataset(
     *,
     with_p_alive: bool = True,
     cache: dict | None = None,
+    upstream: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str]:
     """Features and forward label at ``obs_date`` from the dataset's flight log.
 
     Features come from :func:`snapshot_as_of` (events up to ``obs_date`` only) without
     the member-table attributes recorded at the end of the data
-    (:data:`TIME_VARYING_MEMBER_ATTRIBUTES`); P(alive) from a BG/NBD fit on the same
-    truncated log.
+    (:data:`TIME_VARYING_MEMBER_ATTRIBUTES`); P(alive) from the run's purchase model
+    (``upstream["purchase_model"]``) refitted on the same truncated log
+    (:func:`p_alive_at`).
 
     Returns
     -------
@@ -944,7 +950,11 @@ def forward_dataset(
     pa, note = None, "P(alive) not used"
     if with_p_alive:
         pa, note, _ = p_alive_at(
-            ds, obs_date, no_flight_weeks=horizon_weeks_of(horizon_months), cache=cache
+            ds,
+            obs_date,
+            upstream,
+            no_flight_weeks=horizon_weeks_of(horizon_months),
+            cache=cache,
         )
     X = churn_features(
         snap,
@@ -989,20 +999,24 @@ def build_churn_data(
     upstream = upstream or {}
     notes: list[str] = []
     rng_seed = int(seed)
-    no_flight = None
+    no_flight = no_flight_now = None
     obs_end = ds.obs_end
     sources: dict = {}
     if definition == "forward":
         t1 = observation_date(obs_end, horizon_months)
         t0 = observation_date(t1, horizon_months)
-        X1, lab1, pa1, note1 = forward_dataset(ds, t1, horizon_months, cache=cache)
+        X1, lab1, pa1, note1 = forward_dataset(
+            ds, t1, horizon_months, cache=cache, upstream=upstream
+        )
         sources["p_alive (test features)"] = note1
         want_time = split in ("auto", "time")
         use_time = False
         if want_time:
             first = ds.flights[S.FLIGHT_DATE].min()
             if t0 > first:
-                X0, lab0, _, note0 = forward_dataset(ds, t0, horizon_months, cache=cache)
+                X0, lab0, _, note0 = forward_dataset(
+                    ds, t0, horizon_months, cache=cache, upstream=upstream
+                )
                 sources["p_alive (train features)"] = note0
                 use_time = lab0["churn"].nunique() == 2 and len(lab0) >= 50
             if not use_time and split == "time":
@@ -1045,11 +1059,13 @@ def build_churn_data(
             base_test = 1.0 - pa1_s["p_alive"].reindex(lte[S.MEMBER].to_numpy())
             if "p_no_flight" in pa1_s.columns:
                 no_flight = pa1_s["p_no_flight"].reindex(lte[S.MEMBER].to_numpy())
-        # features of today's members, for the retention list: P(alive) is fitted here
-        # exactly as for the training features (not taken from notebook 02, whose model
-        # and time unit may differ), so the classifier sees the same kind of input
-        pa_now, note_now, _ = p_alive_at(ds, obs_end, None, cache=cache)
-        sources["p_alive (today)"] = note_now + " (fitted here like the training features)"
+        # features of today's members, for the retention list: the run's purchase model
+        # (the one refitted above at the earlier dates, with the same time unit and
+        # counting rule), so the classifier sees the same kind of input
+        pa_now, note_now, _ = p_alive_at(
+            ds, obs_end, upstream, no_flight_weeks=horizon_weeks_of(horizon_months), cache=cache
+        )
+        sources["p_alive (today)"] = note_now
         X_now = churn_features(
             ds.snapshot, extra=_as_features(pa_now), exclude=TIME_VARYING_MEMBER_ATTRIBUTES
         )
@@ -1058,6 +1074,8 @@ def build_churn_data(
             if pa_now is not None
             else None
         )
+        if pa_now is not None and "p_no_flight" in pa_now.columns:
+            no_flight_now = pa_now.set_index(S.MEMBER)["p_no_flight"].reindex(X_now.index)
         dates = {
             "features": t1,
             "train_features": train_date,
@@ -1069,7 +1087,9 @@ def build_churn_data(
             "at the end of the data, which would leak the future into earlier features"
         )
     elif definition in ("textbook", "palive"):
-        pa_now, note_now, _ = p_alive_at(ds, obs_end, upstream, cache=cache)
+        pa_now, note_now, _ = p_alive_at(
+            ds, obs_end, upstream, no_flight_weeks=horizon_weeks_of(horizon_months), cache=cache
+        )
         sources["p_alive"] = note_now
         if definition == "textbook":
             lab = textbook_label(
@@ -1112,6 +1132,10 @@ def build_churn_data(
             pa_s = pa_now.set_index(S.MEMBER)["p_alive"]
             base_test = 1.0 - pa_s.reindex(lte[S.MEMBER].to_numpy())
             base_now = 1.0 - pa_s.reindex(X.index)
+            if "p_no_flight" in pa_now.columns:
+                nf_s = pa_now.set_index(S.MEMBER)["p_no_flight"]
+                no_flight = nf_s.reindex(lte[S.MEMBER].to_numpy())
+                no_flight_now = nf_s.reindex(X.index)
         X_now = X
         dates = {
             "features": obs_end,
@@ -1153,6 +1177,10 @@ def build_churn_data(
         no_flight = no_flight.fillna(no_flight.median())
     if base_now is not None:
         base_now = pd.Series(np.asarray(base_now, float), index=X_now.index).reindex(X_now_i.index)
+    if no_flight_now is not None:
+        no_flight_now = pd.Series(np.asarray(no_flight_now, float), index=X_now.index).reindex(
+            X_now_i.index
+        )
     n_imp = imp.report_["n_missing"].sum() if len(imp.report_) else 0
     notes.append(
         f"missing feature values: {int(n_imp):,} "
@@ -1176,6 +1204,7 @@ def build_churn_data(
         imputation=imp.report_,
         feature_sources=sources,
         no_flight_test=no_flight,
+        no_flight_now=no_flight_now,
     )
 
 
@@ -1605,6 +1634,64 @@ def evaluate_scores(y, scores: Mapping[str, Any], threshold: float = 0.5) -> pd.
     return pd.DataFrame(rows)
 
 
+def score_checks(evaluation: pd.DataFrame, *, context: str = "notebook 05") -> list[dict]:
+    """A check per score whose ROC AUC is below 0.5: worse than a coin, never shown silently.
+
+    An AUC below 0.5 means the score ranks churners *below* non-churners. The classic
+    case is ``1 - P(alive)`` of the BG/NBD against a forward label: the BG/NBD gives
+    P(alive) = 1 to every member without a repeat flight (dropout can only happen after a
+    repeat purchase), so one-time flyers, the likeliest to leave, get the lowest score.
+
+    Returns
+    -------
+    list of dict
+        ``FitVerdict.to_dict()`` entries (status ``failed``: not usable as a churn score)
+        with ``check = "score"``, for the run's model checks.
+    """
+    from .clv.verdict import FitVerdict  # noqa: PLC0415
+
+    out = []
+    for _, r in evaluation.iterrows():
+        auc = float(r["roc_auc"])
+        if np.isfinite(auc) and auc < 0.5:
+            v = FitVerdict(
+                f"churn score: {r['model']}",
+                "failed",
+                detail=f"ROC AUC {auc:.2f} on the held-out members is below 0.5: it ranks "
+                "churners below non-churners (worse than a coin); do not use it as a churn score",
+                context=context,
+            )
+            out.append({**v.to_dict(), "check": "score"})
+    return out
+
+
+def classifier_verdicts(logit, gbm=None, *, context: str = "notebook 05") -> list[dict]:
+    """Verdicts of the churn classifiers (statsmodels' convergence flag; boosting's stop)."""
+    from .clv.verdict import FitVerdict  # noqa: PLC0415
+
+    out = [
+        FitVerdict(
+            "logistic regression",
+            "converged" if logit.converged_ else "failed",
+            detail=""
+            if logit.converged_
+            else "statsmodels reports no convergence: "
+            + "; ".join(str(w) for w in logit.warnings_),
+            context=context,
+        ).to_dict()
+    ]
+    if gbm is not None:
+        out.append(
+            FitVerdict(
+                "gradient boosting",
+                "converged",
+                detail=f"{gbm.model_.n_iter_} boosting iterations (early stopping)",
+                context=context,
+            ).to_dict()
+        )
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # the simulator's truth
 # ---------------------------------------------------------------------------------------
@@ -1913,26 +2000,82 @@ def proxy_clv(snapshot: pd.DataFrame, years: float = 3.0, source: str = "snapsho
     return pd.DataFrame({S.MEMBER: snapshot[S.MEMBER].to_numpy(), "clv": rev.to_numpy() * years})
 
 
+def value_if_retained(clv: pd.DataFrame, source: str = "CLV table") -> pd.DataFrame:
+    """The value a member brings if retained: CLV given alive, from the same purchase model.
+
+    Notebook 03's CLV is an expectation over being alive: with the factorisation of the
+    conditional expectation of the BG/NBD, MBG/NBD and Pareto/NBD,
+    ``E[X(t) | x, t_x, T] = P(alive | x, t_x, T) E[X(t) | alive, x, T]`` (Fader, Hardie &
+    Lee 2005a, eq. 10; Schmittlein, Morrison & Colombo 1987), so
+
+    ``CLV_i = P(alive)_i x V_i``, with ``V_i = margin x spend_i x sum_k E[flights in month
+    k | alive] / (1 + d)^k``,
+
+    the discounted expected residual value of a member who is still active (Fader, Hardie
+    & Lee 2005b; the "DERL" of Fader & Hardie). ``V_i = CLV_i / P(alive)_i`` is computed
+    from the table's own columns, so it uses the same model as the CLV.
+
+    Parameters
+    ----------
+    clv : DataFrame
+        ``MEMBER_NO, clv`` and ``p_alive`` (notebook 03's ``clv.parquet``), or
+        ``MEMBER_NO, clv`` only for a CLV that is not weighted by P(alive) (the revenue
+        proxy): then ``V = clv``.
+
+    Returns
+    -------
+    DataFrame
+        ``MEMBER_NO, clv, value_if_retained``; ``attrs["basis"]`` says which rule applied,
+        ``attrs["n_p_alive_zero"]`` counts members with P(alive) = 0 (their CLV is 0 and so
+        is their value if retained, as far as the model can tell).
+    """
+    S.require_columns(clv, (S.MEMBER, "clv"), source)
+    out = clv[[S.MEMBER, "clv"]].copy()
+    c = out["clv"].astype(float).to_numpy()
+    if "p_alive" in clv.columns:
+        pa = S.numeric(clv, "p_alive", source, allow_missing=True).to_numpy(float)
+        zero = ~(pa > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = np.where(zero, 0.0, c / np.where(zero, 1.0, pa))
+        out["value_if_retained"] = v
+        out.attrs["basis"] = "CLV / P(alive): the CLV given alive, from the same purchase model"
+        out.attrs["n_p_alive_zero"] = int(zero.sum())
+    else:
+        out["value_if_retained"] = c
+        out.attrs["basis"] = "the CLV itself (it is not weighted by P(alive))"
+        out.attrs["n_p_alive_zero"] = 0
+    return out
+
+
 def retention_list(
     p_churn: pd.Series,
     clv: pd.DataFrame,
     segments: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The ranked retention list: expected loss = P(churn) x CLV.
+    """The ranked retention list: expected loss = P(churn) x value if retained.
+
+    ``expected_loss_i = P(churn)_i x V_i`` with ``V_i`` the value member *i* brings if
+    retained, the CLV given alive (:func:`value_if_retained`). Not ``P(churn) x CLV``:
+    the CLV is already weighted by P(alive), so that product counts dropout twice and
+    pushes the members most likely to leave down the list. The value at stake in a
+    retention decision is the value of the customer if retained (Blattberg, Kim & Neslin
+    2008, ch. 24; Neslin et al. 2006).
 
     Parameters
     ----------
     p_churn : Series
         P(churn) indexed by ``MEMBER_NO``.
     clv : DataFrame
-        ``MEMBER_NO, clv`` (members without a CLV get 0 and are counted in ``attrs``).
+        ``MEMBER_NO, clv`` with ``p_alive`` (notebook 03) or ``value_if_retained``;
+        members without a CLV get 0 and are counted in ``attrs``.
     segments : DataFrame, optional
         ``MEMBER_NO, segment``.
 
     Returns
     -------
     DataFrame
-        ``rank, MEMBER_NO, segment, p_churn, clv, expected_loss``, highest loss first.
+        ``rank, MEMBER_NO, segment, p_churn, clv, value_if_retained, expected_loss``,
+        highest loss first; ``attrs["value_basis"]`` says how the value was obtained.
     """
     S.require_columns(clv, (S.MEMBER, "clv"), "CLV table")
     p = pd.Series(np.asarray(p_churn, float), index=pd.Index(p_churn.index, name=S.MEMBER))
@@ -1943,10 +2086,19 @@ def retention_list(
     if ((p < 0) | (p > 1)).any():
         bad = p[(p < 0) | (p > 1)]
         raise DataValidationError("P(churn) outside [0, 1]", source="P(churn)", values=bad.tolist())
-    c = clv.set_index(S.MEMBER)["clv"].astype(float).reindex(p.index)
+    vt = clv if "value_if_retained" in clv.columns else value_if_retained(clv)
+    basis = vt.attrs.get("basis", "given")
+    vt = vt.set_index(S.MEMBER)
+    c = vt["clv"].astype(float).reindex(p.index)
+    v = vt["value_if_retained"].astype(float).reindex(p.index)
     n_no_clv = int(c.isna().sum())
     out = pd.DataFrame(
-        {S.MEMBER: p.index.to_numpy(), "p_churn": p.to_numpy(), "clv": c.fillna(0.0).to_numpy()}
+        {
+            S.MEMBER: p.index.to_numpy(),
+            "p_churn": p.to_numpy(),
+            "clv": c.fillna(0.0).to_numpy(),
+            "value_if_retained": v.fillna(0.0).to_numpy(),
+        }
     )
     if segments is not None:
         S.require_columns(segments, (S.MEMBER, "segment"), "segments")
@@ -1958,13 +2110,13 @@ def retention_list(
         )
     else:
         out["segment"] = "all members"
-    out["expected_loss"] = out["p_churn"] * out["clv"]
+    out["expected_loss"] = out["p_churn"] * out["value_if_retained"]
     out = out.sort_values(["expected_loss", S.MEMBER], ascending=[False, True], kind="mergesort")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out = out[["rank", S.MEMBER, "segment", "p_churn", "clv", "expected_loss"]].reset_index(
-        drop=True
-    )
+    cols = ["rank", S.MEMBER, "segment", "p_churn", "clv", "value_if_retained", "expected_loss"]
+    out = out[cols].reset_index(drop=True)
     out.attrs["members_without_clv"] = n_no_clv
+    out.attrs["value_basis"] = basis
     return out
 
 
@@ -2095,26 +2247,27 @@ __all__ = [
     "LABEL_INGREDIENTS",
     "TIME_VARYING_MEMBER_ATTRIBUTES",
     "WINBACK",
-    "BGNBDScores",
+    "DEFAULT_PURCHASE_MODEL",
     "CampaignResult",
     "ChurnData",
     "ChurnGBM",
     "ChurnLogit",
     "FeatureImputer",
     "available_definitions",
-    "bgnbd_prob_no_flight",
     "brier_score",
     "build_churn_data",
     "calibration_table",
     "campaign",
     "campaign_by_segment",
     "check_two_classes",
+    "classifier_verdicts",
+    "score_checks",
     "churn_features",
     "compare_definitions",
     "dataset_snapshot_at",
     "confusion_at",
     "evaluate_scores",
-    "fit_bgnbd",
+    "palive_spec",
     "forward_dataset",
     "forward_label",
     "gains_table",
@@ -2126,6 +2279,8 @@ __all__ = [
     "palive_label",
     "pr_auc",
     "proxy_clv",
+    "purchase_scores",
+    "value_if_retained",
     "resolve_definition",
     "retention_list",
     "roc_auc",

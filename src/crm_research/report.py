@@ -355,6 +355,7 @@ finished {e(manifest.get("finished"))}, seed {e(manifest.get("seed"))}, commit
 <code>{e(manifest.get("git_commit"))}</code>.</p>
 <h2>Notebooks</h2>
 <table><tr><th>notebook</th><th>outputs</th><th>run time</th></tr>{"".join(items)}</table>
+<h2>Model checks</h2>{_model_checks_section(manifest)}
 <h2>Figures</h2><ul>{fig_list}</ul>
 <h2>Parameters</h2><pre>{e(params)}</pre>
 <p>Everything here is in <code>manifest.json</code>.</p>
@@ -526,6 +527,20 @@ def _ensure_simulation(folder: Path, members: int, seed: int, log) -> None:
         )
     log(f"simulating {members:,} members (seed {seed}) into {folder} ...")
     sources.write_synthetic(folder, n_members=members, seed=seed)
+
+
+def _add_model_checks(manifest: dict) -> None:
+    """Gather every notebook's ``model_checks`` (fit verdicts) into the manifest."""
+    from .modelchecks import collect_model_checks
+
+    manifest["model_checks"] = collect_model_checks(manifest.get("metrics", {}))
+
+
+def _model_checks_section(manifest: dict) -> str:
+    """The run's model checks (verdict of every fit) as an HTML table for the index."""
+    from .modelchecks import model_checks_html
+
+    return model_checks_html(manifest.get("model_checks", []))
 
 
 def run_study(
@@ -975,6 +990,7 @@ def _run_locked(
         "metrics": metrics,
         "processed_dir": str(processed),
     }
+    _add_model_checks(manifest)
     _io.write_json(manifest, staging / "manifest.json")
     if html:
         _io.write_text(_index_html(run_id, staging, rows, manifest), staging / "index.html")

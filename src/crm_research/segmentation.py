@@ -632,6 +632,27 @@ class LRFMCKMeans:
         self.n_iter_ = int(self.model_.n_iter_)
         return self
 
+    @property
+    def verdict_(self):
+        """The fit's verdict (:class:`crm_research.clv.verdict.FitVerdict`).
+
+        ``converged`` when the best of the ``n_init`` runs stopped before scikit-learn's
+        ``max_iter``; ``failed`` when it did not (the partition may still move);
+        ``at_bound`` when a cluster is empty (the data do not support ``k`` groups).
+        """
+        from .clv.verdict import FitVerdict  # noqa: PLC0415
+
+        name = f"k-means (k = {self.k})"
+        empty = [str(c) for c, n in self.sizes_.items() if n == 0]
+        if empty:
+            return FitVerdict(name, "at_bound", detail="empty cluster(s)", parameters=tuple(empty))
+        max_iter = int(getattr(self.model_, "max_iter", 300))
+        if self.n_iter_ >= max_iter:
+            return FitVerdict(name, "failed", detail=f"no convergence within {max_iter} iterations")
+        return FitVerdict(
+            name, "converged", detail=f"{self.n_iter_} iterations, best of {self.n_init} starts"
+        )
+
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Standardise ``X`` with the fitted scaler."""
         return self.scaler_.transform(check_lrfmc(X, source=self.source))

@@ -16,6 +16,22 @@ Schmittlein, D. C., Morrison, D. G. & Colombo, R. (1987). Counting your customer
 are they and what will they do next? Management Science 33(1), 1-24.
 """
 
+from .fitting import (
+    PURCHASE_CHOICES,
+    fit_ladder,
+    holdout_cumulative_error,
+    model_key,
+    refit_on_all,
+    select_purchase_model,
+    verdict_table,
+)
+from .modelfile import (
+    COUNTING_RULES,
+    counting_rule_for,
+    load_purchase_model,
+    purchase_summary,
+    save_purchase_model,
+)
 from .models import (
     BGNBD,
     MBGNBD,
@@ -57,8 +73,22 @@ from .value import (
     lorenz_curve,
     monthly_rate,
 )
+from .verdict import FitVerdict
 
 __all__ = [
+    "COUNTING_RULES",
+    "PURCHASE_CHOICES",
+    "FitVerdict",
+    "counting_rule_for",
+    "fit_ladder",
+    "holdout_cumulative_error",
+    "load_purchase_model",
+    "model_key",
+    "purchase_summary",
+    "refit_on_all",
+    "save_purchase_model",
+    "select_purchase_model",
+    "verdict_table",
     "BGNBD",
     "MBGNBD",
     "MODELS",

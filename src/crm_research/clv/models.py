@@ -42,12 +42,19 @@ from scipy import stats
 from .._compat import import_lifetimes, lifetimes_guard
 from ..data.schema import DataValidationError, row_labels
 from .summary import compress
+from .verdict import FitVerdict
 
 #: Above this many distinct rows, start from a fit on a subsample (see module docstring).
 WARM_START_ROWS = 30_000
 WARM_START_MEMBERS = 20_000
 #: Scaled parameters (time rescaled so max T = 1) outside this range mean a degenerate fit.
 PARAM_BOUNDS = (1e-6, 1e6)
+#: A fit is at a bound when moving a parameter this many times further towards the edge
+#: of the parameter space lowers the log-likelihood by less than ``RIDGE_DROP``.
+RIDGE_FACTOR = 100.0
+RIDGE_DROP = 1.92
+#: The fit ladder: plain maximum likelihood, then these penalizers, until a usable fit.
+PENALIZER_LADDER = (0.0, 0.001, 0.01, 0.1)
 
 REMEDY = (
     "Remedy: refit with a penalizer (e.g. penalizer=0.001, then larger), express time in "
@@ -361,11 +368,122 @@ class _PurchaseModel(_Fitted):
         self.params_ = self.fitter_.params_.copy()
         self.data_ = rows
         scale = 1.0 / rows["T"].max()
-        self._check_params(self._scaled(self.params_.to_numpy(), scale))
-        self.standard_errors_ = self._standard_errors(rows)
-        self._check_params(self._scaled(self.params_.to_numpy(), scale), self.standard_errors_)
+        scaled = self._scaled(self.params_.to_numpy(), scale)
+        if not np.all(np.isfinite(scaled)):
+            raise FitError(f"{self.name}: the fit overflowed (non-finite parameters). {REMEDY}")
+        off = self._off_bounds(scaled)
+        with np.errstate(all="ignore"):
+            self.standard_errors_ = (
+                self._standard_errors(rows)
+                if not off
+                else pd.Series(np.nan, index=list(self.param_names))
+            )
         self.log_likelihood_ = self.log_likelihood(rows)
+        # bootstrap replicates (started from a fitted model) are checked for bounds and
+        # standard errors only: the likelihood-ridge check of the main fit stands for them
+        self.verdict_ = self._verdict(rows, off, ridge=start_from is None)
         return self
+
+    # -- the verdict ---------------------------------------------------------------------
+    def _off_bounds(self, scaled: np.ndarray) -> list[str]:
+        lo, hi = PARAM_BOUNDS
+        return [n for n, v in zip(self.param_names, scaled, strict=True) if not lo < v < hi]
+
+    def _verdict(self, rows: pd.DataFrame, off: list[str], ridge: bool = True) -> FitVerdict:
+        """Classify this fit (see :mod:`crm_research.clv.verdict`).
+
+        ``at_bound`` when a parameter (time rescaled so the oldest member has T = 1, as in
+        lifetimes) left ``PARAM_BOUNDS``, when a standard error is not finite (flat or not
+        concave likelihood), or, for a plain maximum-likelihood fit, when a move towards
+        an edge of the parameter space (``_edge_moves``: a dropout parameter, or the two
+        parameters of one mixing distribution with their ratio kept) by
+        :data:`RIDGE_FACTOR` lowers the log-likelihood by less than :data:`RIDGE_DROP`
+        (1.92, half the 95% point of chi-square(1)): then the 95% likelihood interval
+        reaches at least that far, and the data cannot pin the parameter down (Pareto/NBD
+        with ``s, beta`` running off together: no heterogeneity in dropout visible;
+        BG/NBD with ``b`` running off: no dropout visible). Where the likelihood cannot
+        be evaluated that far out, the move is shortened to 10 or 3 times and the
+        threshold scaled by the square of the log step.
+        """
+        vals = {k: float(v) for k, v in self.params_.items()}
+        if off:
+            shown = ", ".join(f"{k} = {vals[k]:.3g}" for k in off)
+            return FitVerdict(
+                self.name,
+                "at_bound",
+                penalizer=self.penalizer,
+                detail=f"{shown} ran to the edge of the parameter space",
+                parameters=tuple(off),
+            )
+        se = self.standard_errors_
+        bad_se = [k for k in self.param_names if not np.isfinite(se.get(k, np.nan))]
+        if bad_se:
+            return FitVerdict(
+                self.name,
+                "at_bound",
+                penalizer=self.penalizer,
+                detail="the likelihood is flat or not concave at the optimum (no finite "
+                f"standard error for {', '.join(bad_se)})",
+                parameters=tuple(bad_se),
+            )
+        if self.penalizer == 0:
+            ridge = self._ridge(rows) if ridge else None
+            if ridge is not None:
+                names, drop, f, limit = ridge
+                shown = ", ".join(f"{k} = {vals[k]:.3g}" for k in names)
+                return FitVerdict(
+                    self.name,
+                    "at_bound",
+                    detail=f"{shown}: moving {' and '.join(names)} {f:g} times further "
+                    f"towards the edge lowers the log-likelihood by only {max(drop, 0.0):.2f}"
+                    f" (< {limit:.3g})",
+                    parameters=names,
+                )
+            return FitVerdict(self.name, "converged")
+        return FitVerdict(
+            self.name, "penalized", penalizer=self.penalizer, detail="penalizer given"
+        )
+
+    #: the moves towards the edges of the parameter space that the ridge check tries:
+    #: (parameters, +1 = multiply by the factor, -1 = divide). A pair is the two
+    #: parameters of one mixing distribution, moved with their ratio (the mean) kept: it
+    #: runs off when members do not differ. ``b`` up or ``a`` down: no dropout visible.
+    _edge_moves: tuple[tuple[tuple[str, ...], int], ...] = (
+        (("b",), 1),
+        (("a",), -1),
+        (("a", "b"), 1),
+        (("r", "alpha"), 1),
+    )
+
+    def _ridge(self, rows: pd.DataFrame) -> tuple[tuple[str, ...], float] | None:
+        """The parameter(s) whose move towards the edge barely changes the likelihood."""
+        p0 = self.params_.to_numpy(float)
+        ll0 = self.log_likelihood_
+        names = list(self.param_names)
+        best = None
+        moves = self._edge_moves
+        for which, sign in moves:
+            # the full move where the likelihood can be evaluated there, else a shorter
+            # one with the threshold scaled down as the square of the log step (the
+            # quadratic approximation of the log-likelihood around the optimum)
+            for f in (RIDGE_FACTOR, 10.0, 3.0):
+                p = p0.copy()
+                for n in which:
+                    p[names.index(n)] *= f**sign
+                with np.errstate(all="ignore"):
+                    try:
+                        ll = self.log_likelihood(rows, p)
+                    except (FloatingPointError, OverflowError, ValueError):
+                        continue
+                if np.isfinite(ll) and ll > -1e299:
+                    break
+            else:
+                continue
+            limit = RIDGE_DROP * (np.log(f) / np.log(RIDGE_FACTOR)) ** 2
+            drop = ll0 - ll
+            if drop < limit and (best is None or drop < best[1]):
+                best = (which, float(drop), f, limit)
+        return best
 
     def _scaled(self, params: np.ndarray, scale: float) -> np.ndarray:
         p = params.copy()
@@ -476,6 +594,28 @@ class _PurchaseModel(_Fitted):
             t,
             unique=unique,
         )
+
+    def prob_no_flight(self, t: float, frequency, recency, T, *, unique: bool = False):
+        """P(no flight in ``(T, T + t]`` | x, t_x, T): the model's churn probability.
+
+        BG/NBD and MBG/NBD:
+        ``P = 1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + t))^(r + x)``.
+        A member who has dropped out never flies again; given alive, the likelihood
+        ``lambda^x exp(-lambda T)`` times a factor in ``p`` only separates, so the
+        rate's posterior is Gamma(r + x, alpha + T) (Fader, Hardie & Lee 2005a, section
+        3; Batislam et al. 2007 for the MBG/NBD, whose alive term has one more ``1 - p``)
+        and the Gamma mixture of ``exp(-lambda t)`` is the power term. For a member
+        without history (x = 0, T = 0) it is lifetimes' ``P(X(t) = 0)`` (tested).
+        Unlike ``1 - P(alive)``, it is not 0 for members without repeat flights (whose
+        BG/NBD P(alive) is 1): it answers the churn question, "no flight in the horizon".
+        """
+        self._require_fit()
+        pa = np.clip(self.p_alive(frequency, recency, T, unique=unique), 0.0, 1.0)
+        r, alpha = float(self.params_["r"]), float(self.params_["alpha"])
+        x = np.asarray(frequency, dtype=float)
+        tt = np.asarray(T, dtype=float)
+        quiet = np.exp((r + x) * (np.log(alpha + tt) - np.log(alpha + tt + float(t))))
+        return (1.0 - pa) + pa * quiet
 
     def expected_flights_unconditional(self, t) -> np.ndarray:
         """E[X(t)]: expected repeat flights in ``t`` after a first flight (no history)."""
@@ -623,6 +763,12 @@ class ParetoNBD(_PurchaseModel):
     name = "Pareto/NBD"
     _fitter = "ParetoNBDFitter"
     param_names = ("r", "alpha", "s", "beta")
+    _edge_moves = (
+        (("beta",), 1),
+        (("s",), -1),
+        (("s", "beta"), 1),
+        (("r", "alpha"), 1),
+    )
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-6, warm_start: bool = True):
         super().__init__(penalizer=penalizer, tol=tol, warm_start=warm_start)
@@ -676,16 +822,19 @@ class ParetoNBD(_PurchaseModel):
         fitter._bfgs_hess_inv = res.hess_inv
         return fitter
 
-    def _loglik_log_params(self, rows, scale=1.0):
+    def _loglik_log_params(self, rows, scale=1.0, penalized: bool = False):
         fn = _fitter_class("ParetoNBDFitter")._conditional_log_likelihood
         x = rows["frequency"].to_numpy()
         tx = rows["recency"].to_numpy() * scale
         tt = rows["T"].to_numpy() * scale
         w = rows["weights"].to_numpy(float)
+        # the penalty of ``_run`` on the same (total) scale: w.mean() * penalizer * |p|^2
+        pen = self.penalizer * w.mean() if penalized else 0.0
 
         def ll(logp):
             with np.errstate(all="ignore"):
-                v = (w * fn(np.exp(logp), x, tx, tt)).sum()
+                p = np.exp(logp)
+                v = (w * fn(p, x, tx, tt)).sum() - pen * (p**2).sum()
             return v if np.isfinite(v) else -1e300
 
         return ll
@@ -694,7 +843,7 @@ class ParetoNBD(_PurchaseModel):
         from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
         scale = 1.0 / rows["T"].max()
-        ll = self._loglik_log_params(rows, scale)
+        ll = self._loglik_log_params(rows, scale, penalized=True)
         lp = np.log(self._scaled(self.params_.to_numpy(), scale))
         n = rows["weights"].sum()
         grad = approx_fprime(lp, ll, centered=True) / n
@@ -715,6 +864,41 @@ class ParetoNBD(_PurchaseModel):
     def log_likelihood(self, rows, params=None) -> float:
         p = self.params_.to_numpy() if params is None else np.asarray(params, dtype=float)
         return float(self._loglik_log_params(rows)(np.log(p)))
+
+    def prob_no_flight(self, t: float, frequency, recency, T, *, unique: bool = False):
+        """P(no flight in ``(T, T + t]`` | x, t_x, T) under the Pareto/NBD.
+
+        Given alive at ``T``, the posterior of the flight rate is Gamma(r + x, A) with
+        ``A = alpha + T`` and, independently, that of the dropout rate Gamma(s, B) with
+        ``B = beta + T`` (the likelihood of an alive member, ``lambda^x exp(-(lambda +
+        mu) T)``, factorises; Schmittlein, Morrison & Colombo 1987). A living member with
+        rates ``lambda, mu`` flies before dropping out and before ``t`` with probability
+        ``int_0^t lambda exp(-(lambda + mu) u) du``, so
+
+        ``P(no flight | alive) = 1 - int_0^t (k/A) (A/(A+u))^(k+1) (B/(B+u))^s du``,
+        ``k = r + x``. With ``w = 1 - (A/(A+u))^k`` the integral is
+        ``int_0^W (B/(B+u(w)))^s dw``, ``W = 1 - (A/(A+t))^k``, a smooth integrand on a
+        short interval, evaluated by 32-point Gauss-Legendre quadrature (the tests check
+        it against direct numerical integration). ``P = 1 - P(alive) + P(alive) P(no
+        flight | alive)``.
+        """
+        self._require_fit()
+        pa = np.clip(self.p_alive(frequency, recency, T, unique=unique), 0.0, 1.0)
+        r, alpha, s, beta = (float(v) for v in self.params_.to_numpy())
+        x = np.atleast_1d(np.asarray(frequency, dtype=float))
+        tt = np.atleast_1d(np.asarray(T, dtype=float))
+        k = r + x
+        A, B = alpha + tt, beta + tt
+        W = -np.expm1(k * (np.log(A) - np.log(A + float(t))))
+        nodes, wts = np.polynomial.legendre.leggauss(32)
+        w = (nodes[None, :] + 1.0) / 2.0 * W[:, None]
+        v = -np.log1p(-w) / k[:, None]
+        u = A[:, None] * np.expm1(v)
+        g = np.exp(-s * np.log1p(u / B[:, None]))
+        integral = (g * wts[None, :]).sum(axis=1) * W / 2.0
+        quiet = 1.0 - integral
+        out = (1.0 - pa) + pa * quiet
+        return float(out[0]) if np.ndim(frequency) == 0 else out
 
     def prob_n_flights(self, t: float, n: int) -> float:
         """P(X(t) = n) for a new member: lifetimes' conditional pmf with an empty history."""

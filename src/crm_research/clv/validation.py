@@ -221,13 +221,14 @@ def discretisation_effect(
 
     Counting periods instead of flights loses the flights that share a period, so the
     purchase rate falls (``alpha`` up / ``r`` down); whole-week time shortens ``T`` and
-    ``t_x`` by up to a week. ``truth`` (simulated data) adds a row with the true values.
+    ``t_x`` by up to a week. ``truth`` (simulated data) adds a row with the true values;
+    the ``verdict`` column gives each fit's verdict.
     """
     from .._compat import import_lifetimes, lifetimes_guard
     from .models import BGNBD
     from .summary import flight_summary
 
-    rows = {}
+    rows, verdicts = {}, {}
     for label, merge in (("flights, days", False), ("distinct days", True)):
         s = flight_summary(
             flights,
@@ -236,7 +237,8 @@ def discretisation_effect(
             time_unit="weeks",
             merge_same_day=merge,
         )
-        rows[label] = BGNBD(penalizer=penalizer).fit(s).params_
+        m = BGNBD(penalizer=penalizer).fit(s)
+        rows[label], verdicts[label] = m.params_, m.verdict_.sentence()
     lt = import_lifetimes()
     obs = observation_end if calibration_end is None else calibration_end
     obs = pd.Timestamp(obs) if obs is not None else flights[S.FLIGHT_DATE].max()
@@ -249,9 +251,12 @@ def discretisation_effect(
         w = lt.utils.summary_data_from_transaction_data(
             f, S.MEMBER, S.FLIGHT_DATE, observation_period_end=obs, freq="W"
         )
-    rows["distinct weeks (lifetimes)"] = BGNBD(penalizer=penalizer).fit(w).params_
+    m = BGNBD(penalizer=penalizer).fit(w)
+    rows["distinct weeks (lifetimes)"] = m.params_
+    verdicts["distinct weeks (lifetimes)"] = m.verdict_.sentence()
     out = pd.DataFrame(rows).T
     if truth is not None:
         out.loc["truth"] = [truth[k] for k in out.columns]
+    out["verdict"] = pd.Series(verdicts).reindex(out.index).fillna("(true values)")
     out.index.name = "how x, t_x and T are counted"
     return out

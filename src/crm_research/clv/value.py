@@ -226,6 +226,8 @@ def bootstrap_clv(
             pm = cls(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False).fit(
                 x, tx, tt, weights=w, source="bootstrap sample", start_from=purchase
             )
+            if not pm.verdict_.usable:  # a replicate that ran to a bound is a failed one
+                raise FitError(f"{pm.name}: parameter(s) at a bound ({pm.verdict_.detail})")
             sm = refit_spend(spend, summary, w)
         except FitError as err:
             reason = str(err).split(". Remedy")[0]
