@@ -216,7 +216,7 @@ PARAMETERS: tuple[Param, ...] = (
     _p(
         "time_unit",
         "str",
-        "02 03",
+        "02",
         "weeks",
         "time unit of the purchase models",
         choices=("days", "weeks", "months"),
@@ -243,10 +243,10 @@ PARAMETERS: tuple[Param, ...] = (
     _p(
         "purchase_model",
         "str",
-        "03",
-        "bgnbd",
-        "purchase model behind CLV",
-        choices=("bgnbd", "mbgnbd", "pareto"),
+        "02",
+        "auto",
+        "purchase model carried to CLV and churn (auto: the best-validated one)",
+        choices=("auto", "bgnbd", "mbgnbd", "pareto"),
     ),
     _p(
         "margin",
