@@ -334,6 +334,14 @@ def test_duplicate_member_ids(tmp_path):
     assert "duplicate" in str(err)
 
 
+def test_member_ids_too_long_to_keep_are_refused(tmp_path):
+    # a 20-digit id would lose digits through float (or wrap in int64): refused by the
+    # absurd-value check (beyond 1e12, below 2**53 every id is exact), its row named
+    err = _error(tmp_path, table(member(1), member(12345678901234567890)))
+    assert err.column == "MEMBER_NO" and err.rows == [2]
+    assert "absurd" in str(err) and "12345678901234567890" in str(err)
+
+
 def test_non_numeric_and_missing_counts(tmp_path):
     err = _error(tmp_path, table(member(1), member(2, FLIGHT_COUNT="ten")))
     assert err.column == "FLIGHT_COUNT" and err.values == ["ten"] and "non-numeric" in str(err)
