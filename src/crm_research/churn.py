@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from .data import schema as S
+from .data.engines.base import check_horizon
 from .data.schema import DataValidationError
 
 DEFINITIONS = ("textbook", "forward", "palive")
@@ -314,21 +315,7 @@ def forward_label(
     """
     _check_horizon(horizon_months)
     S.require_columns(flights, S.FLIGHT_REQUIRED, source)
-    obs_date = pd.Timestamp(obs_date).normalize()
-    data_end = pd.Timestamp(data_end).normalize()
-    horizon_end = obs_date + pd.DateOffset(months=int(horizon_months))
-    if horizon_end > data_end:
-        avail = (data_end.year - obs_date.year) * 12 + data_end.month - obs_date.month
-        raise DataValidationError(
-            f"the horizon of {horizon_months} months after the observation date "
-            f"{obs_date.date()} ends on {horizon_end.date()}, after the end of the data "
-            f"{data_end.date()} (about {max(avail, 0)} months of data after the "
-            "observation date)",
-            source=source,
-            column=S.FLIGHT_DATE,
-            values=[data_end],
-            hint="Shorten the horizon or move the observation date earlier",
-        )
+    obs_date, horizon_end = check_horizon(obs_date, horizon_months, data_end, source)
     d = flights[S.FLIGHT_DATE]
     before = flights.loc[d <= obs_date, S.MEMBER]
     members = np.unique(before.to_numpy())

@@ -66,6 +66,56 @@ def _day(ts: pd.Timestamp) -> int:
     return int(pd.Timestamp(ts).normalize().value // _NS_PER_DAY)
 
 
+def summary_bounds(
+    first_day_data: int,
+    last_day_data: int,
+    calibration_end,
+    observation_end,
+    time_unit: str,
+    source: str,
+) -> tuple[int, int, float]:
+    """The observation and calibration end (days since the epoch) and the unit in days.
+
+    Shared by :func:`flight_summary` and the flight-log engines
+    (:mod:`crm_research.data.engines`), so every engine refuses the same windows with the
+    same messages.
+
+    Raises
+    ------
+    DataValidationError
+        An observation end before the first flight, a calibration end outside the data, a
+        holdout shorter than one ``time_unit``.
+    """
+    unit_days = days_per_unit(time_unit)
+    obs_d = last_day_data if observation_end is None else _day(observation_end)
+    cal_d = obs_d if calibration_end is None else _day(calibration_end)
+    as_date = lambda d: pd.Timestamp(d * _NS_PER_DAY).date()  # noqa: E731
+    if obs_d < first_day_data:
+        raise DataValidationError(
+            f"the observation end {as_date(obs_d)} is before the first flight {as_date(first_day_data)}",
+            source=source,
+            column=S.FLIGHT_DATE,
+        )
+    if not first_day_data <= cal_d <= obs_d:
+        raise DataValidationError(
+            f"the calibration end {as_date(cal_d)} lies outside the data "
+            f"({as_date(first_day_data)} to {as_date(obs_d)})",
+            source=source,
+            column=S.FLIGHT_DATE,
+            hint="Choose a calibration end between the first flight and the observation end",
+        )
+    holdout_days = obs_d - cal_d
+    if 0 < holdout_days < unit_days:
+        raise DataValidationError(
+            f"the holdout ({holdout_days} days after {as_date(cal_d)}) is shorter than one "
+            f"{time_unit[:-1]}",
+            source=source,
+            column=S.FLIGHT_DATE,
+            hint="Use a longer holdout or calibration_end = observation end (no holdout)",
+        )
+    return obs_d, cal_d, unit_days
+
+
 def flight_summary(
     flights: pd.DataFrame,
     *,
@@ -131,33 +181,11 @@ def flight_summary(
     has_rev = S.REVENUE in flights.columns
     rev = S.numeric(flights, S.REVENUE, source, allow_missing=True).to_numpy() if has_rev else None
 
-    first_day_data, last_day_data = int(day.min()), int(day.max())
-    obs_d = last_day_data if observation_end is None else _day(observation_end)
-    cal_d = obs_d if calibration_end is None else _day(calibration_end)
-    as_date = lambda d: pd.Timestamp(d * _NS_PER_DAY).date()  # noqa: E731
-    if obs_d < first_day_data:
-        raise DataValidationError(
-            f"the observation end {as_date(obs_d)} is before the first flight {as_date(first_day_data)}",
-            source=source,
-            column=S.FLIGHT_DATE,
-        )
-    if not first_day_data <= cal_d <= obs_d:
-        raise DataValidationError(
-            f"the calibration end {as_date(cal_d)} lies outside the data "
-            f"({as_date(first_day_data)} to {as_date(obs_d)})",
-            source=source,
-            column=S.FLIGHT_DATE,
-            hint="Choose a calibration end between the first flight and the observation end",
-        )
+    obs_d, cal_d, unit_days = summary_bounds(
+        int(day.min()), int(day.max()), calibration_end, observation_end, time_unit, source
+    )
     holdout_days = obs_d - cal_d
-    if 0 < holdout_days < unit_days:
-        raise DataValidationError(
-            f"the holdout ({holdout_days} days after {as_date(cal_d)}) is shorter than one "
-            f"{time_unit[:-1]}",
-            source=source,
-            column=S.FLIGHT_DATE,
-            hint="Use a longer holdout or calibration_end = observation end (no holdout)",
-        )
+    as_date = lambda d: pd.Timestamp(d * _NS_PER_DAY).date()  # noqa: E731
 
     keep = day <= obs_d
     day, member = day[keep], member[keep]

@@ -155,40 +155,12 @@ def summary_bounds(
     stats: dict, calibration_end, observation_end, time_unit: str, source: str
 ) -> tuple[int, int, float]:
     """The date checks of :func:`crm_research.clv.flight_summary` (same messages)."""
-    from ...clv.summary import days_per_unit
+    from ...clv.summary import summary_bounds as _bounds
 
-    unit_days = days_per_unit(time_unit)
     first_day_data, last_day_data = int(stats["first_day"]), int(stats["last_day"])
-    obs_d = last_day_data if observation_end is None else day_of(observation_end)
-    cal_d = obs_d if calibration_end is None else day_of(calibration_end)
-
-    def as_date(d):
-        return date_of_day(d).date()
-
-    if obs_d < first_day_data:
-        raise DataValidationError(
-            f"the observation end {as_date(obs_d)} is before the first flight {as_date(first_day_data)}",
-            source=source,
-            column=S.FLIGHT_DATE,
-        )
-    if not first_day_data <= cal_d <= obs_d:
-        raise DataValidationError(
-            f"the calibration end {as_date(cal_d)} lies outside the data "
-            f"({as_date(first_day_data)} to {as_date(obs_d)})",
-            source=source,
-            column=S.FLIGHT_DATE,
-            hint="Choose a calibration end between the first flight and the observation end",
-        )
-    holdout_days = obs_d - cal_d
-    if 0 < holdout_days < unit_days:
-        raise DataValidationError(
-            f"the holdout ({holdout_days} days after {as_date(cal_d)}) is shorter than one "
-            f"{time_unit[:-1]}",
-            source=source,
-            column=S.FLIGHT_DATE,
-            hint="Use a longer holdout or calibration_end = observation end (no holdout)",
-        )
-    return obs_d, cal_d, unit_days
+    return _bounds(
+        first_day_data, last_day_data, calibration_end, observation_end, time_unit, source
+    )
 
 
 def snapshot_order(has_km, has_disc, has_rev, member_cols, complaints, noshows) -> list[str]:
