@@ -175,3 +175,25 @@ def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(tmp_path, 
     assert not [n for n in after if n.startswith(".staging-")]
     assert [n for n in after if n not in before and not n.startswith("failed-")] == []
     assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name
+
+
+def test_interrupt_stops_only_kernel_children():
+    # an interrupted run stops its own kernels, never other children of the caller's
+    # process (a Spark JVM of the caller's session was killed before this rule)
+    import subprocess
+    import sys
+
+    from crm_research.report import _stop_kernels
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "ipykernel_launcher"]
+    )
+    try:
+        _stop_kernels(wait=5.0)
+        assert kernel.poll() is not None
+        assert other.poll() is None
+    finally:
+        for p in (other, kernel):
+            p.kill()
+            p.wait()

@@ -822,14 +822,21 @@ def _signals_as_interrupts():
 
 
 def _children() -> list[int]:
-    """Process ids of this process's children (Linux ``/proc``; empty elsewhere)."""
+    """Process ids of this process's kernel children (Linux ``/proc``; empty elsewhere).
+
+    Only Jupyter kernels (``ipykernel_launcher`` on the command line): other children of
+    the process, such as a Spark JVM of the caller's own session, are not ours to stop.
+    """
     me, kids = os.getpid(), []
     for d in Path("/proc").glob("[0-9]*"):
         try:
             ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != me:
+                continue
+            cmdline = (d / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == me:
+        if b"ipykernel" in cmdline:
             kids.append(int(d.name))
     return kids
 
