@@ -282,6 +282,15 @@ class Engine(ABC):
     def __exit__(self, *exc):
         self.close()
 
+    def _name_sources(self, flights, members, complaints, noshows, source) -> None:
+        """The names that error messages give each input table (one rule for every engine)."""
+        self.sources = {
+            "flights": source or source_name(flights, "flight log"),
+            "members": source_name(members, "member table"),
+            "complaints": source_name(complaints, "complaints"),
+            "noshows": source_name(noshows, "noshows"),
+        }
+
 
 class SQLEngine(Engine):
     """The scans as SQL (:mod:`.sql`); subclasses register tables and run queries."""
@@ -320,12 +329,7 @@ class SQLEngine(Engine):
 
     # --- loading ---------------------------------------------------------------------------
     def load(self, flights, members=None, complaints=None, noshows=None, *, source=None):
-        self.sources = {
-            "flights": source or source_name(flights, "flight log"),
-            "members": source_name(members, "member table"),
-            "complaints": source_name(complaints, "complaints"),
-            "noshows": source_name(noshows, "noshows"),
-        }
+        self._name_sources(flights, members, complaints, noshows, source)
         self._offsets, self._stats, self._summaries = {}, None, {}
         self.columns = {}
         for name, src, date_col in (

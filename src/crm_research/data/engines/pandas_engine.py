@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import schema as S
-from .base import Engine, Table, batches_to_parquet, source_files, source_name
+from .base import Engine, Table, batches_to_parquet, source_files
 
 
 def read_source(src) -> pd.DataFrame:
@@ -58,12 +58,7 @@ class PandasEngine(Engine):
     name = "pandas"
 
     def load(self, flights, members=None, complaints=None, noshows=None, *, source=None):
-        self.sources = {
-            "flights": source or source_name(flights, "flight log"),
-            "members": source_name(members, "member table"),
-            "complaints": source_name(complaints, "complaints"),
-            "noshows": source_name(noshows, "noshows"),
-        }
+        self._name_sources(flights, members, complaints, noshows, source)
         self._summaries = {}
         self.flights = read_source(flights)
         self.members = None if members is None else read_source(members)
