@@ -39,8 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._compat import import_lifetimes, lifetimes_guard
+from .._compat import lifetimes_guard
 from ..data.schema import DataValidationError, row_labels
+from . import likelihoods as lk
+from .lifetimes_patches import _fitter_class, _lt, _stable_log_A_0  # noqa: F401
 from .summary import compress
 from .verdict import FitVerdict
 
@@ -65,139 +67,6 @@ REMEDY = (
 
 class FitError(ValueError):
     """A model fit that did not converge, overflowed or hit a bound (with the remedy)."""
-
-
-def _lt():
-    return import_lifetimes()
-
-
-def _fd_hessian(value_and_grad, x: np.ndarray, g0: np.ndarray, args, step: float = 1e-6):
-    """Hessian by forward differences of an exact (autograd) gradient, symmetrised."""
-    n = len(x)
-    h = np.empty((n, n))
-    for i in range(n):
-        xi = x.copy()
-        xi[i] += step
-        h[i] = (np.asarray(value_and_grad(xi, *args)[1]) - g0) / step
-    return (h + h.T) / 2
-
-
-def _fast_fit(
-    self, minimizing_function_args, initial_params, params_size, disp, tol=1e-7, bounds=None, **kw
-):
-    """``lifetimes.fitters.BaseFitter._fit`` with a cheaper Hessian.
-
-    Same optimiser call as lifetimes (BFGS on lifetimes' autograd value and gradient).
-    Two changes: the Hessian at the optimum is taken by forward differences of the exact
-    autograd gradient (``params_size`` gradient evaluations) instead of autograd's
-    reverse-over-reverse Hessian, which costs several times more on large data (the
-    second derivatives of ``gammaln`` go through ``polygamma``) and dominated the time of
-    a million-member fit; the tests check both Hessians agree to 1e-4. And a BFGS run
-    that stops on "precision loss" with a gradient below 1e-5 counts as converged
-    (lifetimes raises), the others raise lifetimes' ``ConvergenceError``.
-    """
-    from autograd import value_and_grad  # noqa: PLC0415
-    from scipy.optimize import minimize  # noqa: PLC0415
-
-    options = {"disp": disp, **kw}
-    x0 = 0.1 * np.ones(params_size) if initial_params is None else initial_params
-    vg = value_and_grad(self._negative_log_likelihood)
-    out = minimize(
-        vg,
-        jac=True,
-        method=None,
-        tol=tol,
-        x0=x0,
-        args=minimizing_function_args,
-        options=options,
-        bounds=bounds,
-    )
-    grad_ok = np.all(np.isfinite(out.jac)) and np.max(np.abs(out.jac)) < 1e-5
-    if (out.success or grad_ok) and np.isfinite(out.fun):
-        hess = _fd_hessian(vg, out.x, np.asarray(out.jac), minimizing_function_args)
-        return out.x, out.fun, hess
-    raise _lt().utils.ConvergenceError(f"the model did not converge: {out.message}")
-
-
-def _stable_log_A_0(params, freq, recency, age):
-    """``lifetimes.ParetoNBDFitter._log_A_0`` without its NaN and overflow.
-
-    Two failures of lifetimes' version make the likelihood, P(alive) and the conditional
-    expectation NaN: a member whose last flight is at ``T`` (common with day resolution:
-    anyone who flew on the calibration-end day; seen on the simulated study data), where
-    the difference of two equal terms comes out slightly negative; and
-    ``log(hyp2f1(r + s + x, t; r + s + x + 1; z))``, which overflows for many flights with
-    ``z`` near 1. Here ``t_x = T`` gives ``log A_0 = -inf`` (the integral is 0), and
-    Euler's transformation,
-    ``2F1(a, b; c; z) = (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z)``, with ``c - a = 1``
-    gives the same logarithm as ``(1 - t) log(1 - z) + log 2F1(1, c - b; c; z)``, whose
-    series is bounded by ``1 / (1 - z)``. Same formula otherwise (Fader & Hardie 2005,
-    note 009, eqs. 19-20); the tests check it against lifetimes' where that is finite.
-    """
-    from scipy.special import hyp2f1, logsumexp  # noqa: PLC0415
-
-    r, alpha, s, beta = params
-    if alpha < beta:
-        min_ab, max_ab, t = (alpha, beta, r + freq)
-    else:
-        min_ab, max_ab, t = (beta, alpha, s + 1)
-    abs_ab = max_ab - min_ab
-    rsf = r + s + freq
-    q_1 = max_ab + recency
-    q_2 = max_ab + age
-    z_1 = abs_ab / q_1
-    z_2 = abs_ab / q_2
-    log_p_1 = (1.0 - t) * np.log1p(-z_1) + np.log(hyp2f1(1.0, rsf + 1.0 - t, rsf + 1.0, z_1))
-    log_p_2 = (1.0 - t) * np.log1p(-z_2) + np.log(hyp2f1(1.0, rsf + 1.0 - t, rsf + 1.0, z_2))
-    sign = np.ones(np.shape(freq)) if np.ndim(freq) else 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out, sgn = logsumexp(
-            [log_p_1 + rsf * np.log(q_2), log_p_2 + rsf * np.log(q_1)],
-            axis=0,
-            b=[sign, -sign],
-            return_sign=True,
-        )
-    # last flight at T (t_x = T): the integral A_0 is exactly 0, log A_0 = -inf; lifetimes
-    # gets NaN there when the two equal terms differ by rounding
-    out = np.where((sgn <= 0) | (np.asarray(q_1) >= np.asarray(q_2)), -np.inf, out)
-    return out - rsf * np.log(q_1 * q_2)
-
-
-def _stable_conditional_log_likelihood(params, freq, rec, T):
-    """``lifetimes.ParetoNBDFitter._conditional_log_likelihood`` on :func:`_stable_log_A_0`.
-
-    lifetimes' version calls ``ParetoNBDFitter._log_A_0`` by class name, so the stable
-    ``_log_A_0`` has to be wired in here too; the formula is unchanged (note 009, eq. 18).
-    """
-    from scipy.special import gammaln  # noqa: PLC0415
-
-    r, alpha, s, beta = params
-    x = freq
-    r_s_x = r + s + x
-    A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    log_A_0 = _stable_log_A_0(params, x, rec, T)
-    A_2 = np.logaddexp(
-        -(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_A_0 - np.log(r_s_x)
-    )
-    return A_1 + A_2
-
-
-_FAST: dict[str, type] = {}
-
-
-def _fitter_class(name: str) -> type:
-    """lifetimes fitter ``name`` with :func:`_fast_fit` as its ``_fit``."""
-    if name not in _FAST:
-        base = getattr(_lt(), name)
-        if name == "ParetoNBDFitter":
-            body = {
-                "_log_A_0": staticmethod(_stable_log_A_0),
-                "_conditional_log_likelihood": staticmethod(_stable_conditional_log_likelihood),
-            }
-        else:
-            body = {"_fit": _fast_fit}
-        _FAST[name] = type(name, (base,), {**body, "__module__": __name__})
-    return _FAST[name]
 
 
 def _as_arrays(frequency, recency, T, source: str):
@@ -328,6 +197,7 @@ class _PurchaseModel(_Fitted):
         weights=None,
         source: str = "member summary",
         start_from: _PurchaseModel | None = None,
+        standard_errors: bool = True,
     ):
         """Fit by maximum likelihood on the condensed data; returns ``self``.
 
@@ -340,6 +210,9 @@ class _PurchaseModel(_Fitted):
             Members per row (bootstrap counts); default one each.
         start_from : fitted model of the same class, optional
             Start the optimiser from its estimates (bootstrap replicates).
+        standard_errors : bool
+            Compute standard errors (a Hessian); bootstrap replicates skip them (NaN)
+            and their verdict then checks the bounds only.
 
         Raises
         ------
@@ -364,7 +237,11 @@ class _PurchaseModel(_Fitted):
         self.n_obs_ = float(rows["weights"].sum())
         self.n_rows_ = len(rows)
         start = self._start(rows) if start_from is None else _start_from(start_from, rows)
-        self.fitter_ = self._run(rows, *start)
+        self._want_se = bool(standard_errors)
+        self._hist = lk.Histories.make(
+            rows["frequency"], rows["recency"], rows["T"], rows["weights"]
+        )
+        self.fitter_ = self._run(rows, start)
         self.params_ = self.fitter_.params_.copy()
         self.data_ = rows
         scale = 1.0 / rows["T"].max()
@@ -375,7 +252,7 @@ class _PurchaseModel(_Fitted):
         with np.errstate(all="ignore"):
             self.standard_errors_ = (
                 self._standard_errors(rows)
-                if not off
+                if not off and standard_errors
                 else pd.Series(np.nan, index=list(self.param_names))
             )
         self.log_likelihood_ = self.log_likelihood(rows)
@@ -417,7 +294,7 @@ class _PurchaseModel(_Fitted):
             )
         se = self.standard_errors_
         bad_se = [k for k in self.param_names if not np.isfinite(se.get(k, np.nan))]
-        if bad_se:
+        if bad_se and self._want_se:
             return FitVerdict(
                 self.name,
                 "at_bound",
@@ -491,9 +368,9 @@ class _PurchaseModel(_Fitted):
         return p
 
     def _start(self, rows: pd.DataFrame):
-        """Starting values (log scaled parameters) and BFGS's first inverse Hessian."""
+        """Starting values (log scaled parameters): a fit on a subsample for large data."""
         if not self.warm_start or len(rows) <= WARM_START_ROWS:
-            return None, None
+            return None
         rng = np.random.default_rng(0)
         w = rows["weights"].to_numpy(float)
         pick = rng.choice(len(rows), size=WARM_START_MEMBERS, p=w / w.sum())
@@ -501,52 +378,70 @@ class _PurchaseModel(_Fitted):
         sub = rows.loc[counts > 0].copy()
         sub["weights"] = counts[counts > 0]
         try:
-            f = self._run(sub, None, None)
+            f = self._run(sub, None, standard_errors=False)
         except FitError:
-            return None, None
-        params = self._scaled(f.params_.to_numpy(), 1.0 / rows["T"].max())
-        return np.log(params), _inv_hessian(f)
+            return None
+        return np.log(self._scaled(f.params_.to_numpy(), 1.0 / rows["T"].max()))
 
-    def _run(self, rows: pd.DataFrame, init, hinv):
-        lt = _lt()
-        kwargs = {} if hinv is None else {"hess_inv0": hinv}
-        with lifetimes_guard(), np.errstate(all="ignore"):
-            fitter = _fitter_class(self._fitter)(penalizer_coef=self.penalizer)
-            try:
-                fitter.fit(
-                    rows["frequency"].to_numpy(),
-                    rows["recency"].to_numpy(),
-                    rows["T"].to_numpy(),
-                    weights=rows["weights"].to_numpy(),
-                    initial_params=init,
-                    tol=self.tol,
-                    **kwargs,
-                )
-            except lt.utils.ConvergenceError as e:
-                raise FitError(f"{self.name}: the optimiser did not converge. {REMEDY}") from e
-            except (OverflowError, FloatingPointError, np.linalg.LinAlgError) as e:
-                raise FitError(f"{self.name}: the fit failed numerically ({e}). {REMEDY}") from e
+    #: our log-likelihood (:mod:`crm_research.clv.likelihoods`) and lifetimes' divisor
+    #: of it in the penalized objective (``sum`` or ``mean`` of the weights)
+    _loglik = staticmethod(lk.bgnbd_loglik)
+    _per = "sum"
+
+    def _run(self, rows: pd.DataFrame, init, standard_errors: bool | None = None):
+        """Maximum likelihood (:func:`~crm_research.clv.likelihoods.fit_ml`) on ``rows``.
+
+        Time is rescaled so that the oldest member has ``T = 1`` and the penalizer
+        applies to the rescaled parameters, as in lifetimes. Returns lifetimes' fitter
+        object carrying the parameters, for lifetimes' prediction formulas.
+        """
+        scale = 1.0 / rows["T"].max()
+        w = rows["weights"].to_numpy(float)
+        h = lk.Histories.make(rows["frequency"], rows["recency"] * scale, rows["T"] * scale, w)
+        x0 = np.full(self.n_params, 0.1) if init is None else np.asarray(init, dtype=float)
+        se = self._want_se if standard_errors is None else standard_errors
+        per = w.sum() if self._per == "sum" else w.mean()
+        with np.errstate(all="ignore"):
+            res = lk.fit_ml(
+                self._loglik,
+                h,
+                x0,
+                penalizer=self.penalizer,
+                per=per,
+                n=w.sum(),
+                tol=min(self.tol, 1e-7),
+                standard_errors=se,
+            )
+        if not np.all(np.isfinite(res.log_params)) or not np.isfinite(res.loglik):
+            raise FitError(f"{self.name}: the fit overflowed (non-finite likelihood). {REMEDY}")
+        # a parameter running off to the edge of the parameter space stops the line search
+        # away from a stationary point: that is reported as "at a bound" by the verdict
+        off = self._off_bounds(np.exp(res.log_params))
+        if not res.success and res.grad_norm > 1e-5 and not off:
+            raise FitError(f"{self.name}: the optimiser did not converge ({res.message}). {REMEDY}")
+        params = self._scaled(np.exp(res.log_params), 1.0 / scale)
+        fitter = _fitter_class(self._fitter)(penalizer_coef=self.penalizer)
+        fitter.params_ = pd.Series(params, index=list(self.param_names))
+        fitter._scale = scale
+        fitter._negative_log_likelihood_ = res.objective
+        fitter._hessian_ = res.hessian
+        fitter.data = rows
+        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
+        self._ml = res
         return fitter
 
     def _standard_errors(self, rows) -> pd.Series:
-        with np.errstate(invalid="ignore"):
-            return self.fitter_.standard_errors_.reindex(list(self.param_names))
+        se = self._ml.standard_errors(self.params_.to_numpy())
+        return pd.Series(se, index=list(self.param_names))
 
     def log_likelihood(self, rows: pd.DataFrame, params=None) -> float:
         """Log-likelihood of condensed ``rows`` (``frequency, recency, T, weights``)."""
         p = self.params_.to_numpy() if params is None else np.asarray(params, dtype=float)
-        fn = getattr(_lt(), self._fitter)._negative_log_likelihood
-        w = rows["weights"].to_numpy(float)
-        with lifetimes_guard():
-            nll = fn(
-                np.log(p),
-                rows["frequency"].to_numpy(),
-                rows["recency"].to_numpy(),
-                rows["T"].to_numpy(),
-                w,
-                0.0,
-            )
-        return float(-nll * w.sum())
+        h = getattr(self, "_hist", None)
+        if h is None or rows is not getattr(self, "data_", None):
+            h = lk.Histories.make(rows["frequency"], rows["recency"], rows["T"], rows["weights"])
+        with np.errstate(all="ignore"):
+            return float(self._loglik(np.log(p), h, grad=False))
 
     # -- predictions (once per distinct history) ---------------------------------------
     def _per_history(self, method: str, frequency, recency, T, *args, unique: bool = False):
@@ -692,29 +587,9 @@ class _PurchaseModel(_Fitted):
         return pd.DataFrame(vals.reshape(X.shape), index=pd.Index(rec, name="recency"), columns=xs)
 
 
-def _inv_hessian(fitter):
-    h = getattr(fitter, "_hessian_", None)
-    if h is None:
-        hinv = getattr(fitter, "_bfgs_hess_inv", None)  # Pareto/NBD: BFGS's own estimate
-        if hinv is None or not np.all(np.isfinite(hinv)):
-            return None
-    elif not np.all(np.isfinite(h)):
-        return None
-    else:
-        try:
-            hinv = np.linalg.inv(h)
-        except np.linalg.LinAlgError:
-            return None
-    hinv = (hinv + hinv.T) / 2
-    if np.any(np.linalg.eigvalsh(hinv) <= 1e-12 * np.abs(hinv).max()):
-        return None
-    return hinv
-
-
 def _start_from(fitted: _PurchaseModel, rows: pd.DataFrame):
     fitted._require_fit()
-    p = fitted._scaled(fitted.params_.to_numpy(), 1.0 / rows["T"].max())
-    return np.log(p), _inv_hessian(fitted.fitter_)
+    return np.log(fitted._scaled(fitted.params_.to_numpy(), 1.0 / rows["T"].max()))
 
 
 class BGNBD(_PurchaseModel):
@@ -743,25 +618,26 @@ class MBGNBD(_PurchaseModel):
 
     name = "MBG/NBD"
     _fitter = "ModifiedBetaGeoFitter"
+    _loglik = staticmethod(lk.mbgnbd_loglik)
 
 
 class ParetoNBD(_PurchaseModel):
     """Pareto/NBD (Schmittlein, Morrison & Colombo 1987) on ``lifetimes.ParetoNBDFitter``.
 
-    The likelihood, the predictions and P(alive) are lifetimes'. Only the optimiser of
-    ``ParetoNBDFitter._fit`` is replaced, because under our pins it is unfit for the
-    study: it starts from random values (results change from run to run), it does not
-    check convergence, with its default ``tol=1e-4`` it stops early on CDNOW
-    (r = 0.50, alpha = 8.35 where the maximum is r = 0.553, alpha = 10.58, Fader, Hardie &
-    Lee 2005a) and with a tolerance tight enough to reach the maximum Nelder-Mead needs
-    25 s for 60,000 members. Here BFGS with finite-difference gradients runs on the log
-    parameters (time rescaled so the oldest member has T = 1, as lifetimes does) from a
-    fixed start; the optimum is checked (score close to zero, negative definite Hessian,
-    which also gives the standard errors). The tests check the CDNOW estimates.
+    Fitted by our likelihood with its analytic gradient
+    (:func:`~crm_research.clv.likelihoods.pareto_loglik`, L-BFGS-B from a fixed start);
+    the predictions and P(alive) are lifetimes' (with the stable likelihood term of
+    :mod:`~crm_research.clv.lifetimes_patches`). lifetimes' own optimiser is unfit for the
+    study: it starts from random values, does not check convergence and with its default
+    ``tol=1e-4`` stops early on CDNOW (r = 0.50, alpha = 8.35 where the maximum is
+    r = 0.553, alpha = 10.58, Fader, Hardie & Lee 2005a); Nelder-Mead without a gradient
+    took 30 s on a million members. The tests check the CDNOW estimates.
     """
 
     name = "Pareto/NBD"
     _fitter = "ParetoNBDFitter"
+    _loglik = staticmethod(lk.pareto_loglik)
+    _per = "mean"
     param_names = ("r", "alpha", "s", "beta")
     _edge_moves = (
         (("beta",), 1),
@@ -778,92 +654,6 @@ class ParetoNBD(_PurchaseModel):
         p[1] *= scale
         p[3] *= scale
         return p
-
-    def _run(self, rows, init, hinv):
-        from scipy.optimize import minimize
-
-        scale = 1.0 / rows["T"].max()
-        x = rows["frequency"].to_numpy()
-        tx = rows["recency"].to_numpy() * scale
-        tt = rows["T"].to_numpy() * scale
-        w = rows["weights"].to_numpy(float)
-        cls = _fitter_class("ParetoNBDFitter")
-        cll = cls._conditional_log_likelihood
-        norm = w.mean() / w.sum()
-
-        def objective(logp):
-            # lifetimes' _negative_log_likelihood (which calls the overflowing
-            # ParetoNBDFitter._conditional_log_likelihood by name), per member
-            p = np.exp(logp)
-            with np.errstate(all="ignore"):
-                nll = -(w * cll(p, x, tx, tt)).sum() / w.mean() + self.penalizer * (p**2).sum()
-            v = nll * norm
-            return v if np.isfinite(v) else 1e10
-
-        x0 = np.zeros(4) if init is None else np.asarray(init, dtype=float)
-        opts = {"gtol": self.tol, "maxiter": 500}
-        if hinv is not None:
-            opts["hess_inv0"] = hinv
-        res = minimize(objective, x0, method="BFGS", options=opts)
-        if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun) or res.fun >= 1e10:
-            raise FitError(f"{self.name}: the fit overflowed (non-finite likelihood). {REMEDY}")
-        if not res.success and np.max(np.abs(res.jac)) > 1e-5:
-            raise FitError(f"{self.name}: the optimiser did not converge ({res.message}). {REMEDY}")
-        fitter = cls(penalizer_coef=self.penalizer)
-        params = np.exp(res.x)
-        params[1] /= scale
-        params[3] /= scale
-        fitter.params_ = pd.Series(params, index=list(self.param_names))
-        fitter._scale = scale
-        fitter._negative_log_likelihood_ = res.fun / norm
-        fitter._hessian_ = None
-        fitter.data = rows.copy()
-        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
-        fitter._bfgs_hess_inv = res.hess_inv
-        return fitter
-
-    def _loglik_log_params(self, rows, scale=1.0, penalized: bool = False):
-        fn = _fitter_class("ParetoNBDFitter")._conditional_log_likelihood
-        x = rows["frequency"].to_numpy()
-        tx = rows["recency"].to_numpy() * scale
-        tt = rows["T"].to_numpy() * scale
-        w = rows["weights"].to_numpy(float)
-        # the penalty of ``_run`` on the same (total) scale: w.mean() * penalizer * |p|^2
-        pen = self.penalizer * w.mean() if penalized else 0.0
-
-        def ll(logp):
-            with np.errstate(all="ignore"):
-                p = np.exp(logp)
-                v = (w * fn(p, x, tx, tt)).sum() - pen * (p**2).sum()
-            return v if np.isfinite(v) else -1e300
-
-        return ll
-
-    def _standard_errors(self, rows) -> pd.Series:
-        from statsmodels.tools.numdiff import approx_fprime, approx_hess3
-
-        scale = 1.0 / rows["T"].max()
-        ll = self._loglik_log_params(rows, scale, penalized=True)
-        lp = np.log(self._scaled(self.params_.to_numpy(), scale))
-        n = rows["weights"].sum()
-        grad = approx_fprime(lp, ll, centered=True) / n
-        if np.max(np.abs(grad)) > 1e-3:
-            raise FitError(
-                f"{self.name}: the optimiser stopped away from the maximum (mean score "
-                f"{np.round(grad, 5).tolist()} in log parameters). {REMEDY}"
-            )
-        hess = approx_hess3(lp, ll)
-        try:
-            cov = np.linalg.inv(-hess)
-        except np.linalg.LinAlgError:
-            cov = np.full((4, 4), np.nan)
-        d = np.diag(cov)
-        se = np.where(d > 0, np.sqrt(np.abs(d)), np.nan) * self.params_.to_numpy()
-        return pd.Series(se, index=list(self.param_names))
-
-    def log_likelihood(self, rows, params=None) -> float:
-        p = self.params_.to_numpy() if params is None else np.asarray(params, dtype=float)
-        return float(self._loglik_log_params(rows)(np.log(p)))
 
     def prob_no_flight(self, t: float, frequency, recency, T, *, unique: bool = False):
         """P(no flight in ``(T, T + t]`` | x, t_x, T) under the Pareto/NBD.
@@ -928,6 +718,7 @@ class GammaGamma(_Fitted):
         weights=None,
         source: str = "member summary",
         start_from: GammaGamma | None = None,
+        standard_errors: bool = True,
     ):
         """Fit on members with at least one repeat flight with a positive revenue.
 
@@ -972,17 +763,35 @@ class GammaGamma(_Fitted):
             )
         x, m, w = x[use], m[use], w[use]
         self.n_obs_ = float(w.sum())
+        init = None
         if start_from is not None:
             start_from._require_fit()
-            init, hinv = np.log(start_from.params_.to_numpy()), _inv_hessian(start_from.fitter_)
-        else:
-            init, hinv = self._start(x, m, w)
-        self.fitter_ = self._run(x, m, w, init, hinv)
-        self.params_ = self.fitter_.params_.rename({"v": "gamma"})
+            init = np.log(start_from.params_.to_numpy())
+        data = lk.Spends.make(x, m, w)
+        with np.errstate(all="ignore"):
+            res = lk.fit_ml(
+                lk.gamma_gamma_loglik,
+                data,
+                np.full(3, 0.1) if init is None else init,
+                penalizer=self.penalizer,
+                per=w.sum(),
+                n=w.sum(),
+                tol=min(self.tol, 1e-7),
+                standard_errors=standard_errors,
+            )
+        if not np.all(np.isfinite(res.log_params)) or not np.isfinite(res.loglik):
+            raise FitError(f"{self.name}: the fit overflowed (non-finite likelihood). {REMEDY}")
+        if not res.success and res.grad_norm > 1e-5:
+            raise FitError(f"{self.name}: the optimiser did not converge ({res.message}). {REMEDY}")
+        params = np.exp(res.log_params)
+        self.fitter_ = _fitter_class("GammaGammaFitter")(penalizer_coef=self.penalizer)
+        self.fitter_.params_ = pd.Series(params, index=["p", "q", "v"])
+        self.params_ = pd.Series(params, index=list(self.param_names))
         self._check_params(self.params_.to_numpy())
-        se = self.fitter_.standard_errors_.rename({"v": "gamma"})
+        se = pd.Series(res.standard_errors(params), index=list(self.param_names))
         self.standard_errors_ = se
-        self._check_params(self.params_.to_numpy(), se)
+        if standard_errors:
+            self._check_params(self.params_.to_numpy(), se)
         if self.params_["q"] <= 1:
             raise FitError(
                 f"{self.name}: q = {self.params_['q']:.3f} <= 1, so the population mean spend "
@@ -990,40 +799,13 @@ class GammaGamma(_Fitted):
                 "or use a penalizer"
             )
         self._data = (x, m, w)
-        self.log_likelihood_ = self.log_likelihood(x, m, w)
+        self.log_likelihood_ = res.loglik
         return self
-
-    def _run(self, x, m, w, init, hinv):
-        lt = _lt()
-        kwargs = {} if hinv is None else {"hess_inv0": hinv}
-        with lifetimes_guard(), np.errstate(all="ignore"):
-            f = _fitter_class("GammaGammaFitter")(penalizer_coef=self.penalizer)
-            try:
-                f.fit(x, m, weights=w, initial_params=init, tol=self.tol, **kwargs)
-            except lt.utils.ConvergenceError as e:
-                raise FitError(f"{self.name}: the optimiser did not converge. {REMEDY}") from e
-        return f
-
-    def _start(self, x, m, w):
-        if not self.warm_start or len(x) <= WARM_START_ROWS:
-            return None, None
-        rng = np.random.default_rng(0)
-        pick = rng.choice(len(x), size=WARM_START_MEMBERS, replace=False, p=w / w.sum())
-        try:
-            f = self._run(x[pick], m[pick], np.ones(len(pick)), None, None)
-        except FitError:
-            return None, None
-        return np.log(f.params_.to_numpy()), _inv_hessian(f)
 
     def log_likelihood(self, frequency, monetary_value, weights=None, params=None) -> float:
         p = self.params_.to_numpy() if params is None else np.asarray(params, dtype=float)
-        w = np.ones(len(frequency)) if weights is None else np.asarray(weights, dtype=float)
-        fn = _lt().GammaGammaFitter._negative_log_likelihood
-        with lifetimes_guard():
-            nll = fn(
-                np.log(p), np.asarray(frequency, float), np.asarray(monetary_value, float), w, 0.0
-            )
-        return float(-nll * w.sum())
+        d = lk.Spends.make(frequency, monetary_value, weights)
+        return lk.gamma_gamma_loglik(np.log(p), d, grad=False)
 
     @property
     def population_mean(self) -> float:

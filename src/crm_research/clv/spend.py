@@ -358,6 +358,7 @@ class LogSpendRegression:
         source: str = "member summary",
         start_from: LogSpendRegression | None = None,
         context: str = "",
+        standard_errors: bool = True,
     ):
         """Fit by maximum likelihood; returns ``self`` with ``verdict_``.
 
@@ -370,6 +371,8 @@ class LogSpendRegression:
             Members per row (bootstrap counts).
         start_from : fitted LogSpendRegression, optional
             Start the optimiser from its estimates (bootstrap replicates).
+        standard_errors : bool
+            Compute standard errors (a numerical Hessian); bootstrap replicates skip them.
 
         Raises
         ------
@@ -425,11 +428,13 @@ class LogSpendRegression:
         from statsmodels.tools.numdiff import approx_hess3  # noqa: PLC0415
 
         theta = res.x
-        hess = approx_hess3(theta, lambda t: self._nll(t, *args))
-        try:
-            d = np.diag(np.linalg.inv(hess))
-        except np.linalg.LinAlgError:
-            d = np.full(4, np.nan)
+        d = np.full(4, np.nan)
+        if standard_errors:
+            hess = approx_hess3(theta, lambda t: self._nll(t, *args))
+            try:
+                d = np.diag(np.linalg.inv(hess))
+            except np.linalg.LinAlgError:
+                pass
         se_theta = np.where(d > 0, np.sqrt(np.abs(d)), np.nan)
         params = np.array([theta[0], theta[1], np.exp(theta[2]), np.exp(theta[3])])
         self.params_ = pd.Series(params, index=list(self.param_names))
@@ -437,12 +442,12 @@ class LogSpendRegression:
         se = se_theta * np.array([1.0, 1.0, params[2], params[3]])
         self.standard_errors_ = pd.Series(se, index=list(self.param_names))
         self.log_likelihood_ = -float(self._nll(theta, *args))
-        self.verdict_ = self._verdict(context)
+        self.verdict_ = self._verdict(context, standard_errors)
         return self
 
-    def _verdict(self, context: str) -> FitVerdict:
+    def _verdict(self, context: str, checked_se: bool = True) -> FitVerdict:
         se = self.standard_errors_
-        if not np.all(np.isfinite(se.to_numpy())):
+        if checked_se and not np.all(np.isfinite(se.to_numpy())):
             return FitVerdict(
                 self.name,
                 "at_bound",
@@ -531,12 +536,16 @@ def spend_per_flight(model, summary: pd.DataFrame) -> np.ndarray:
 
 
 def refit_spend(model, summary: pd.DataFrame, weights, source: str = "bootstrap sample"):
-    """Refit a fitted spend model on reweighted members, starting from its estimates."""
+    """Refit a fitted spend model on reweighted members, starting from its estimates.
+
+    Without standard errors: the bootstrap replicates do not need them.
+    """
     fresh = type(model)(penalizer=model.penalizer, warm_start=False)
+    kw = {"weights": weights, "source": source, "start_from": model, "standard_errors": False}
     if isinstance(model, LogSpendRegression):
-        return fresh.fit(summary, weights=weights, source=source, start_from=model)
+        return fresh.fit(summary, **kw)
     n_m, m = _spend_columns(summary, source)
-    return fresh.fit(n_m, m, weights=weights, source=source, start_from=model)
+    return fresh.fit(n_m, m, **kw)
 
 
 @dataclass

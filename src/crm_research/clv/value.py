@@ -224,7 +224,13 @@ def bootstrap_clv(
         w = np.bincount(rng.integers(0, n, n), minlength=n)
         try:
             pm = cls(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False).fit(
-                x, tx, tt, weights=w, source="bootstrap sample", start_from=purchase
+                x,
+                tx,
+                tt,
+                weights=w,
+                source="bootstrap sample",
+                start_from=purchase,
+                standard_errors=False,  # replicates need the estimates only
             )
             if not pm.verdict_.usable:  # a replicate that ran to a bound is a failed one
                 raise FitError(f"{pm.name}: parameter(s) at a bound ({pm.verdict_.detail})")
