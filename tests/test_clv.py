@@ -214,9 +214,11 @@ def test_factorised_path_equals_direct_prediction(cdnow, name):
         np.testing.assert_allclose(path[:, j], direct, rtol=1e-8, atol=1e-12)
 
 
-def test_discounted_flights_equal_lifetimes_loop(cdnow):
+@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd", "pareto"])
+def test_discounted_flights_equal_lifetimes_loop(cdnow, name):
+    """The vectorised discounted sum (clv.expectations) equals lifetimes' monthly loop."""
     s = cdnow["summary"]
-    bg = cdnow["bgnbd"]
+    bg = cdnow[name] if name in cdnow else clv.MBGNBD().fit(s)
     det = clv.discounted_expected_flights(
         bg, s["frequency"], s["recency"], s["T"], horizon_months=12, discount_rate_annual=0.1
     )

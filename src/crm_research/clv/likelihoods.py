@@ -85,9 +85,7 @@ class Histories:
 
     def scaled(self, scale: float) -> Histories:
         """The same histories with time multiplied by ``scale``."""
-        return Histories(
-            self.x, self.tx * scale, self.T * scale, self.w, self.ux, self.ix, self.wx
-        )
+        return Histories(self.x, self.tx * scale, self.T * scale, self.w, self.ux, self.ix, self.wx)
 
     @property
     def n(self) -> float:
@@ -127,9 +125,7 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     wp3, wp4 = w * p3, w * p4
     d_r = wx @ digamma(r + ux) + n * (-digamma(r) + np.log(alpha)) - wp3 @ la_T - wp4 @ la_t
     d_alpha = n * r / alpha - wp3 @ (rx / (alpha + h.T)) - wp4 @ (rx / (alpha + h.tx))
-    d_a = (
-        n * digamma(a + b) - wx @ digamma(a + b + ux) + wp4.sum() / a
-    )
+    d_a = n * digamma(a + b) - wx @ digamma(a + b + ux) + wp4.sum() / a
     d_b = (
         n * (digamma(a + b) - digamma(b))
         + wx @ (digamma(b + ux) - digamma(a + b + ux))
@@ -161,12 +157,7 @@ def mbgnbd_loglik(log_params, h: Histories, grad: bool = True):
     if not grad:
         return float(ll)
     wp = w * expit(A4)
-    d_r = (
-        wx @ digamma(r + ux)
-        + n * (-digamma(r) + np.log(alpha))
-        - w @ la_T
-        + wp @ (la_T - la_t)
-    )
+    d_r = wx @ digamma(r + ux) + n * (-digamma(r) + np.log(alpha)) - w @ la_T + wp @ (la_T - la_t)
     d_alpha = (
         n * r / alpha
         - w @ (rx / (alpha + h.T))
