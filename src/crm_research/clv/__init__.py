@@ -16,6 +16,7 @@ Schmittlein, D. C., Morrison, D. G. & Colombo, R. (1987). Counting your customer
 are they and what will they do next? Management Science 33(1), 1-24.
 """
 
+from .covariates import CovariateFit, covariate_design, fit_covariates
 from .fitting import (
     PURCHASE_CHOICES,
     fit_ladder,
@@ -76,6 +77,9 @@ from .value import (
 from .verdict import FitVerdict
 
 __all__ = [
+    "CovariateFit",
+    "covariate_design",
+    "fit_covariates",
     "COUNTING_RULES",
     "PURCHASE_CHOICES",
     "FitVerdict",

@@ -81,6 +81,12 @@ CITIES = (
     ("首尔", "首尔", 0.01),
 )
 
+#: Covariates the simulator can give effects to: 0/1 indicators of member attributes.
+COVARIATES = {
+    "female": "GENDER is 女",
+    "enrolled_since_2010": "FFP_DATE in 2010 or later",
+}
+
 #: WORK_COUNTRY of the cities abroad (all the others are "CN").
 COUNTRY = {"东京": "JP", "首尔": "KR"}
 
@@ -127,6 +133,11 @@ class SimulationParams:
     noshow_business: float = 0.08
     noshow_slope: float = 0.06
     enrol_years: dict = field(default_factory=lambda: dict(ENROL_YEARS))
+    # time-invariant covariate effects (Fader & Hardie 2007): {covariate: {parameter: g}},
+    # covariate in COVARIATES, parameter "alpha", "a", "b" (BG/NBD) or "beta" (Pareto/NBD);
+    # the member's parameter is multiplied by exp(g * z). Empty = none (the default
+    # programme is unchanged)
+    covariate_effects: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -245,15 +256,19 @@ def simulate_programme(
     horizon = (end_day + 1.0 - t0) / DAYS_PER_WEEK  # weeks observed, up to the end of obs_end
 
     # --- latent traits --------------------------------------------------------------------
-    lam = rng.gamma(P.r, 1.0 / P.alpha, n)
+    mult, female = _covariate_multipliers(P, rng, n, yr, process)
+    lam = rng.gamma(P.r, 1.0 / (P.alpha * mult["alpha"]), n)
     if process == "bgnbd":
-        p = rng.beta(P.a, P.b, n)
+        a_i, b_i = P.a * mult["a"], P.b * mult["b"]
+        p = rng.beta(a_i, b_i, n)
         mu = np.full(n, np.nan)
-        propensity = special.betainc(P.a, P.b, p)  # dropout propensity: Beta(a, b) cdf of p
+        propensity = special.betainc(a_i, b_i, p)  # dropout propensity: Beta(a, b) cdf of p
     else:
-        mu = rng.gamma(P.s, 1.0 / P.beta, n)
+        mu = rng.gamma(P.s, 1.0 / (P.beta * mult["beta"]), n)
         p = np.full(n, np.nan)
-        propensity = special.gammainc(P.s, P.beta * mu)  # Gamma(s, rate beta) cdf of mu
+        propensity = special.gammainc(
+            P.s, P.beta * mult["beta"] * mu
+        )  # Gamma(s, rate beta) cdf of mu
     nu = rng.gamma(P.gg_q, 1.0 / P.gg_gamma, n)
     if P.spend_frequency_elasticity != 0.0:
         # mean revenue gg_p / nu scaled by (lam / ref)^e (lam floored at ref / 20, so the
@@ -374,7 +389,9 @@ def simulate_programme(
     province = np.array([c[1] for c in CITIES], dtype=object)[city_idx]
     country = np.array([COUNTRY.get(c[0], "CN") for c in CITIES], dtype=object)[city_idx]
     age = np.clip(np.round(rng.normal(41.0 + 3.0 * business, 9.5)), 18, 85).astype(np.int64)
-    gender = np.array(["男", "女"], dtype=object)[(rng.random(n) >= 0.76).astype(np.int8)]
+    if female is None:
+        female = rng.random(n) >= 0.76
+    gender = np.array(["男", "女"], dtype=object)[female.astype(np.int8)]
     members = pd.DataFrame(
         {
             S.MEMBER: member_no,
@@ -423,6 +440,34 @@ def simulate_programme(
         process=process,
         seed=int(seed),
     )
+
+
+def _covariate_multipliers(P: SimulationParams, rng, n: int, yr, process: str):
+    """Per-member factors ``exp(sum_c g_c z_c)`` of alpha, a, b, beta, and the gender draw.
+
+    Without covariate effects every factor is 1 and gender is drawn later, as before.
+    """
+    ones = {k: np.ones(n) for k in ("alpha", "a", "b", "beta")}
+    effects = P.covariate_effects or {}
+    if not effects:
+        return ones, None
+    allowed = {"bgnbd": ("alpha", "a", "b"), "pareto": ("alpha", "beta")}[process]
+    female = rng.random(n) >= 0.76  # drawn before the traits when they depend on it
+    z = {"female": female.astype(float), "enrolled_since_2010": (yr >= 2010).astype(float)}
+    log_mult = {k: np.zeros(n) for k in ones}
+    for cov, eff in effects.items():
+        if cov not in COVARIATES:
+            raise ValueError(
+                f"covariate_effects: unknown covariate {cov!r}; known: {sorted(COVARIATES)}"
+            )
+        for par, g in eff.items():
+            if par not in allowed:
+                raise ValueError(
+                    f"covariate_effects[{cov!r}]: parameter {par!r} is not one of {allowed} "
+                    f"(process {process!r})"
+                )
+            log_mult[par] += float(g) * z[cov]
+    return {k: np.exp(v) for k, v in log_mult.items()}, female
 
 
 def _flight_days(
