@@ -489,3 +489,18 @@ def test_pareto_prob_no_flight_against_direct_integration(cdnow):
         quiet = 1 - integrate.quad(f, 0, t)[0]
         pa = m.p_alive(x, tx, T)
         assert m.prob_no_flight(t, x, tx, T) == pytest.approx(1 - pa + pa * quiet, rel=1e-8)
+
+
+def test_discretisation_effect_on_a_sample_of_members():
+    from crm_research.data.cdnow import load_cdnow_transactions
+
+    tr = load_cdnow_transactions(sample=True)
+    tab = clv.discretisation_effect(
+        tr, calibration_end="1997-09-30", observation_end="1998-06-30", sample_members=1000
+    )
+    assert tab.attrs == {"n_members": 1000, "sampled": True}
+    assert np.isfinite(tab.drop(columns="verdict").to_numpy(float)).all()
+    full = clv.discretisation_effect(
+        tr, calibration_end="1997-09-30", observation_end="1998-06-30", sample_members=None
+    )
+    assert full.attrs == {"n_members": tr["MEMBER_NO"].nunique(), "sampled": False}

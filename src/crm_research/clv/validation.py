@@ -204,6 +204,10 @@ def compare_models(
     return pd.DataFrame(rows).set_index("model")
 
 
+#: Members the discretisation table is computed on (a random sample of larger logs).
+DISCRETISATION_SAMPLE = 50_000
+
+
 def discretisation_effect(
     flights: pd.DataFrame,
     *,
@@ -211,8 +215,16 @@ def discretisation_effect(
     observation_end=None,
     truth: dict | None = None,
     penalizer: float = 0.0,
+    sample_members: int | None = DISCRETISATION_SAMPLE,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """BG/NBD estimates (weeks) under three ways of turning a flight log into (x, t_x, T).
+
+    On a random sample of ``sample_members`` members (all of them when fewer, or with
+    ``None``): the table is about the *bias* of each counting rule, which a sample of
+    50,000 shows as well as a million members (standard errors of a few percent, biases
+    of 10-25%), and lifetimes' ``summary_data_from_transaction_data`` takes about 50 s on
+    a million members. ``attrs["n_members"]`` and ``attrs["sampled"]`` say what was used.
 
     - ``flights, days``: every flight counts (:func:`flight_summary`, the default);
     - ``distinct days``: flights on the same day count once (the CDNOW recipe);
@@ -228,6 +240,11 @@ def discretisation_effect(
     from .models import BGNBD
     from .summary import flight_summary
 
+    ids = flights[S.MEMBER].unique()
+    sampled = sample_members is not None and len(ids) > sample_members
+    if sampled:
+        keep = np.random.default_rng(seed).choice(ids, size=sample_members, replace=False)
+        flights = flights.loc[flights[S.MEMBER].isin(keep)]
     rows, verdicts = {}, {}
     for label, merge in (("flights, days", False), ("distinct days", True)):
         s = flight_summary(
@@ -259,4 +276,6 @@ def discretisation_effect(
         out.loc["truth"] = [truth[k] for k in out.columns]
     out["verdict"] = pd.Series(verdicts).reindex(out.index).fillna("(true values)")
     out.index.name = "how x, t_x and T are counted"
+    out.attrs["n_members"] = int(min(len(ids), sample_members or len(ids)))
+    out.attrs["sampled"] = bool(sampled)
     return out
