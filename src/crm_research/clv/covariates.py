@@ -110,6 +110,10 @@ class CovariateFit:
     n_obs_: int
     groups_: pd.DataFrame
 
+    @property
+    def name(self) -> str:
+        return f"{_NAMES[self.model]} with covariates"
+
     def text(self) -> str:
         """The likelihood-ratio test and the largest effects in plain words."""
         t = self.lr_test_
@@ -117,7 +121,7 @@ class CovariateFit:
         s = self.summary
         rate = s.loc[s["parameter"] == "alpha"].dropna(subset=["ratio"])
         lines = [
-            f"The covariates {', '.join(self.covariates)} {verdict} the {_NAMES[self.model]} "
+            f"The covariates ({len(self.covariates)} columns) {verdict} the {_NAMES[self.model]} "
             f"(likelihood ratio {t['statistic']:.1f} on {t['df']} degrees of freedom, "
             f"p = {t['p_value']:.3g})."
         ]

@@ -1,0 +1,441 @@
+"""The steps of notebook 02 (purchase models) that are decisions, tables or long sentences.
+
+The notebook keeps the narrative, the calls and the figures; what it decides (the
+calibration end, which comparisons run on which data), the tables it assembles and the
+sentences it prints are here, tested (``tests/test_clv_study.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .covariates import covariate_design, fit_covariates
+from .fitting import fit_ladder, holdout_cumulative_error
+from .modelfile import COUNTING_RULES, counting_rule_for, purchase_summary
+from .models import MODELS, FitError
+from .replicate import CDNOW_CALIBRATION_END
+from .summary import days_per_unit, flight_summary, summary_from_snapshot
+from .validation import discretisation_effect, holdout_by_frequency, holdout_errors
+from .verdict import FitVerdict
+
+
+@dataclass
+class Setup:
+    """What notebook 02 works with: data source, time unit, counting rule, periods."""
+
+    source: str
+    obs_end: pd.Timestamp
+    cal_end: pd.Timestamp
+    time_unit: str
+    unit_days: float
+    counting_rule: str
+    has_log: bool
+    process: str
+    true_params: dict | None
+
+    @property
+    def merge_same_day(self) -> bool:
+        return self.counting_rule == "distinct days"
+
+    @property
+    def year(self) -> float:
+        """One year in the time unit."""
+        return 365.25 / self.unit_days
+
+    def text(self) -> str:
+        lines = [
+            f"data: {self.source}; observation end {self.obs_end.date()}; time unit: "
+            f"{self.time_unit}; counting rule: {self.counting_rule} "
+            f"({COUNTING_RULES[self.counting_rule]})"
+        ]
+        if self.has_log:
+            lines.append(
+                f"calibration period ends {self.cal_end.date()}; holdout "
+                f"{(self.obs_end - self.cal_end).days} days"
+            )
+        else:
+            lines.append("no flight log (member table only): no holdout validation is possible")
+        return "\n".join(lines)
+
+
+def setup(ds, *, calibration_end=None, holdout_weeks: int = 52, time_unit: str = "weeks"):
+    """The calibration end (given; CDNOW's; ``holdout_weeks`` before the end; or none)."""
+    source = ds.info.get("source", "unknown")
+    obs_end = ds.obs_end
+    if calibration_end is not None:
+        cal_end = pd.Timestamp(calibration_end)
+    elif source == "cdnow":
+        cal_end = pd.Timestamp(CDNOW_CALIBRATION_END)
+    elif holdout_weeks > 0:
+        cal_end = obs_end - pd.Timedelta(days=7 * holdout_weeks)
+    else:
+        cal_end = obs_end
+    return Setup(
+        source=source,
+        obs_end=obs_end,
+        cal_end=cal_end,
+        time_unit=time_unit,
+        unit_days=days_per_unit(time_unit),
+        counting_rule=counting_rule_for(ds),
+        has_log=ds.flights is not None,
+        process=ds.info.get("process", "bgnbd"),
+        true_params=ds.info.get("true_params") if ds.truth is not None else None,
+    )
+
+
+def purchase_inputs(ds, st: Setup):
+    """The calibration and all-data summaries, whether there is a holdout, and a report."""
+    kw = {"time_unit": st.time_unit, "counting_rule": st.counting_rule}
+    full = purchase_summary(ds, **kw)
+    if st.has_log:
+        calib = purchase_summary(ds, calibration_end=st.cal_end, **kw)
+        lines = [
+            f"members in the calibration period: {len(calib):,}",
+            f"members whose first flight is after {st.cal_end.date()}, left out of the "
+            f"calibration: {calib.attrs['n_members_late']:,}",
+        ]
+        if st.merge_same_day:
+            lines.append(
+                "purchases merged into an earlier one on the same day: "
+                f"{full.attrs['n_same_day_merged']:,}"
+            )
+    else:
+        calib = full
+        a = full.attrs
+        lines = [
+            f"members: {len(full):,}; members without a flight in the two-year window (left "
+            f"out): {a['n_no_window_flight']:,}",
+            "members whose history starts before the window (clock restarted at their first "
+            f"flight in the window): {a['n_left_truncated']:,} "
+            f"({full['left_truncated'].mean():.0%})",
+            "members with a first flight after their last one (treated as unknown): "
+            f"{a['n_first_flight_after_last']:,}; with a last flight after LOAD_TIME (left "
+            f"out): {a['n_last_flight_after_load']:,}",
+        ]
+    lines.append(f"members with no repeat flight (x = 0): {(calib['frequency'] == 0).mean():.1%}")
+    return calib, full, "frequency_holdout" in calib.columns, "\n".join(lines)
+
+
+def approximation_study(ds, st: Setup, penalizer: float = 0.0):
+    """Counting rules and the member-table approximation against the simulation's truth.
+
+    Returns None (with the sentence why) unless the data are simulated with a flight log
+    and a BG/NBD truth; else ``discretisation`` (:func:`discretisation_effect`, on a
+    sample of members), ``approximation`` (BG/NBD on the flight log, on the member-table
+    approximation and on its textbook-like subset, beside the truth) and ``checks``.
+    """
+    if not (st.has_log and st.true_params is not None and st.process == "bgnbd"):
+        return None, "Skipped: needs simulated data with a flight log and a BG/NBD truth."
+    truth = {k: st.true_params[k] for k in ("r", "alpha", "a", "b")}
+    disc = discretisation_effect(
+        ds.flights, calibration_end=st.cal_end, observation_end=st.obs_end, truth=truth
+    )
+    snap = summary_from_snapshot(ds.snapshot, time_unit="weeks", source="simulated member table")
+    cases = {
+        "flight log (exact)": flight_summary(
+            ds.flights, observation_end=st.obs_end, time_unit="weeks"
+        ),
+        "member table approximation": snap,
+        "member table, FLIGHT_COUNT >= 2 (textbook file)": snap.loc[snap["frequency"] >= 1],
+    }
+    rows, verdicts, checks, notes = {}, {}, [], []
+    for label, s in cases.items():
+        try:
+            m = fit_ladder(
+                "bgnbd",
+                s,
+                penalizer=penalizer,
+                source=label,
+                context=f"notebook 02: BG/NBD on the {label}",
+            )
+        except FitError as err:
+            notes.append(f"{label}: {err}")
+            continue
+        rows[label], verdicts[label] = m.params_, m.verdict_.sentence()
+        checks.append({**m.verdict_.to_dict(), "role": "comparison"})
+    table = pd.DataFrame(rows).T
+    table.loc["truth"] = [truth[k] for k in table.columns]
+    table["verdict"] = pd.Series(verdicts).reindex(table.index).fillna("(true values)")
+    sample = (
+        f" (a random sample of {disc.attrs['n_members']:,} members)"
+        if disc.attrs.get("sampled")
+        else ""
+    )
+    notes.append(
+        "The 'flights, days' and 'distinct ...' fits are comparisons of counting rules, "
+        f"not used further{sample}."
+    )
+    return {
+        "discretisation": disc,
+        "approximation": table,
+        "checks": checks,
+    }, "\n".join(notes)
+
+
+def fit_candidates(models, calib: pd.DataFrame, st: Setup, has_holdout: bool, penalizer=0.0):
+    """Fit each candidate through the fit ladder; failures are reported, never silent.
+
+    Returns ``fitted`` (name -> model), ``checks`` (verdict dicts) and the report text.
+    """
+    period = "calibration period" if has_holdout else "all data (no holdout)"
+    fitted, checks, lines = {}, [], []
+    for key in models:
+        name = MODELS[key].name
+        try:
+            model = fit_ladder(
+                key,
+                calib,
+                penalizer=penalizer,
+                source=f"{st.source} {period}",
+                context=f"notebook 02: {name}, {period}",
+            )
+        except FitError as err:
+            lines.append(f"{name} not used: {err}")
+            checks.append(
+                FitVerdict(
+                    name, "failed", detail=str(err), context=f"notebook 02: {period}"
+                ).to_dict()
+            )
+            continue
+        fitted[model.name] = model
+        checks.append({**model.verdict_.to_dict(), "role": "candidate"})
+        lines.append(
+            f"{name} (time unit: {st.time_unit}), log-likelihood {model.log_likelihood_:,.2f}; "
+            f"verdict: {model.verdict_.sentence()}"
+        )
+    if not fitted:
+        raise RuntimeError("no purchase model could be fitted; see the messages above")
+    return fitted, checks, "\n".join(lines)
+
+
+def parameter_recovery(fitted: dict, st: Setup) -> pd.DataFrame | None:
+    """Estimates of the simulated process's model beside the truth (None without one)."""
+    if st.true_params is None or st.time_unit != "weeks":
+        return None
+    key = "BG/NBD" if st.process == "bgnbd" else "Pareto/NBD"
+    if key not in fitted:
+        return None
+    model = fitted[key]
+    out = model.summary.assign(truth=[st.true_params[k] for k in model.param_names])
+    out["error_pct"] = 100 * (out["coef"] / out["truth"] - 1)
+    out.attrs["model"] = key
+    return out
+
+
+def holdout_table(fitted: dict, calib: pd.DataFrame, preferred: str, max_frequency: int):
+    """Holdout flights by calibration frequency (the preferred model first), and errors."""
+    by_freq = {n: holdout_by_frequency(m, calib, max_frequency) for n, m in fitted.items()}
+    table = by_freq[preferred].rename(columns={"expected": f"expected ({preferred})"})
+    for name, t in by_freq.items():
+        if name != preferred:
+            table[f"expected ({name})"] = t["expected"]
+    errors = {name: holdout_errors(m, calib) for name, m in fitted.items()}
+    return by_freq, table, errors
+
+
+def tracking_text(tracking: dict) -> str:
+    """Expected vs actual cumulative repeat flights at the end of the holdout, per model."""
+    lines = []
+    for name, t in tracking.items():
+        row = t.iloc[-1]
+        lines.append(
+            f"{name}: expected {row['expected_cum']:,.0f} vs actual {row['actual_cum']:,.0f} "
+            f"cumulative repeat flights at {row['period_end'].date()} "
+            f"({100 * (row['expected_cum'] / row['actual_cum'] - 1):+.2f}%)"
+        )
+    return "\n".join(lines)
+
+
+def member_predictions(final, cal_model, full, calib, st: Setup, has_holdout: bool, truth=None):
+    """P(alive) and expected flights next year per member (+ holdout columns), and a report."""
+    x, tx, T = full["frequency"], full["recency"], full["T"]
+    pred = pd.DataFrame(
+        {
+            "frequency": x,
+            "recency": tx,
+            "T": T,
+            "p_alive": final.p_alive(x, tx, T),
+            "expected_flights_next_year": final.expected_flights(st.year, x, tx, T),
+        },
+        index=full.index,
+    )
+    if has_holdout:
+        cx, ctx, cT = calib["frequency"], calib["recency"], calib["T"]
+        pred["p_alive_calibration"] = pd.Series(cal_model.p_alive(cx, ctx, cT), index=calib.index)
+        dur = calib["duration_holdout"].iloc[0]
+        pred["expected_flights_holdout"] = pd.Series(
+            cal_model.expected_flights(dur, cx, ctx, cT), index=calib.index
+        )
+        pred["flights_holdout"] = calib["frequency_holdout"]
+    nxt = pred["expected_flights_next_year"]
+    lines = [
+        f"mean P(alive): {pred['p_alive'].mean():.3f}; members with P(alive) < 0.5: "
+        f"{(pred['p_alive'] < 0.5).mean():.1%}",
+        f"expected flights in the next year: {nxt.sum():,.0f} ({nxt.mean():.2f} per member)",
+    ]
+    if truth is not None and "alive" in truth.columns:
+        alive = truth.set_index("MEMBER_NO")["alive"].reindex(pred.index)
+        by = pred.groupby(alive)["p_alive"].mean().round(3).to_dict()
+        lines.append(
+            f"simulated truth: {alive.mean():.1%} of the members are alive; mean P(alive) "
+            f"{by} for dead/alive members"
+        )
+    return pred, "\n".join(lines)
+
+
+def matrix_grid(full: pd.DataFrame) -> tuple[float, int]:
+    """Age ``T`` (75th percentile) and largest frequency (95th, 5 to 40) of the maps."""
+    matrix_T = float(np.ceil(full["T"].quantile(0.75)))
+    max_f = int(min(max(full["frequency"].quantile(0.95), 5), 40))
+    return matrix_T, max_f
+
+
+# -- covariates --------------------------------------------------------------------------------
+#: The member attributes used as time-invariant covariates, and why each one.
+COVARIATE_ATTRIBUTES = {
+    "tier at enrolment": "FFP_TIER_AT_ENROLMENT",
+    "age band": "AGE",
+    "gender": "GENDER",
+    "enrolment year": "FFP_DATE",
+    "city tier": "WORK_CITY",
+}
+#: First-tier cities (the usual Chinese classification) for the city-tier covariate.
+TIER1_CITIES = ("北京", "上海", "广州", "深圳")
+
+
+def member_covariates(ds, index) -> tuple[pd.DataFrame | None, str]:
+    """Design matrix of the member attributes present, and which are present and why not.
+
+    Time-invariant attributes only: the tier at enrolment (today's ``FFP_TIER`` follows
+    from the flying the model explains, so it would leak the future, and is never used),
+    age band (under 30, 30-39, 40-49, 50-59, 60+), gender, enrolment year (up to 2007,
+    2008-09, 2010-11, 2012 on) and city tier (first-tier city, other, abroad). Dummies
+    with the most common level as the reference (:func:`covariate_design`). Returns
+    ``(None, sentence)`` when the data have no member table (CDNOW, the textbook file).
+    """
+    m = ds.members
+    if m is None or len(m) == 0:
+        return None, (
+            "Skipped: the data have no member attributes (CDNOW, or the textbook member "
+            "table read without a flight log), so there is nothing to explain the flying with."
+        )
+    m = m.set_index("MEMBER_NO").reindex(index)
+    attrs, present, absent = {}, [], []
+    if "FFP_TIER_AT_ENROLMENT" in m.columns:
+        attrs["tier_at_enrolment"] = m["FFP_TIER_AT_ENROLMENT"]
+        present.append("tier at enrolment")
+    else:
+        absent.append(
+            "tier at enrolment (not in the data; today's FFP_TIER is left out because it "
+            "follows from the flying the model explains)"
+        )
+    if "AGE" in m.columns:
+        age = pd.to_numeric(m["AGE"], errors="coerce")
+        attrs["age"] = pd.cut(
+            age, [0, 29, 39, 49, 59, 200], labels=["<30", "30-39", "40-49", "50-59", "60+"]
+        )
+        present.append("age band")
+    else:
+        absent.append("age band")
+    if "GENDER" in m.columns:
+        attrs["gender"] = m["GENDER"]
+        present.append("gender")
+    else:
+        absent.append("gender")
+    if "FFP_DATE" in m.columns:
+        yr = pd.to_datetime(m["FFP_DATE"]).dt.year
+        attrs["enrolled"] = pd.cut(
+            yr, [0, 2007, 2009, 2011, 3000], labels=["-2007", "2008-09", "2010-11", "2012-"]
+        )
+        present.append("enrolment year")
+    else:
+        absent.append("enrolment year")
+    if "WORK_CITY" in m.columns:
+        abroad = m.get("WORK_COUNTRY", pd.Series("CN", index=m.index)).fillna("CN") != "CN"
+        city = np.where(
+            abroad, "abroad", np.where(m["WORK_CITY"].isin(TIER1_CITIES), "tier 1", "other")
+        )
+        attrs["city"] = pd.Series(city, index=m.index)
+        present.append("city tier")
+    else:
+        absent.append("city tier")
+    design = covariate_design(pd.DataFrame(attrs, index=m.index))
+    text = f"covariates present: {', '.join(present) or 'none'}"
+    if absent:
+        text += f"; not available: {'; '.join(absent)}"
+    return (design if design.shape[1] else None), text
+
+
+def covariate_fit(ds, full: pd.DataFrame, preferred: str):
+    """Fit the run's model family (BG/NBD or Pareto/NBD) with the member covariates.
+
+    Returns ``(CovariateFit or None, text)``. The MBG/NBD has no covariate version here:
+    its covariates are fitted with the BG/NBD, whose process it shares while alive.
+    """
+    design, text = member_covariates(ds, full.index)
+    if design is None:
+        return None, text
+    model = "pareto" if preferred == "Pareto/NBD" else "bgnbd"
+    try:
+        fit = fit_covariates(model, full, design)
+    except (FitError, ValueError) as err:
+        return None, f"{text}\nThe covariate model could not be fitted: {err}"
+    return fit, f"{text}\n{fit.text()}"
+
+
+def metrics(
+    st: Setup,
+    calib,
+    fitted,
+    final,
+    preferred,
+    selection,
+    comparison,
+    predictions,
+    holdout_errs,
+    tracking,
+    recovery,
+    checks,
+    covariates=None,
+) -> dict:
+    """The key numbers of notebook 02 for its metrics file."""
+    out = {
+        "source": st.source,
+        "time_unit": st.time_unit,
+        "calibration_end": str(st.cal_end.date()),
+        "n_members_calibration": int(len(calib)),
+        "n_members_late": int(calib.attrs.get("n_members_late", 0)),
+        "preferred_model": preferred,
+        "final_model": final.name,
+        "purchase_model": final.name,
+        "purchase_model_selection": selection["rule"],
+        "holdout_cumulative_error": holdout_cumulative_error(comparison, preferred),
+        "model_checks": checks,
+        "mean_p_alive": float(predictions["p_alive"].mean()),
+        "share_p_alive_below_half": float((predictions["p_alive"] < 0.5).mean()),
+        "expected_flights_next_year": float(predictions["expected_flights_next_year"].sum()),
+    }
+    for name, model in fitted.items():
+        tag = name.lower().replace("/", "").replace("-", "")
+        out[f"{tag}_log_likelihood"] = float(model.log_likelihood_)
+        out[f"{tag}_bic"] = float(model.bic_)
+        for k, v in model.params_.items():
+            out[f"{tag}_{k}"] = float(v)
+        if name in holdout_errs:
+            out[f"{tag}_holdout_mae"] = holdout_errs[name]["mae"]
+            out[f"{tag}_holdout_correlation"] = holdout_errs[name]["correlation"]
+        if name in tracking:
+            row = tracking[name].iloc[-1]
+            out[f"{tag}_cumulative_error_pct"] = float(
+                100 * (row["expected_cum"] / row["actual_cum"] - 1)
+            )
+    if recovery is not None:
+        out["max_abs_parameter_error_pct"] = float(recovery["error_pct"].abs().max())
+    if covariates is not None:
+        out["covariates"] = covariates.covariates
+        out["covariate_lr_statistic"] = covariates.lr_test_["statistic"]
+        out["covariate_lr_p_value"] = covariates.lr_test_["p_value"]
+    return out

@@ -1,0 +1,240 @@
+"""The steps of notebook 03 (spend, CLV, equity) that are decisions, tables or sentences.
+
+Tested in ``tests/test_clv_study.py``; the notebook keeps the narrative, calls and figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .modelfile import purchase_summary
+from .value import concentration, lorenz_curve
+
+
+def currency_of(source: str) -> str:
+    """CDNOW is in US dollars, the airline data in yuan."""
+    return "USD" if source == "cdnow" else "yuan"
+
+
+def inputs(ds, purchase):
+    """Members' ``(x, t_x, T)`` and spend with the purchase model's time unit and counting
+    rule (so P(alive) is notebook 02's), whether there is revenue, and a report."""
+    summary = purchase_summary(
+        ds, time_unit=purchase.meta_["time_unit"], counting_rule=purchase.meta_["counting_rule"]
+    )
+    has_revenue = "monetary_value" in summary.columns
+    lines = []
+    if ds.flights is None:
+        lines.append(
+            "No flight log: (x, t_x, T) and the mean revenue per flight are approximated from "
+            "the member table (see notebook 02 and clv.summary_from_snapshot)."
+        )
+    lines.append(
+        f"data: {ds.info.get('source', 'unknown')}; members: {len(summary):,}; observation "
+        f"end {ds.obs_end.date()}"
+    )
+    if has_revenue and ds.flights is not None:
+        a = summary.attrs
+        lines.append(
+            "flights with zero or negative revenue (award tickets, refunds; kept as flights, "
+            f"left out of the spend averages): {a['n_revenue_nonpositive']:,}; with missing "
+            f"revenue: {a['n_revenue_missing']:,}"
+        )
+    elif not has_revenue:
+        lines.append("The data has no revenue column: spend per flight and CLV cannot be computed.")
+    return summary, has_revenue, "\n".join(lines)
+
+
+def purchase_text(purchase) -> str:
+    """What the run's purchase model is, where it comes from, and its verdict."""
+    meta = purchase.meta_
+    sel = meta.get("selection") or {}
+    return (
+        f"{purchase.name} (time unit {meta['time_unit']}, counting rule: "
+        f"{meta['counting_rule']}, fitted on the data up to {meta['calibration_end']}):\n"
+        f"chosen by notebook 02: {sel.get('rule', '-')} ({sel.get('reason', '-')})\n"
+        f"verdict: {purchase.verdict_.sentence()}"
+    )
+
+
+def spend_report(choice, ds, currency: str):
+    """Sentences on the spend model used, its fits (tables), and the Gamma-Gamma recovery.
+
+    Returns ``(text, tables)``: ``tables`` maps a title to a DataFrame (each fit's
+    summary; the Gamma-Gamma estimates beside the truth of a simulation whose spend is
+    independent of frequency).
+    """
+    spend = choice.model
+    tables = {}
+    lines = [f"Spend model used: {choice.reason}."]
+    for fit in choice.fits.values():
+        lines.append(fit.verdict_.sentence())
+        if hasattr(fit, "params_"):
+            tables[fit.verdict_.sentence()] = fit.summary
+    lines.append(
+        f"fitted on {spend.n_obs_:,.0f} members with a repeat flight with a positive revenue "
+        f"({spend.n_excluded_:,} without one get the model's prediction for their flight "
+        "history)"
+    )
+    lines.append(
+        f"mean revenue per flight of a member without history: {spend.population_mean:,.2f} "
+        f"{currency}"
+    )
+    truth = ds.info.get("true_params") if ds.truth is not None else None
+    gg = choice.fits.get("gamma_gamma")
+    if truth is not None and hasattr(gg, "params_") and not truth.get("spend_frequency_elasticity"):
+        want = pd.Series({"p": truth["gg_p"], "q": truth["gg_q"], "gamma": truth["gg_gamma"]})
+        check = gg.summary.assign(truth=want)
+        check["error_pct"] = 100 * (check["coef"] / check["truth"] - 1)
+        tables["Gamma-Gamma against the true values of the simulation"] = check
+    return "\n".join(lines), tables
+
+
+def clv_text(
+    values, purchase, spend, *, horizon_months, discount_rate_annual, margin, currency, truth=None
+) -> str:
+    """The CLV's settings, the customer equity, and (simulation) agreement with the truth."""
+    equity = float(values["clv"].sum())
+    lines = [
+        f"purchase model {purchase.name}, spend model {spend.name}; horizon {horizon_months} "
+        f"months, discount rate {discount_rate_annual:.0%} a year, margin {margin:.0%}"
+    ]
+    if values.attrs.get("n_nonfinite"):
+        lines.append(
+            f"WARNING: {values.attrs['n_nonfinite']:,} members have no finite CLV (numerical "
+            "overflow of the purchase model's prediction); they are left out of the equity below"
+        )
+    lines.append(
+        f"customer equity (sum of CLV): {equity:,.0f} {currency}; mean CLV "
+        f"{values['clv'].mean():,.1f}; median {values['clv'].median():,.1f}"
+    )
+    if truth is not None:
+        t = truth.set_index("MEMBER_NO").reindex(values.index)
+        proxy = t["alive"] * t["lam"] * t["mean_revenue"]
+        lines.append(
+            "correlation of predicted CLV with the true current value rate (alive x flights "
+            f"per week x mean revenue): {np.corrcoef(values['clv'], proxy)[0, 1]:.3f}"
+        )
+        lines.append(
+            "correlation of predicted and true mean revenue per flight: "
+            f"{np.corrcoef(values['expected_revenue_per_flight'], t['mean_revenue'])[0, 1]:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def value_concentration(values, flights, top_share: float):
+    """Gini and top share of predicted CLV, Lorenz curves (CLV; past revenue), a report."""
+    conc = concentration(values["clv"], top_share=top_share)
+    curves = {"predicted CLV": lorenz_curve(values["clv"])}
+    lines = [
+        f"Gini of predicted CLV: {conc['gini']:.3f}; the top {top_share:.0%} of members hold "
+        f"{conc['top_value_share']:.1%} of the customer equity"
+    ]
+    if flights is not None and "REVENUE" in flights.columns:
+        past = flights.groupby("MEMBER_NO")["REVENUE"].sum().reindex(values.index).fillna(0)
+        past = past.clip(lower=0)
+        curves["past revenue"] = lorenz_curve(past)
+        lines.append(f"Gini of past revenue: {concentration(past)['gini']:.3f}")
+    return conc, curves, "\n".join(lines)
+
+
+def bootstrap_segments(ds, summary) -> pd.Series:
+    """Segments whose CLV totals get bootstrap intervals: the tier, else frequency bands."""
+    snap = ds.snapshot
+    if "FFP_TIER" in snap.columns and snap["FFP_TIER"].notna().any():
+        seg = snap.set_index("MEMBER_NO")["FFP_TIER"].reindex(summary.index)
+        return "tier " + seg.astype("Int64").astype(str)
+    bands = pd.cut(
+        summary["frequency"],
+        [-1, 0, 2, 9, np.inf],
+        labels=["0 repeat flights", "1-2", "3-9", "10+"],
+    )
+    return bands.astype(str)
+
+
+def segment_table(values, segments, boot, equity: float, interval: dict) -> pd.DataFrame:
+    """Members, CLV total, share of equity and (when computable) the bootstrap interval."""
+    out = pd.DataFrame(
+        {"members": segments.value_counts(), "clv_total": values["clv"].groupby(segments).sum()}
+    )
+    out["share_of_equity"] = out["clv_total"] / equity
+    if interval.get("lower") is not None and "segments" in boot:
+        out["lower_95"] = boot["segments"].quantile(0.025)
+        out["upper_95"] = boot["segments"].quantile(0.975)
+    return out
+
+
+def parameter_intervals(boot) -> pd.DataFrame:
+    """Bootstrap 95% intervals of the parameters (``spend_`` = the spend model's)."""
+    p = boot["params"]
+    return pd.DataFrame({"lower_95": p.quantile(0.025), "upper_95": p.quantile(0.975)})
+
+
+def equity_summary(
+    source,
+    values,
+    summary,
+    *,
+    equity,
+    currency,
+    horizon_months,
+    discount_rate_annual,
+    margin,
+    purchase,
+    spend,
+    spend_choice,
+    conc,
+    top_share,
+    bands,
+) -> dict:
+    """``customer_equity.json``: the equity, its settings, concentration and bands."""
+    out = {"source": source, "computed": values is not None}
+    if values is None:
+        return out
+    out.update(
+        customer_equity=equity, currency=currency, horizon_months=horizon_months,
+        discount_rate_annual=discount_rate_annual, margin=margin, purchase_model=purchase.name,
+        spend_model=spend.name, spend_model_reason=spend_choice.reason,
+        n_members=int(len(values)), n_members_nonfinite_clv=values.attrs["n_nonfinite"],
+        gini=conc["gini"], top_share=top_share, top_value_share=conc["top_value_share"],
+    )  # fmt: skip
+    if bands is not None:
+        iv, band = bands["parameter_uncertainty"], bands["holdout_band"]
+        out.update(
+            equity_interval_label=iv["label"], equity_lower_95=iv["lower"],
+            equity_upper_95=iv["upper"], equity_interval_text=iv["text"],
+            n_bootstrap=iv["n_bootstrap"], n_bootstrap_failed=iv["n_failed"],
+            holdout_cumulative_error=band["relative_error"], equity_holdout_lower=band["lower"],
+            equity_holdout_upper=band["upper"], equity_holdout_text=band["text"],
+        )  # fmt: skip
+    return out
+
+
+def clv_table(values, summary) -> pd.DataFrame:
+    """``clv.parquet``: the CLV columns with each member's ``(x, t_x, T)`` and mean spend."""
+    cols = ["frequency", "recency", "T"] + (
+        ["monetary_value"] if "monetary_value" in summary.columns else []
+    )
+    return values.join(summary[cols]).reset_index()
+
+
+def metrics(eq_summary, independence, spend_choice, boot, values, model_checks) -> dict:
+    """The key numbers of notebook 03 for its metrics file, with every model check."""
+    out = dict(eq_summary)
+    checks = list(model_checks)
+    if independence is not None:
+        out["spend_frequency_spearman"] = independence.spearman
+        out["spend_independence"] = independence.to_dict()
+        out["spend_verdict"] = independence.verdict
+    if spend_choice is not None:
+        checks += [v.to_dict() for v in spend_choice.verdicts]
+        out.update({f"spend_{k}": float(v) for k, v in spend_choice.model.params_.items()})
+        out["mean_revenue_per_flight"] = spend_choice.model.population_mean
+    if boot is not None:
+        checks.append(boot["verdict"].to_dict())
+    if values is not None:
+        out["mean_clv"] = float(values["clv"].mean())
+        out["mean_p_alive"] = float(values["p_alive"].mean())
+    out["model_checks"] = checks
+    return out

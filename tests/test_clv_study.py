@@ -1,0 +1,157 @@
+"""Tests of crm_research.clv.study02 / study03: the decisions, tables and sentences of
+notebooks 02 and 03, on a small simulation and on CDNOW."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_research import clv
+from crm_research.clv import study02, study03
+from crm_research.data.cdnow import cdnow_dataset
+from crm_research.data.simulate import simulate_programme
+
+
+@pytest.fixture(scope="module")
+def sim_ds():
+    return simulate_programme(2500, seed=4).to_dataset()
+
+
+@pytest.fixture(scope="module")
+def fitted02(sim_ds):
+    st = study02.setup(sim_ds, holdout_weeks=52)
+    calib, full, has_holdout, text = study02.purchase_inputs(sim_ds, st)
+    fitted, checks, fit_text = study02.fit_candidates(["bgnbd", "pareto"], calib, st, has_holdout)
+    return st, calib, full, has_holdout, text, fitted, checks, fit_text
+
+
+def test_setup_chooses_the_calibration_end(sim_ds):
+    st = study02.setup(sim_ds, holdout_weeks=52)
+    assert st.cal_end == sim_ds.obs_end - pd.Timedelta(days=364)
+    assert study02.setup(sim_ds, holdout_weeks=0).cal_end == sim_ds.obs_end
+    assert study02.setup(sim_ds, calibration_end="2013-01-01").cal_end == pd.Timestamp("2013-01-01")
+    assert "holdout 364 days" in st.text() and st.counting_rule == "flights"
+    cd = study02.setup(cdnow_dataset())
+    assert cd.cal_end == pd.Timestamp("1997-09-30") and cd.merge_same_day
+
+
+def test_inputs_candidates_recovery_predictions_metrics(sim_ds, fitted02):
+    st, calib, full, has_holdout, text, fitted, checks, fit_text = fitted02
+    assert has_holdout and "members in the calibration period" in text
+    assert set(fitted) == {"BG/NBD", "Pareto/NBD"} and len(checks) == 2
+    assert "verdict" in fit_text
+    rec = study02.parameter_recovery(fitted, st)
+    assert rec.attrs["model"] == "BG/NBD" and {"truth", "error_pct"} <= set(rec.columns)
+    by_freq, table, errors = study02.holdout_table(fitted, calib, "BG/NBD", 5)
+    assert "expected (BG/NBD)" in table.columns and "expected (Pareto/NBD)" in table.columns
+    assert set(errors) == set(fitted)
+    pred, ptext = study02.member_predictions(
+        fitted["BG/NBD"], fitted["BG/NBD"], full, calib, st, has_holdout, truth=sim_ds.truth
+    )
+    assert len(pred) == len(full) and pred["p_alive"].between(0, 1).all()
+    assert "simulated truth" in ptext
+    comparison = clv.compare_models(fitted, calib)
+    m = study02.metrics(
+        st,
+        calib,
+        fitted,
+        fitted["BG/NBD"],
+        "BG/NBD",
+        {"rule": "x"},
+        comparison,
+        pred,
+        errors,
+        {},
+        rec,
+        checks,
+    )
+    assert m["bgnbd_r"] == pytest.approx(fitted["BG/NBD"].params_["r"])
+    assert m["max_abs_parameter_error_pct"] == pytest.approx(rec["error_pct"].abs().max())
+
+
+def test_failed_candidate_is_reported_not_silent(sim_ds, fitted02):
+    st, calib = fitted02[0], fitted02[1]
+    empty = calib.assign(frequency=0, recency=0.0)
+    with pytest.raises(RuntimeError, match="no purchase model"):
+        study02.fit_candidates(["bgnbd"], empty, st, True)
+
+
+def test_member_covariates_present_and_absent(sim_ds, fitted02):
+    full = fitted02[2]
+    design, text = study02.member_covariates(sim_ds, full.index)
+    assert "age band, gender, enrolment year, city tier" in text
+    assert "tier at enrolment (not in the data" in text
+    assert not any(c.startswith("FFP_TIER") for c in design.columns)
+    assert design.notna().all().all() and len(design) == len(full)
+    assert set(np.unique(design.to_numpy())) <= {0.0, 1.0}
+    none, why = study02.member_covariates(cdnow_dataset(), full.index)
+    assert none is None and why.startswith("Skipped")
+    fit, ftext = study02.covariate_fit(sim_ds, full, "BG/NBD")
+    assert fit.lr_test_["df"] == 3 * design.shape[1] and "likelihood ratio" in ftext
+
+
+def test_approximation_study_skips_without_truth():
+    out, why = study02.approximation_study(cdnow_dataset(), study02.setup(cdnow_dataset()))
+    assert out is None and why.startswith("Skipped")
+
+
+def test_tracking_text():
+    t = pd.DataFrame(
+        {"expected_cum": [90.0], "actual_cum": [100.0], "period_end": [pd.Timestamp("2014-03-31")]}
+    )
+    assert study02.tracking_text({"BG/NBD": t}) == (
+        "BG/NBD: expected 90 vs actual 100 cumulative repeat flights at 2014-03-31 (-10.00%)"
+    )
+
+
+def test_study03_tables_and_sentences(sim_ds, fitted02):
+    full = fitted02[2]
+    purchase = fitted02[5]["BG/NBD"]
+    purchase.meta_ = {
+        "time_unit": "weeks",
+        "counting_rule": "flights",
+        "calibration_end": "2014-03-31",
+        "selection": {"rule": "r", "reason": "why"},
+        "holdout_cumulative_error": 0.05,
+    }
+    summary, has_revenue, text = study03.inputs(sim_ds, purchase)
+    assert has_revenue and "members: " in text and len(summary) == len(full)
+    assert "chosen by notebook 02: r (why)" in study03.purchase_text(purchase)
+    choice = clv.choose_spend_model(summary)
+    stext, tables = study03.spend_report(choice, sim_ds, "yuan")
+    assert stext.startswith("Spend model used") and any("true values" in t for t in tables)
+    settings = {"horizon_months": 12, "discount_rate_annual": 0.1, "margin": 0.1}
+    values = clv.customer_lifetime_value(purchase, choice.model, summary, **settings)
+    equity = float(values["clv"].sum())
+    ctext = study03.clv_text(
+        values, purchase, choice.model, currency="yuan", truth=sim_ds.truth, **settings
+    )
+    assert f"{equity:,.0f} yuan" in ctext and "correlation of predicted CLV" in ctext
+    conc, curves, vtext = study03.value_concentration(values, sim_ds.flights, 0.2)
+    assert set(curves) == {"predicted CLV", "past revenue"} and "Gini of past revenue" in vtext
+    seg = study03.bootstrap_segments(sim_ds, summary)
+    assert seg.str.startswith("tier ").all()
+    boot = clv.bootstrap_clv(
+        summary, purchase, choice.model, n_bootstrap=10, seed=1, segments=seg, **settings
+    )
+    iv = clv.equity_interval(boot, equity)
+    table = study03.segment_table(values, seg, boot, equity, iv)
+    assert table["clv_total"].sum() == pytest.approx(equity)
+    assert table["share_of_equity"].sum() == pytest.approx(1.0)
+    assert {"lower_95", "upper_95"} <= set(table.columns)
+    assert list(study03.parameter_intervals(boot).columns) == ["lower_95", "upper_95"]
+    bands = clv.equity_bands(iv, 0.05, currency="yuan")
+    eq = study03.equity_summary(
+        "synthetic", values, summary, equity=equity, currency="yuan", purchase=purchase,
+        spend=choice.model, spend_choice=choice, conc=conc, top_share=0.2, bands=bands, **settings,
+    )  # fmt: skip
+    assert eq["customer_equity"] == equity and eq["holdout_cumulative_error"] == 0.05
+    assert study03.equity_summary("x", None, summary, equity=None, currency="", purchase=None,
+                                  spend=None, spend_choice=None, conc=None, top_share=0.2,
+                                  bands=None, **settings) == {"source": "x", "computed": False}  # fmt: skip
+    m = study03.metrics(eq, None, choice, boot, values, [])
+    assert len(m["model_checks"]) == len(choice.verdicts) + 1 and "mean_clv" in m
+    assert list(study03.clv_table(values, summary).columns)[-1] == "monetary_value"
+    # CDNOW: no tiers, frequency bands
+    assert study03.currency_of("cdnow") == "USD"
