@@ -1,23 +1,24 @@
-"""Thin wrappers over lifetimes' BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma fitters.
+"""The BG/NBD, Pareto/NBD and MBG/NBD purchase models (Gamma-Gamma: :mod:`.gammagamma`).
 
-What the wrappers add to ``lifetimes`` 0.11.3 (which does the modelling):
+Fitted by our own log-likelihoods with analytic gradients
+(:mod:`crm_research.clv.likelihoods`; lifetimes 0.11.3's autograd fit took 14.5 s on a
+million members, Nelder-Mead 30 s for the Pareto/NBD); lifetimes' fitter objects carry
+the estimates for lifetimes' prediction formulas (P(alive), conditional expectations,
+pmf), and lifetimes is the cross-check of our likelihoods in the tests. What the classes
+add:
 
 - fits on the condensed data (unique ``(x, t_x, T)`` rows with weights, exact) and, for
-  large inputs, starts the optimiser from a fit on a 20,000-member subsample (with that
-  fit's inverse Hessian as BFGS's first guess), so the final optimum is still the one
-  of the full data, reached in a few iterations;
-- deterministic starting values (lifetimes' Pareto/NBD fitter starts from random ones)
-  and a tight Nelder-Mead tolerance for the Pareto/NBD, whose likelihood is flat: with
-  lifetimes' defaults it stops at r = 0.50, alpha = 8.4 on CDNOW where the maximum is
-  r = 0.553, alpha = 10.58 (Fader, Hardie & Lee 2005a, table 2);
-- checks that turn a failed fit into :class:`FitError` with the remedy (lifetimes
-  prints the optimiser output and raises, or for the Pareto/NBD returns silently);
-- the log-likelihood on the caller's time scale (lifetimes fits on time rescaled so the
-  oldest member has T = 1 and reports the likelihood of the rescaled data), AIC/BIC;
-- standard errors for the Pareto/NBD (lifetimes has none: it uses Nelder-Mead without a
-  Hessian) from a numerical Hessian; 95% intervals on the log scale, so they stay
-  positive (lifetimes' are ``coef +- 1.96 se``);
-- predictions evaluated once per distinct history and mapped back to members.
+  large inputs, start L-BFGS-B from a fit on a 20,000-member subsample, so the final
+  optimum is still the one of the full data, reached in a few iterations;
+- deterministic starting values, lifetimes' time rescaling (oldest member T = 1) and its
+  penalizer, so the fit ladder's penalizers mean what they mean in lifetimes;
+- checks that turn a failed fit into :class:`FitError` with the remedy, and a verdict
+  (converged, penalized, at a bound) on every fit;
+- the log-likelihood on the caller's time scale, AIC/BIC; standard errors from the
+  Hessian by differences of the analytic gradient, 95% intervals on the log scale (so
+  they stay positive); bootstrap replicates skip them (``standard_errors=False``);
+- predictions evaluated once per distinct history and mapped back to members, the
+  conditional expectation over many horizons at once (:mod:`.expectations`).
 
 All calls into lifetimes go through :func:`crm_research._compat.lifetimes_guard`.
 
@@ -702,175 +703,7 @@ class ParetoNBD(_PurchaseModel):
             )
 
 
-class GammaGamma(_Fitted):
-    """Gamma-Gamma model of revenue per flight (Fader, Hardie & Lee 2005b) via lifetimes.
-
-    Revenue of a member's flights ~ Gamma(p, nu), nu ~ Gamma(q, gamma) across members;
-    the model assumes spend is independent of the flight process (check
-    :func:`spend_frequency_correlation` first). ``v`` in lifetimes is ``gamma`` here.
-    """
-
-    name = "Gamma-Gamma"
-    param_names = ("p", "q", "gamma")
-
-    def fit(
-        self,
-        frequency,
-        monetary_value=None,
-        *,
-        weights=None,
-        source: str = "member summary",
-        start_from: GammaGamma | None = None,
-        standard_errors: bool = True,
-    ):
-        """Fit on members with at least one repeat flight with a positive revenue.
-
-        Parameters
-        ----------
-        frequency : array_like or DataFrame
-            Number of flights the mean is over (``n_monetary`` of the summary), or a
-            summary with ``n_monetary`` (else ``frequency``) and ``monetary_value``.
-        monetary_value : array_like
-            Mean revenue of those flights.
-        """
-        if isinstance(frequency, pd.DataFrame):
-            df = frequency
-            if "monetary_value" not in df.columns:
-                raise DataValidationError(
-                    "no revenue: the input has no REVENUE column, so the spend model cannot "
-                    "be fitted",
-                    source=source,
-                    column="monetary_value",
-                )
-            col = "n_monetary" if "n_monetary" in df.columns else "frequency"
-            frequency, monetary_value = df[col].to_numpy(), df["monetary_value"].to_numpy()
-        x = np.asarray(frequency, dtype=float)
-        m = np.asarray(monetary_value, dtype=float)
-        w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-        use = (x > 0) & np.isfinite(m) & (w > 0)
-        bad = use & (m <= 0)
-        if bad.any():
-            frame = pd.DataFrame({"monetary_value": m})
-            raise DataValidationError(
-                "mean revenue must be positive (exclude non-positive revenue first)",
-                source=source,
-                column="monetary_value",
-                rows=row_labels(frame, bad),
-                values=m[bad],
-            )
-        self.n_excluded_ = int((~use).sum())
-        if use.sum() < 3:
-            raise FitError(
-                f"{self.name}: {source} has {int(use.sum())} member(s) with a repeat flight "
-                "with a positive revenue; at least 3 are needed"
-            )
-        x, m, w = x[use], m[use], w[use]
-        self.n_obs_ = float(w.sum())
-        init = None
-        if start_from is not None:
-            start_from._require_fit()
-            init = np.log(start_from.params_.to_numpy())
-        data = lk.Spends.make(x, m, w)
-        with np.errstate(all="ignore"):
-            res = lk.fit_ml(
-                lk.gamma_gamma_loglik,
-                data,
-                np.full(3, 0.1) if init is None else init,
-                penalizer=self.penalizer,
-                per=w.sum(),
-                n=w.sum(),
-                tol=min(self.tol, 1e-7),
-                standard_errors=standard_errors,
-            )
-        if not np.all(np.isfinite(res.log_params)) or not np.isfinite(res.loglik):
-            raise FitError(f"{self.name}: the fit overflowed (non-finite likelihood). {REMEDY}")
-        if not res.success and res.grad_norm > 1e-5:
-            raise FitError(f"{self.name}: the optimiser did not converge ({res.message}). {REMEDY}")
-        params = np.exp(res.log_params)
-        self.fitter_ = _fitter_class("GammaGammaFitter")(penalizer_coef=self.penalizer)
-        self.fitter_.params_ = pd.Series(params, index=["p", "q", "v"])
-        self.params_ = pd.Series(params, index=list(self.param_names))
-        self._check_params(self.params_.to_numpy())
-        se = pd.Series(res.standard_errors(params), index=list(self.param_names))
-        self.standard_errors_ = se
-        if standard_errors:
-            self._check_params(self.params_.to_numpy(), se)
-        if self.params_["q"] <= 1:
-            raise FitError(
-                f"{self.name}: q = {self.params_['q']:.3f} <= 1, so the population mean spend "
-                "p*gamma/(q-1) does not exist. Remedy: check for extreme revenues (outliers) "
-                "or use a penalizer"
-            )
-        self._data = (x, m, w)
-        self.log_likelihood_ = res.loglik
-        return self
-
-    def log_likelihood(self, frequency, monetary_value, weights=None, params=None) -> float:
-        p = self.params_.to_numpy() if params is None else np.asarray(params, dtype=float)
-        d = lk.Spends.make(frequency, monetary_value, weights)
-        return lk.gamma_gamma_loglik(np.log(p), d, grad=False)
-
-    @property
-    def population_mean(self) -> float:
-        """Mean revenue per flight across members, ``p * gamma / (q - 1)``."""
-        self._require_fit()
-        p, q, g = self.params_.to_numpy()
-        return float(p * g / (q - 1))
-
-    def expected_revenue(self, frequency, monetary_value) -> np.ndarray:
-        """E[mean revenue per flight | x flights averaging m] (lifetimes' eq. 5).
-
-        Members without a usable mean (``frequency == 0`` or missing ``monetary_value``)
-        get the population mean.
-        """
-        self._require_fit()
-        x = np.asarray(frequency, dtype=float)
-        m = np.asarray(monetary_value, dtype=float)
-        ok = (x > 0) & np.isfinite(m)
-        with lifetimes_guard():
-            out = np.asarray(
-                self.fitter_.conditional_expected_average_profit(
-                    np.where(ok, x, 0.0), np.where(ok, m, 0.0)
-                ),
-                dtype=float,
-            )
-        return out
-
-
-def spend_frequency_correlation(summary: pd.DataFrame) -> dict:
-    """Correlation of repeat frequency and mean spend (Gamma-Gamma's independence check).
-
-    Fader, Hardie & Lee (2005b) report 0.11 on CDNOW and take it as weak enough. Uses
-    members with a usable mean (``n_monetary > 0``).
-
-    Returns
-    -------
-    dict
-        ``n``, ``pearson``, ``pearson_p``, ``spearman``, ``spearman_p``.
-    """
-    if "monetary_value" not in summary.columns:
-        raise DataValidationError(
-            "no revenue column: the independence check needs REVENUE",
-            source="member summary",
-            column="monetary_value",
-        )
-    col = "n_monetary" if "n_monetary" in summary.columns else "frequency"
-    d = summary.loc[(summary[col] > 0) & summary["monetary_value"].notna()]
-    if len(d) < 3:
-        raise DataValidationError(
-            f"{len(d)} member(s) with a repeat flight and revenue; need at least 3",
-            source="member summary",
-            column="monetary_value",
-        )
-    pr = stats.pearsonr(d["frequency"], d["monetary_value"])
-    sr = stats.spearmanr(d["frequency"], d["monetary_value"])
-    return {
-        "n": len(d),
-        "pearson": float(pr.statistic),
-        "pearson_p": float(pr.pvalue),
-        "spearman": float(sr.statistic),
-        "spearman_p": float(sr.pvalue),
-    }
-
-
 MODELS = {"bgnbd": BGNBD, "pareto": ParetoNBD, "mbgnbd": MBGNBD}
+
+# Gamma-Gamma lives in its own module; imported here so ``models.GammaGamma`` keeps working
+from .gammagamma import GammaGamma, spend_frequency_correlation  # noqa: E402, F401
