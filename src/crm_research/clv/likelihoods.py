@@ -412,16 +412,22 @@ def penalized_objective(loglik, data, penalizer: float, per: float, n: float):
     without moving its minimum.
     """
     k = per / n
+    last = {}
 
     def f(lp):
+        key = np.asarray(lp, dtype=float).tobytes()
+        if last.get("key") == key:  # the optimiser's last point again: no new evaluation
+            return last["out"]
         ll, g = loglik(lp, data)
         p2 = np.exp(2 * np.asarray(lp))
         val = (-ll / per + penalizer * p2.sum()) * k
         grd = (-g / per + 2 * penalizer * p2) * k
         if not np.isfinite(val) or not np.all(np.isfinite(grd)):
-            return 1e10, np.zeros_like(grd)
+            val, grd = 1e10, np.zeros_like(grd)
+        last.update(key=key, out=(val, grd), ll=ll)
         return val, grd
 
+    f.last = last
     return f
 
 
@@ -465,7 +471,7 @@ def fit_ml(
     val, g = f(res.x)
     out = MLFit(
         log_params=np.asarray(res.x, dtype=float),
-        loglik=float(loglik(res.x, data, grad=False)),
+        loglik=float(f.last["ll"]),
         objective=float(val),
         success=bool(res.success),
         message=str(res.message),
@@ -488,7 +494,7 @@ def hessian_from_gradient(f, x, step: float = 1e-6) -> np.ndarray:
     """
     x = np.asarray(x, dtype=float)
     k = len(x)
-    g0 = f(x)[1]
+    g0 = np.array(f(x)[1])
     hess = np.empty((k, k))
     for i in range(k):
         e = np.zeros(k)

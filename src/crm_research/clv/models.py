@@ -257,7 +257,11 @@ class _PurchaseModel(_Fitted):
                 if not off and standard_errors
                 else pd.Series(np.nan, index=list(self.param_names))
             )
-        self.log_likelihood_ = self.log_likelihood(rows)
+        # the optimum's log-likelihood back on the caller's time scale (Jacobian of the
+        # rescaling: each repeat flight's density carries a factor 1 / scale)
+        self.log_likelihood_ = self._ml.loglik + float(
+            (rows["weights"] * rows["frequency"]).sum()
+        ) * np.log(1.0 / rows["T"].max())
         # bootstrap replicates (started from a fitted model) are checked for bounds and
         # standard errors only: the likelihood-ridge check of the main fit stands for them
         self.verdict_ = self._verdict(rows, off, ridge=start_from is None)
