@@ -1,80 +1,87 @@
-"""Benchmark of the whole study (issue: management report and reproducible study).
+"""Benchmark of the whole study: today's code against an older commit, side by side.
 
-Runs ``crm-research run`` on simulated programmes of increasing size and prints the
-wall time and the peak memory (the largest resident size of the runner or of any
-notebook kernel) for each, and how time grows with size. Targets on the 2-core
-machine: 60,000 members (``make report``) within 3 minutes; 1,000,000 members within
-15 minutes under 8 GB, time growing no faster than linearly.
+For each size, runs ``crm-research run`` (simulation, the six notebooks, the report) with
+the old code (``git archive <commit>`` extracted into a temporary folder and put first on
+``PYTHONPATH``: same venv, same machine, no git worktree) and with this tree's code, one
+after the other, and prints both wall times, the ratio new/old and the peak memory (the
+largest resident size of the runner or of any notebook kernel). The machine is shared
+and noisy: read the ratio of the two runs made together.
 
-    .venv/bin/python benchmarks/bench_study.py [--sizes 100000 300000 1000000]
+Targets (issue 12): at 60,000 members new/old <= 0.5; at 1,000,000 members <= 0.4 with
+peak memory under 4 GB.
+
+    .venv/bin/python benchmarks/bench_study.py [--sizes 60000 1000000] [--old eb32594]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-
+REPO = Path(__file__).resolve().parents[1]
 
 WRAP = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
 )
+CLI = "import sys; from crm_research.cli import main; sys.exit(main())"
 
 
-def run(members: int, seed: int, root: Path) -> tuple[float, float]:
-    """Wall time and peak memory (GB) of one study, measured in a process of its own."""
-    cmd = [
-        str(BIN / "crm-research"),
-        "run",
-        "--members",
-        str(members),
-        "--seed",
-        str(seed),
-        "--raw",
-        str(root / "raw"),
-        "--processed",
-        str(root / "processed"),
-        "--out",
-        str(root / "reports"),
-        "--no-progress",
-    ]
+def extract(commit: str, dest: Path) -> Path:
+    """The tree of ``commit`` (``git archive``, never a worktree) in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def run(code_root: Path, members: int, seed: int, work: Path) -> tuple[float, float]:
+    """Wall time and peak memory (GB) of one study with the code under ``code_root``."""
+    cmd = [sys.executable, "-c", CLI, "run", "--members", str(members), "--seed", str(seed),
+           "--raw", str(work / "raw"), "--processed", str(work / "processed"),
+           "--out", str(work / "reports"), "--no-progress"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(code_root / "src")}
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True, env=env,
+        cwd=code_root,
+    )  # fmt: skip
     elapsed = time.perf_counter() - t0
     if r.returncode != 0:
-        raise RuntimeError(f"study at {members:,} members failed:\n{r.stderr[-3000:]}")
+        raise RuntimeError(
+            f"study at {members:,} members failed ({code_root}):\n{r.stderr[-3000:]}"
+        )
     peak_gb = int(r.stdout.strip().splitlines()[-1]) / 1024**2
     return elapsed, peak_gb
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[60_000, 1_000_000])
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--old", default="eb32594", help="the commit to compare with")
     a = ap.parse_args()
-    rows = []
-    for n in a.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            secs, peak = run(n, a.seed, Path(tmp))
-        rows.append((n, secs, peak))
-        print(
-            f"{n:>10,} members: {secs:7.1f} s  ({secs / n * 1e6:6.1f} s per million)  "
-            f"peak memory {peak:.2f} GB",
-            flush=True,
-        )
-    if len(rows) > 1:
-        (n0, t0, _), (n1, t1, _) = rows[0], rows[-1]
-        growth = (t1 / t0) / (n1 / n0)
-        print(
-            f"time grew {t1 / t0:.2f}x for {n1 / n0:.1f}x the members "
-            f"({'no faster than' if growth <= 1.05 else 'faster than'} linear: ratio {growth:.2f})"
-        )
+    with tempfile.TemporaryDirectory() as tmp:
+        old_root = extract(a.old, Path(tmp) / "old")
+        for n in a.sizes:
+            res = {}
+            for label, root in (("old", old_root), ("new", REPO)):
+                with tempfile.TemporaryDirectory() as work:
+                    res[label] = run(root, n, a.seed, Path(work))
+                print(
+                    f"{n:>10,} members, {label} ({a.old if label == 'old' else 'this tree'}): "
+                    f"{res[label][0]:7.1f} s, peak memory {res[label][1]:.2f} GB",
+                    flush=True,
+                )
+            ratio = res["new"][0] / res["old"][0]
+            print(f"{n:>10,} members: new/old time {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

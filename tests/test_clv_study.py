@@ -155,3 +155,9 @@ def test_study03_tables_and_sentences(sim_ds, fitted02):
     assert list(study03.clv_table(values, summary).columns)[-1] == "monetary_value"
     # CDNOW: no tiers, frequency bands
     assert study03.currency_of("cdnow") == "USD"
+
+
+def test_covariate_fit_on_a_sample(sim_ds, fitted02):
+    fit, text = study02.covariate_fit(sim_ds, fitted02[2], "Pareto/NBD", sample_members=800)
+    assert fit.n_obs_ == 800 and fit.model == "pareto"
+    assert "random sample of 800 members" in text
