@@ -76,6 +76,17 @@ class Histories:
     wx: np.ndarray
     #: distinct (x, tau) of the Pareto/NBD's integral term, made on first use
     pairs: tuple | None = None
+    #: distinct T and t_x with their inverse indices (times recur: day resolution)
+    times: tuple | None = None
+
+    def distinct_times(self):
+        """``(uT, iT, utx, itx)``: the log and reciprocal of ``alpha + T`` are taken once
+        per distinct time and gathered (cheaper than per history)."""
+        if self.times is None:
+            uT, iT = np.unique(self.T, return_inverse=True)
+            utx, itx = np.unique(self.tx, return_inverse=True)
+            self.times = (uT, iT, utx, itx)
+        return self.times
 
     @classmethod
     def make(cls, x, tx, T, w=None) -> Histories:
@@ -103,35 +114,38 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     ``A1 = lnG(r + x) - lnG(r) + r ln(alpha)``,
     ``A2 = lnG(a + b) + lnG(b + x) - lnG(b) - lnG(a + b + x)``,
     ``A3 = -(r + x) ln(alpha + T)``, ``A4 = ln(a) - ln(b + x - 1) - (r + x) ln(alpha + t_x)``.
+    The terms in ``x`` alone are taken per distinct ``x``, those in ``T`` or ``t_x`` alone
+    per distinct time.
     """
     r, alpha, a, b = np.exp(np.asarray(log_params, dtype=float))
-    ux, wx, x, w = h.ux, h.wx, h.x, h.w
-    # per distinct x, weighted by its members
-    s1 = wx @ (gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
+    ux, wx, x, w, ix = h.ux, h.wx, h.x, h.w, h.ix
+    uT, iT, utx, itx = h.distinct_times()
     n = h.n
+    s1 = wx @ (gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
     const = n * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
-    la_T = np.log(alpha + h.T)
-    la_t = np.log(alpha + h.tx)
+    la_T = np.log(alpha + uT)[iT]
+    la_t = np.log(alpha + utx)[itx]
     rx = r + x
-    A3 = -rx * la_T
     pos = x > 0
-    A4 = np.where(pos, np.log(a) - np.log(b + np.maximum(x, 1) - 1) - rx * la_t, -np.inf)
-    m = np.maximum(A3, A4)
+    # d = A4 - A3; log(exp(A3) + exp(A4)) = A3 + log(1 + exp(d)) for x > 0, else A3
+    d = np.log(a) - np.log(b + np.maximum(ux, 1) - 1)[ix] + rx * (la_T - la_t)
     with np.errstate(over="ignore"):
-        mix = m + np.log(np.exp(A3 - m) + np.exp(A4 - m))
+        mix = -rx * la_T + np.where(pos, np.logaddexp(0.0, d), 0.0)
     ll = s1 + const + w @ mix
     if not grad:
         return float(ll)
-    p4 = np.where(pos, expit(A4 - A3), 0.0)
-    p3 = 1.0 - p4
-    wp3, wp4 = w * p3, w * p4
+    p4 = np.where(pos, expit(d), 0.0)
+    wp4 = w * p4
+    wp3 = w - wp4
+    inv_T = (1.0 / (alpha + uT))[iT]
+    inv_t = (1.0 / (alpha + utx))[itx]
     d_r = wx @ digamma(r + ux) + n * (-digamma(r) + np.log(alpha)) - wp3 @ la_T - wp4 @ la_t
-    d_alpha = n * r / alpha - wp3 @ (rx / (alpha + h.T)) - wp4 @ (rx / (alpha + h.tx))
+    d_alpha = n * r / alpha - (wp3 * rx) @ inv_T - (wp4 * rx) @ inv_t
     d_a = n * digamma(a + b) - wx @ digamma(a + b + ux) + wp4.sum() / a
     d_b = (
         n * (digamma(a + b) - digamma(b))
         + wx @ (digamma(b + ux) - digamma(a + b + ux))
-        - wp4 @ (1.0 / (b + np.maximum(x, 1) - 1))
+        - wp4 @ (1.0 / (b + np.maximum(ux, 1) - 1))[ix]
     )
     g = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return float(ll), g
@@ -442,6 +456,7 @@ def fit_ml(
     tol: float = 1e-10,
     standard_errors: bool = True,
     bound: float = 30.0,
+    hess_inv0=None,
 ) -> MLFit:
     """Maximise a (penalized) log-likelihood by L-BFGS-B in log parameters.
 
@@ -457,17 +472,33 @@ def fit_ml(
         overflow; a parameter that ends on it is reported at a bound by the caller.
     standard_errors : bool
         Take the Hessian (bootstrap replicates skip it).
+    hess_inv0 : ndarray, optional
+        A first guess of the inverse Hessian of the per-member objective (from a fit on a
+        subsample): then BFGS starts with it and needs a few iterations from a warm start;
+        should it fail, L-BFGS-B takes over from where it stopped.
     """
     f = penalized_objective(loglik, data, penalizer, per, n)
     x0 = np.clip(np.asarray(x0, dtype=float), -bound + 1, bound - 1)
-    res = minimize(
-        f,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-bound, bound)] * len(x0),
-        options={"maxiter": 2000, "ftol": tol * 1e-3, "gtol": tol, "maxcor": 20},
-    )
+    res = None
+    if hess_inv0 is not None:
+        res = minimize(
+            f, x0, jac=True, method="BFGS",
+            options={"gtol": tol, "maxiter": 200, "hess_inv0": hess_inv0},
+        )  # fmt: skip
+        ok = np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < bound)
+        if ok and (res.success or np.max(np.abs(res.jac)) < 1e-5):
+            res.success = True
+        else:
+            x0, res = (res.x if ok else x0), None
+    if res is None:
+        res = minimize(
+            f,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-bound, bound)] * len(x0),
+            options={"maxiter": 2000, "ftol": tol * 1e-3, "gtol": tol, "maxcor": 20},
+        )
     val, g = f(res.x)
     out = MLFit(
         log_params=np.asarray(res.x, dtype=float),

@@ -384,10 +384,22 @@ class _PurchaseModel(_Fitted):
         sub = rows.loc[counts > 0].copy()
         sub["weights"] = counts[counts > 0]
         try:
-            f = self._run(sub, None, standard_errors=False)
+            f = self._run(sub, None, standard_errors=True)
         except FitError:
             return None
-        return np.log(self._scaled(f.params_.to_numpy(), 1.0 / rows["T"].max()))
+        init = np.log(self._scaled(f.params_.to_numpy(), 1.0 / rows["T"].max()))
+        # the subsample's Hessian, per member, as BFGS's first inverse Hessian
+        h = self._ml.hessian
+        if h is None or not np.all(np.isfinite(h)):
+            return init
+        try:
+            hinv = np.linalg.inv(h / sub["weights"].sum())
+        except np.linalg.LinAlgError:
+            return init
+        hinv = (hinv + hinv.T) / 2
+        if np.any(np.linalg.eigvalsh(hinv) <= 0):
+            return init
+        return init, hinv
 
     #: our log-likelihood (:mod:`crm_research.clv.likelihoods`) and lifetimes' divisor
     #: of it in the penalized objective (``sum`` or ``mean`` of the weights)
@@ -405,6 +417,9 @@ class _PurchaseModel(_Fitted):
         scale = 1.0 / rows["T"].max()
         w = rows["weights"].to_numpy(float)
         h = lk.Histories.make(rows["frequency"], rows["recency"] * scale, rows["T"] * scale, w)
+        hinv = None
+        if isinstance(init, tuple):
+            init, hinv = init
         x0 = np.full(self.n_params, 0.1) if init is None else np.asarray(init, dtype=float)
         se = self._want_se if standard_errors is None else standard_errors
         per = w.sum() if self._per == "sum" else w.mean()
@@ -418,6 +433,7 @@ class _PurchaseModel(_Fitted):
                 n=w.sum(),
                 tol=min(self.tol, 1e-7),
                 standard_errors=se,
+                hess_inv0=hinv,
             )
         if not np.all(np.isfinite(res.log_params)) or not np.isfinite(res.loglik):
             raise FitError(f"{self.name}: the fit overflowed (non-finite likelihood). {REMEDY}")
