@@ -1,9 +1,10 @@
 """Benchmark of the whole study: today's code against an older commit, side by side.
 
 For each size, runs ``crm-research run`` (simulation, the six notebooks, the report) with
-the old code (``git archive <commit>`` extracted into a temporary folder and put first on
-``PYTHONPATH``: same venv, same machine, no git worktree) and with this tree's code, one
-after the other, and prints both wall times, the ratio new/old and the peak memory (the
+the old code and with this tree's code, one after the other, on the same machine. The old
+code is ``git archive <commit>`` extracted into ``--old-dir`` (never a git worktree) with
+a venv of its own made by its own ``make install`` (its pins: eb32594 has pandas 2.3, which
+today's venv does not have; made once and reused), and prints both wall times, the ratio new/old and the peak memory (the
 largest resident size of the runner or of any notebook kernel). The machine is shared
 and noisy: read the ratio of the two runs made together.
 
@@ -42,12 +43,20 @@ def extract(commit: str, dest: Path) -> Path:
     return dest
 
 
-def run(code_root: Path, members: int, seed: int, work: Path) -> tuple[float, float]:
+def old_python(root: Path) -> Path:
+    """The old tree's venv (``make install`` there, once)."""
+    py = root / ".venv" / "bin" / "python"
+    if not py.exists():
+        subprocess.run(["make", "-C", str(root), "install"], check=True)
+    return py
+
+
+def run(code_root: Path, python, members: int, seed: int, work: Path) -> tuple[float, float]:
     """Wall time and peak memory (GB) of one study with the code under ``code_root``."""
-    cmd = [sys.executable, "-c", CLI, "run", "--members", str(members), "--seed", str(seed),
+    cmd = [str(python), "-c", CLI, "run", "--members", str(members), "--seed", str(seed),
            "--raw", str(work / "raw"), "--processed", str(work / "processed"),
            "--out", str(work / "reports"), "--no-progress"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(code_root / "src")}
+    env = {**os.environ, "PYTHONPATH": str(code_root / "src")}  # this tree's or the old one
     t0 = time.perf_counter()
     r = subprocess.run(
         [sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True, env=env,
@@ -67,21 +76,26 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[60_000, 1_000_000])
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--old", default="eb32594", help="the commit to compare with")
+    ap.add_argument(
+        "--old-dir", default=None, help="where to extract it (default /tmp/crm-old-<commit>)"
+    )
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        old_root = extract(a.old, Path(tmp) / "old")
-        for n in a.sizes:
-            res = {}
-            for label, root in (("old", old_root), ("new", REPO)):
-                with tempfile.TemporaryDirectory() as work:
-                    res[label] = run(root, n, a.seed, Path(work))
-                print(
-                    f"{n:>10,} members, {label} ({a.old if label == 'old' else 'this tree'}): "
-                    f"{res[label][0]:7.1f} s, peak memory {res[label][1]:.2f} GB",
-                    flush=True,
-                )
-            ratio = res["new"][0] / res["old"][0]
-            print(f"{n:>10,} members: new/old time {ratio:.2f}", flush=True)
+    old_root = Path(a.old_dir or f"/tmp/crm-old-{a.old}")
+    if not (old_root / "Makefile").exists():
+        extract(a.old, old_root)
+    old_py = old_python(old_root)
+    for n in a.sizes:
+        res = {}
+        for label, root, py in (("old", old_root, old_py), ("new", REPO, sys.executable)):
+            with tempfile.TemporaryDirectory() as work:
+                res[label] = run(root, py, n, a.seed, Path(work))
+            print(
+                f"{n:>10,} members, {label} ({a.old if label == 'old' else 'this tree'}): "
+                f"{res[label][0]:7.1f} s, peak memory {res[label][1]:.2f} GB",
+                flush=True,
+            )
+        ratio = res["new"][0] / res["old"][0]
+        print(f"{n:>10,} members: new/old time {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":
