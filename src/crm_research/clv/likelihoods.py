@@ -50,6 +50,17 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln
 
+
+def _dot(a, b) -> float:
+    """Dot product of two vectors without BLAS.
+
+    ``a @ b`` goes to OpenBLAS, whose threads cost about a millisecond per call on the
+    shared 2-core machine (measured: 0.6-1.2 ms for 15,000 rows, against 10 microseconds
+    here) and a likelihood evaluation makes a dozen of them.
+    """
+    return float(np.einsum("i,i->", a, b))
+
+
 #: Largest number of series terms of the Pareto/NBD's hypergeometric function.
 MAX_SERIES_TERMS = 20_000
 
@@ -121,7 +132,7 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     ux, wx, x, w, ix = h.ux, h.wx, h.x, h.w, h.ix
     uT, iT, utx, itx = h.distinct_times()
     n = h.n
-    s1 = wx @ (gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
+    s1 = _dot(wx, gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
     const = n * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
     la_T = np.log(alpha + uT)[iT]
     la_t = np.log(alpha + utx)[itx]
@@ -131,7 +142,7 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     d = np.log(a) - np.log(b + np.maximum(ux, 1) - 1)[ix] + rx * (la_T - la_t)
     with np.errstate(over="ignore"):
         mix = -rx * la_T + np.where(pos, np.logaddexp(0.0, d), 0.0)
-    ll = s1 + const + w @ mix
+    ll = s1 + const + _dot(w, mix)
     if not grad:
         return float(ll)
     p4 = np.where(pos, expit(d), 0.0)
@@ -139,13 +150,18 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     wp3 = w - wp4
     inv_T = (1.0 / (alpha + uT))[iT]
     inv_t = (1.0 / (alpha + utx))[itx]
-    d_r = wx @ digamma(r + ux) + n * (-digamma(r) + np.log(alpha)) - wp3 @ la_T - wp4 @ la_t
-    d_alpha = n * r / alpha - (wp3 * rx) @ inv_T - (wp4 * rx) @ inv_t
-    d_a = n * digamma(a + b) - wx @ digamma(a + b + ux) + wp4.sum() / a
+    d_r = (
+        _dot(wx, digamma(r + ux))
+        + n * (-digamma(r) + np.log(alpha))
+        - _dot(wp3, la_T)
+        - _dot(wp4, la_t)
+    )
+    d_alpha = n * r / alpha - _dot(wp3 * rx, inv_T) - _dot(wp4 * rx, inv_t)
+    d_a = n * digamma(a + b) - _dot(wx, digamma(a + b + ux)) + wp4.sum() / a
     d_b = (
         n * (digamma(a + b) - digamma(b))
-        + wx @ (digamma(b + ux) - digamma(a + b + ux))
-        - wp4 @ (1.0 / (b + np.maximum(ux, 1) - 1))[ix]
+        + _dot(wx, digamma(b + ux) - digamma(a + b + ux))
+        - _dot(wp4, (1.0 / (b + np.maximum(ux, 1) - 1))[ix])
     )
     g = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return float(ll), g
@@ -162,28 +178,33 @@ def mbgnbd_loglik(log_params, h: Histories, grad: bool = True):
     r, alpha, a, b = np.exp(np.asarray(log_params, dtype=float))
     ux, wx, x, w = h.ux, h.wx, h.x, h.w
     n = h.n
-    s1 = wx @ (gammaln(r + ux) + gammaln(b + ux + 1) - gammaln(a + b + ux + 1))
+    s1 = _dot(wx, gammaln(r + ux) + gammaln(b + ux + 1) - gammaln(a + b + ux + 1))
     const = n * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
     la_T = np.log(alpha + h.T)
     la_t = np.log(alpha + h.tx)
     rx = r + x
     A3 = -rx * la_T
     A4 = np.log(a) - np.log(b + x) + rx * (la_T - la_t)
-    ll = s1 + const + w @ (A3 + np.logaddexp(A4, 0.0))
+    ll = s1 + const + _dot(w, A3 + np.logaddexp(A4, 0.0))
     if not grad:
         return float(ll)
     wp = w * expit(A4)
-    d_r = wx @ digamma(r + ux) + n * (-digamma(r) + np.log(alpha)) - w @ la_T + wp @ (la_T - la_t)
+    d_r = (
+        _dot(wx, digamma(r + ux))
+        + n * (-digamma(r) + np.log(alpha))
+        - _dot(w, la_T)
+        + _dot(wp, la_T - la_t)
+    )
     d_alpha = (
         n * r / alpha
-        - w @ (rx / (alpha + h.T))
-        + wp @ (rx * (1.0 / (alpha + h.T) - 1.0 / (alpha + h.tx)))
+        - _dot(w, rx / (alpha + h.T))
+        + _dot(wp, rx * (1.0 / (alpha + h.T) - 1.0 / (alpha + h.tx)))
     )
-    d_a = n * digamma(a + b) - wx @ digamma(a + b + ux + 1) + wp.sum() / a
+    d_a = n * digamma(a + b) - _dot(wx, digamma(a + b + ux + 1)) + wp.sum() / a
     d_b = (
         n * (digamma(a + b) - digamma(b))
-        + wx @ (digamma(b + ux + 1) - digamma(a + b + ux + 1))
-        - wp @ (1.0 / (b + x))
+        + _dot(wx, digamma(b + ux + 1) - digamma(a + b + ux + 1))
+        - _dot(wp, 1.0 / (b + x))
     )
     g = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return float(ll), g
@@ -310,7 +331,7 @@ def pareto_loglik(log_params, h: Histories, grad: bool = True):
     r, alpha, s, beta = np.exp(np.asarray(log_params, dtype=float))
     ux, wx, x, w = h.ux, h.wx, h.x, h.w
     n = h.n
-    const = wx @ gammaln(r + ux) + n * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta))
+    const = _dot(wx, gammaln(r + ux)) + n * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta))
     lb_T = np.log(beta + h.T)
     la_T = np.log(alpha + h.T)
     u1 = -(r + x) * la_T - s * lb_T
@@ -318,15 +339,20 @@ def pareto_loglik(log_params, h: Histories, grad: bool = True):
         h.pairs = distinct_pairs(x, h.tx, h.T)
     log_i, gi = pareto_log_integral(r, alpha, s, beta, x, h.tx, h.T, h.pairs)
     u2 = np.log(s) + log_i
-    ll = const + w @ np.logaddexp(u1, u2)
+    ll = const + _dot(w, np.logaddexp(u1, u2))
     if not grad:
         return float(ll)
     p2 = expit(u2 - u1)
     wp1, wp2 = w * (1.0 - p2), w * p2
-    d_r = wx @ digamma(r + ux) + n * (np.log(alpha) - digamma(r)) - wp1 @ la_T + wp2 @ gi[0]
-    d_alpha = n * r / alpha - wp1 @ ((r + x) / (alpha + h.T)) + wp2 @ gi[1]
-    d_s = n * np.log(beta) - wp1 @ lb_T + wp2 @ (1.0 / s + gi[2])
-    d_beta = n * s / beta - wp1 @ (s / (beta + h.T)) + wp2 @ gi[3]
+    d_r = (
+        _dot(wx, digamma(r + ux))
+        + n * (np.log(alpha) - digamma(r))
+        - _dot(wp1, la_T)
+        + _dot(wp2, gi[0])
+    )
+    d_alpha = n * r / alpha - _dot(wp1, (r + x) / (alpha + h.T)) + _dot(wp2, gi[1])
+    d_s = n * np.log(beta) - _dot(wp1, lb_T) + _dot(wp2, 1.0 / s + gi[2])
+    d_beta = n * s / beta - _dot(wp1, s / (beta + h.T)) + _dot(wp2, gi[3])
     g = np.array([d_r * r, d_alpha * alpha, d_s * s, d_beta * beta])
     return float(ll), g
 
@@ -352,7 +378,7 @@ class Spends:
         ux, ix = np.unique(x, return_inverse=True)
         wx = np.bincount(ix, weights=w, minlength=len(ux))
         lm = np.log(m)
-        return cls(x, m, w, ux, wx, float(w @ (x * lm)), float(w @ lm))
+        return cls(x, m, w, ux, wx, _dot(w, x * lm), _dot(w, lm))
 
 
 def gamma_gamma_loglik(log_params, d: Spends, grad: bool = True):
@@ -367,18 +393,18 @@ def gamma_gamma_loglik(log_params, d: Spends, grad: bool = True):
     pu = p * ux
     lxm = np.log(x * d.m + v)
     ll = (
-        wx @ (gammaln(pu + q) - gammaln(pu) + pu * np.log(ux))
+        _dot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux))
         + n * (-gammaln(q) + q * np.log(v))
         + p * d.wxlogm
         - d.wlogm
-        - w @ ((p * x + q) * lxm)
+        - _dot(w, (p * x + q) * lxm)
     )
     if not grad:
         return float(ll)
     psi_pq = digamma(pu + q)
-    d_p = wx @ (ux * (psi_pq - digamma(pu) + np.log(ux))) + d.wxlogm - w @ (x * lxm)
-    d_q = wx @ psi_pq - n * digamma(q) + n * np.log(v) - w @ lxm
-    d_v = n * q / v - w @ ((p * x + q) / (x * d.m + v))
+    d_p = _dot(wx, ux * (psi_pq - digamma(pu) + np.log(ux))) + d.wxlogm - _dot(w, x * lxm)
+    d_q = _dot(wx, psi_pq) - n * digamma(q) + n * np.log(v) - _dot(w, lxm)
+    d_v = n * q / v - _dot(w, (p * x + q) / (x * d.m + v))
     return float(ll), np.array([d_p * p, d_q * q, d_v * v])
 
 

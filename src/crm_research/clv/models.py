@@ -583,7 +583,7 @@ class _PurchaseModel(_Fitted):
             for lo in range(0, len(ux), 50_000):
                 sl = slice(lo, lo + 50_000)
                 g = self._alive_expectation(p, times[None, :], ux[sl, None], uT[sl, None])
-                acc[sl] = g @ wts
+                acc[sl] = np.einsum("ij,j->i", g, wts)  # no BLAS threads (see likelihoods._dot)
             return pa * acc[code]
         g = self._alive_expectation(p, times[None, :], ux[:, None], uT[:, None])
         return pa[:, None] * g[code]
