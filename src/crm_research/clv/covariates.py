@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import digamma, expit, gammaln
 
 from . import likelihoods as lk
 from .models import FitError
@@ -54,6 +55,7 @@ class _Groups:
     hists: list
     Z: np.ndarray  # groups x k
     n: float
+    stacked: object = None  # the BG/NBD's one-pass arrays, made on first use
 
 
 def _groups(x, tx, T, Z: np.ndarray, scale: float) -> _Groups:
@@ -76,7 +78,14 @@ def _groups(x, tx, T, Z: np.ndarray, scale: float) -> _Groups:
 
 
 def _loglik(model: str, theta, groups: _Groups, grad: bool = True):
-    """Total log-likelihood and gradient in ``(log base params, gammas)``."""
+    """Total log-likelihood and gradient in ``(log base params, gammas)``.
+
+    BG/NBD: all groups in one pass (:func:`_bgnbd_stacked`); Pareto/NBD: group by group.
+    """
+    if model == "bgnbd":
+        if groups.stacked is None:
+            groups.stacked = _stack(groups)
+        return _bgnbd_stacked(theta, groups.stacked, grad)
     k = groups.Z.shape[1]
     fn = LOGLIK[model]
     which = [BASE_PARAMS[model].index(p) for p in COVARIATE_PARAMS[model]]
@@ -94,6 +103,94 @@ def _loglik(model: str, theta, groups: _Groups, grad: bool = True):
         g_base += g
         g_gam += np.outer(g[which], z)
     return float(total) if not grad else (float(total), np.r_[g_base, g_gam.ravel()])
+
+
+@dataclass
+class _Stacked:
+    """Every group's distinct histories in one set of arrays (BG/NBD in one pass)."""
+
+    x: np.ndarray
+    tx: np.ndarray
+    T: np.ndarray
+    w: np.ndarray
+    g: np.ndarray  # group of each row
+    ux: np.ndarray
+    wx: np.ndarray
+    px: np.ndarray  # distinct (group, x) pairs
+    pg: np.ndarray
+    wp: np.ndarray
+    Z: np.ndarray
+    wg: np.ndarray  # members per group
+    n: float
+
+
+def _stack(groups: _Groups) -> _Stacked:
+    hs = groups.hists
+    g = np.concatenate([np.full(len(h.x), i) for i, h in enumerate(hs)])
+    x, tx, T, w = (np.concatenate([getattr(h, a) for h in hs]) for a in ("x", "tx", "T", "w"))
+    ux, ix = np.unique(x, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=len(ux))
+    px = np.concatenate([h.ux for h in hs])
+    pg = np.concatenate([np.full(len(h.ux), i) for i, h in enumerate(hs)])
+    wp = np.concatenate([h.wx for h in hs])
+    wg = np.array([h.n for h in hs])
+    return _Stacked(x, tx, T, w, g, ux, wx, px, pg, wp, groups.Z, wg, groups.n)
+
+
+def _bgnbd_stacked(theta, sd: _Stacked, grad: bool = True):
+    """BG/NBD log-likelihood with covariates over all groups at once, and its gradient.
+
+    The same terms as :func:`~crm_research.clv.likelihoods.bgnbd_loglik` with each row's
+    ``alpha, a, b`` those of its group; the terms in ``(a, b, x)`` once per distinct
+    ``(group, x)``. The gradient in a group's log parameters is summed per group
+    (``bincount``), then mapped to ``gamma`` by ``Z'``.
+    """
+    k = sd.Z.shape[1]
+    base = np.asarray(theta[:4], dtype=float)
+    gam = np.asarray(theta[4:], dtype=float).reshape(3, k)
+    shift = sd.Z @ gam.T if k else np.zeros((len(sd.wg), 3))
+    r = float(np.exp(base[0]))
+    al_g, a_g, b_g = (np.exp(base[j + 1] + shift[:, j]) for j in range(3))
+    x, w, g = sd.x, sd.w, sd.g
+    ap, bp, px = a_g[sd.pg], b_g[sd.pg], sd.px
+    alpha, a, b = al_g[g], a_g[g], b_g[g]
+    ll_pairs = gammaln(ap + bp) + gammaln(bp + px) - gammaln(bp) - gammaln(ap + bp + px)
+    const = lk._dot(sd.wx, gammaln(r + sd.ux)) - sd.n * gammaln(r)
+    const += lk._dot(sd.wg, r * np.log(al_g)) + lk._dot(sd.wp, ll_pairs)
+    la_T = np.log(alpha + sd.T)
+    la_t = np.log(alpha + sd.tx)
+    rx = r + x
+    pos = x > 0
+    bx1 = b + np.maximum(x, 1) - 1
+    d = np.log(a) - np.log(bx1) + rx * (la_T - la_t)
+    with np.errstate(over="ignore"):
+        mix = -rx * la_T + np.where(pos, np.logaddexp(0.0, d), 0.0)
+    ll = const + lk._dot(w, mix)
+    if not grad:
+        return float(ll)
+    wp4 = w * np.where(pos, expit(d), 0.0)
+    wp3 = w - wp4
+    G = len(sd.wg)
+    d_r = (
+        lk._dot(sd.wx, digamma(r + sd.ux))
+        - sd.n * digamma(r)
+        + lk._dot(sd.wg, np.log(al_g))
+        - lk._dot(wp3, la_T)
+        - lk._dot(wp4, la_t)
+    ) * r
+    row_alpha = alpha * (-(wp3 * rx) / (alpha + sd.T) - (wp4 * rx) / (alpha + sd.tx))
+    d_alpha = np.bincount(g, weights=row_alpha, minlength=G) + sd.wg * r
+    psi_ab = digamma(ap + bp)
+    psi_abx = digamma(ap + bp + px)
+    d_a = np.bincount(sd.pg, weights=sd.wp * ap * (psi_ab - psi_abx), minlength=G)
+    d_a += np.bincount(g, weights=wp4, minlength=G)
+    pair_b = sd.wp * bp * (psi_ab + digamma(bp + px) - digamma(bp) - psi_abx)
+    d_b = np.bincount(sd.pg, weights=pair_b, minlength=G)
+    d_b -= np.bincount(g, weights=wp4 * b / bx1, minlength=G)
+    per_group = np.stack([d_alpha, d_a, d_b])  # 3 x G, in each group's log parameters
+    g_base = np.r_[d_r, per_group.sum(axis=1)]
+    g_gam = per_group @ sd.Z if k else np.zeros((3, 0))
+    return float(ll), np.r_[g_base, g_gam.ravel()]
 
 
 @dataclass
@@ -201,7 +298,7 @@ def fit_covariates(
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,
-                options={"maxiter": 3000, "gtol": 1e-8, "ftol": 1e-13},
+                options={"maxiter": 3000, "gtol": 1e-7, "ftol": 1e-11},
             )
         if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-4):
             raise FitError(f"{_NAMES[model]} with covariates: no convergence ({res.message})")
