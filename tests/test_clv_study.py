@@ -157,6 +157,7 @@ def test_study03_tables_and_sentences(sim_ds, fitted02):
     assert study03.currency_of("cdnow") == "USD"
 
 
+@pytest.mark.slow  # the Pareto/NBD with covariates runs group by group: about 30 s
 def test_covariate_fit_on_a_sample(sim_ds, fitted02):
     fit, text = study02.covariate_fit(sim_ds, fitted02[2], "Pareto/NBD", sample_members=800)
     assert fit.n_obs_ == 800 and fit.model == "pareto"
