@@ -159,7 +159,7 @@ def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path):
 def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(tmp_path, monkeypatch):
     import errno
 
-    from crm_research import report
+    from crm_research.report import runner as report
 
     books, kw = _tiny_study(tmp_path, ["x = 1"])
     good = run_study("synthetic", **kw)
