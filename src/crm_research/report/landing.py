@@ -131,12 +131,37 @@ def _report_links(run_dir: Path, manifest: dict) -> str:
     return f'<div class="cards">{"".join(cells)}</div>{csv}'
 
 
+def data_range(tables: Path) -> dict:
+    """First and last flight date of the run's flight log (from the Parquet statistics,
+    nothing is read but the file footer) and the observation end; {} when unknown."""
+    out: dict = {}
+    meta = Path(tables) / "dataset.json"
+    if meta.exists():
+        from .. import io as _io
+
+        out["obs_end"] = str(_io.read_json(meta).get("obs_end"))
+    flights = Path(tables) / "flights.parquet"
+    if flights.exists():
+        try:
+            import pyarrow.parquet as pq
+
+            f = pq.ParquetFile(flights)
+            i = f.schema_arrow.get_field_index("FLIGHT_DATE")
+            stats = [f.metadata.row_group(g).column(i).statistics for g in range(f.num_row_groups)]
+            if i >= 0 and stats and all(s is not None and s.has_min_max for s in stats):
+                out["first_flight"] = str(min(s.min for s in stats))[:10]
+                out["last_flight"] = str(max(s.max for s in stats))[:10]
+        except Exception:  # a range is a nicety: never fail the run for it
+            pass
+    return out
+
+
 def _date_range(manifest: dict) -> str:
     m01 = manifest.get("metrics", {}).get("01_data_exploration", {}) or {}
-    end = m01.get("obs_end")
-    start = m01.get("window_start")
-    if end and start:
-        return f"{start} to {end}"
+    rng = manifest.get("data_range", {}) or {}
+    end = rng.get("obs_end") or m01.get("obs_end")
+    if rng.get("first_flight") and rng.get("last_flight"):
+        return f"flights from {rng['first_flight']} to {rng['last_flight']}, observation end {end}"
     return f"observation window ending {end}" if end else "date range not recorded"
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import io as _io
+from .export import _print_reports, export_html
 from .folders import (
     RunLock,
     _link_or_copy,
@@ -37,7 +38,7 @@ from .folders import (
     _table_files,
     _writable_folder,
 )
-from .landing import _index_html
+from .landing import REPORT_FILES, _index_html, data_range
 from .notebooks import (
     NOTEBOOK_DIR,
     REPO_ROOT,
@@ -71,19 +72,14 @@ class RunResult:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def export_html(executed: Path, out: Path, *, with_code: bool = True) -> Path:
-    """Render an executed notebook to self-contained HTML (figures embedded)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(template_name="lab")
-    if not with_code:
-        exporter.exclude_input = True
-        exporter.exclude_input_prompt = True
-        exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
-    return _io.write_text(body, out)
+def _editions(book: Path, declared: dict, user: dict) -> list[str | None]:
+    """Languages to run a notebook in: the management report in both (``en``, ``zh``)
+    unless the user chose one with the ``language`` parameter; other notebooks once."""
+    if book.name[:2] not in MANAGEMENT_NOTEBOOKS or "language" not in declared:
+        return [None]
+    if "language" in user:
+        return [str(user["language"])]
+    return ["en", "zh"]
 
 
 def _failure_message(book: Path, executed: Path, exc: Exception) -> str:
@@ -595,44 +591,53 @@ def _run_locked(
         used_params[book.stem] = {
             k: v for k, v in p.items() if k not in COMMON_PARAMETERS or k == "seed"
         }
-        executed = staging / f"{book.stem}.ipynb"
-        t = time.perf_counter()
-        _RUNNING[0] = f" while running {book.name}"
-        try:
-            pm.execute_notebook(
-                str(book),
-                str(executed),
-                parameters=p,
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(book.parent),
-                log_output=False,
-                # the kernel writes its own log to our stderr (ipykernel 7 warns about
-                # TCP at every start, logs a caught Ctrl-C): cell errors reach the report anyway
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            )
-        except KeyboardInterrupt:
-            bar.close()
-            raise
-        except Exception as exc:
-            bar.close()
-            if getattr(exc, "ename", None) == "KeyboardInterrupt":
-                raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
-            kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
-            raise StudyError(
-                _failure_message(book, kept / executed.name, exc)
-                + "\nthe previous complete report and its tables are untouched"
-            ) from None
-        timings[book.stem] = round(time.perf_counter() - t, 2)
-        row = {"name": book.stem, "ipynb": executed.name, "seconds": timings[book.stem]}
-        if html:
-            row["html"] = export_html(executed, staging / f"{book.stem}.html").name
-            if book.name[:2] in MANAGEMENT_NOTEBOOKS:
-                row["html_nocode"] = export_html(
-                    executed, staging / f"{book.stem}_report.html", with_code=False
-                ).name
-        rows.append(row)
-        log(f"  {book.stem}: {timings[book.stem]:.1f} s")
+        for language in _editions(book, declared, per_book.get(book.stem, {})):
+            stem = book.stem if language in (None, "en") else f"{book.stem}_{language}"
+            if language is not None:
+                p["language"] = language
+            executed = staging / f"{stem}.ipynb"
+            t = time.perf_counter()
+            _RUNNING[0] = f" while running {book.name}" + (f" ({language})" if language else "")
+            try:
+                pm.execute_notebook(
+                    str(book),
+                    str(executed),
+                    parameters=p,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(book.parent),
+                    log_output=False,
+                    # the kernel writes its own log to our stderr (ipykernel 7 warns about
+                    # TCP at every start, logs a caught Ctrl-C): cell errors reach the
+                    # report anyway
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
+            except KeyboardInterrupt:
+                bar.close()
+                raise
+            except Exception as exc:
+                bar.close()
+                if getattr(exc, "ename", None) == "KeyboardInterrupt":
+                    raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
+                kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
+                raise StudyError(
+                    _failure_message(book, kept / executed.name, exc)
+                    + "\nthe previous complete report and its tables are untouched"
+                ) from None
+            timings[stem] = round(time.perf_counter() - t, 2)
+            row = {"name": stem, "ipynb": executed.name, "seconds": timings[stem]}
+            if html:
+                row["html"] = export_html(executed, staging / f"{stem}.html").name
+                if book.name[:2] in MANAGEMENT_NOTEBOOKS:
+                    row["html_nocode"] = export_html(
+                        executed,
+                        staging / REPORT_FILES[language or "en"][0],
+                        with_code=False,
+                        language=language or "en",
+                    ).name
+            rows.append(row)
+            log(f"  {stem}: {timings[stem]:.1f} s")
+    report_status = _print_reports(staging, log) if html else {}
 
     metrics = {}
     for f in sorted((staging / "metrics").glob("*.json")):
@@ -653,6 +658,8 @@ def _run_locked(
         "timings_seconds": timings,
         "metrics": metrics,
         "processed_dir": str(processed),
+        "management_report": report_status,
+        "data_range": data_range(tables),
     }
     _add_model_checks(manifest)
     _io.write_json(manifest, staging / "manifest.json")
