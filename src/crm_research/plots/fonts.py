@@ -9,6 +9,8 @@ tells the caller to keep English labels when there is none.
 
 from __future__ import annotations
 
+import os
+
 import matplotlib as mpl
 from matplotlib import font_manager
 
@@ -30,8 +32,21 @@ CJK_FAMILIES = (
 )
 
 
-def cjk_font(families: tuple[str, ...] = CJK_FAMILIES) -> str | None:
-    """Name of an installed font family that can draw Chinese, else None."""
+def cjk_font(families: tuple[str, ...] | None = None) -> str | None:
+    """Name of an installed font family that can draw Chinese, else None.
+
+    ``families`` defaults to :data:`CJK_FAMILIES`, or to the comma-separated list in the
+    environment variable ``CRM_RESEARCH_CJK_FONTS`` (``none``: use no CJK font, which
+    shows the Chinese edition as it is on a machine without one).
+    """
+    if families is None:
+        env = os.environ.get("CRM_RESEARCH_CJK_FONTS")
+        if env is not None:
+            if env.strip().lower() == "none":
+                return None
+            families = tuple(f.strip() for f in env.split(",") if f.strip())
+        else:
+            families = CJK_FAMILIES
     for attempt in range(2):
         installed = {f.name for f in font_manager.fontManager.ttflist}
         for name in families:
@@ -57,7 +72,7 @@ def _add_system_cjk_fonts() -> bool:
     return added
 
 
-def figure_language(language: str = "en", families: tuple[str, ...] = CJK_FAMILIES) -> str:
+def figure_language(language: str = "en", families: tuple[str, ...] | None = None) -> str:
     """Set matplotlib up for figures in ``language`` and return the language they will use.
 
     ``"zh"`` puts a CJK font first in ``font.sans-serif`` when one is installed and returns

@@ -7,6 +7,9 @@ from pathlib import Path
 from .. import io as _io
 from .landing import REPORT_FILES
 
+#: nbconvert templates of the managers' edition (``manager``: lab without CDN scripts).
+TEMPLATES = Path(__file__).parent / "templates"
+
 
 def export_html(executed: Path, out: Path, *, with_code: bool = True, language: str = "en") -> Path:
     """Render an executed notebook to self-contained HTML (figures embedded).
@@ -20,7 +23,10 @@ def export_html(executed: Path, out: Path, *, with_code: bool = True, language: 
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(template_name="lab")
+    if with_code:
+        exporter = HTMLExporter(template_name="lab")
+    else:
+        exporter = HTMLExporter(template_name="manager", extra_template_basedirs=[str(TEMPLATES)])
     resources = {}
     if not with_code:
         exporter.exclude_input = True
@@ -32,10 +38,8 @@ def export_html(executed: Path, out: Path, *, with_code: bool = True, language: 
         exporter.register_preprocessor(remove, enabled=True)
         resources = {"metadata": {"name": REPORT_TITLES.get(language, REPORT_TITLES["en"])}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    if not with_code:
-        body = body.replace("</head>", PRINT_CSS + "</head>", 1)
-        if language != "en":
-            body = body.replace('<html lang="en">', f'<html lang="{language}">', 1)
+    if not with_code and language != "en":
+        body = body.replace('<html lang="en">', f'<html lang="{language}">', 1)
     return _io.write_text(body, out)
 
 
@@ -43,18 +47,6 @@ REPORT_TITLES = {
     "en": "Management report: customer value of the frequent-flyer programme",
     "zh": "管理报告：常旅客计划的客户价值",
 }
-#: Print rules of the managers' edition (Chromium's PDF): A4, nothing cut across pages.
-PRINT_CSS = """<style>
-@page { size: A4; margin: 14mm 12mm 16mm 12mm; }
-@media print {
-  img, svg, figure, .jp-RenderedImage, tr, li, .dataTables_wrapper .dt-layout-row { break-inside: avoid; page-break-inside: avoid; }
-  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
-  thead { display: table-header-group; }
-  .dt-search, .dt-length, .dt-paging, div.dt-container .dt-input { display: none !important; }
-  body { font-size: 11pt; }
-}
-</style>
-"""
 
 
 def _print_reports(staging: Path, log) -> dict:

@@ -641,6 +641,8 @@ def retention_view(r: ManagementReport, rows: int) -> pd.DataFrame | None:
     for c in ("clv", "value_if_retained", "expected_loss"):
         if c in top:
             top[c] = top[c].round(0)
+            if top[c].notna().all():
+                top[c] = top[c].astype("int64")
     if "p_churn" in top:
         top["p_churn"] = (top["p_churn"] * 100).round(1)
         names["p_churn"] += " (%)"
