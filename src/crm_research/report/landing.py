@@ -201,9 +201,9 @@ padding:.5em 1.5em 1em}}a.big{{font-size:1.3em;font-weight:bold;margin-right:1em
 .status{{border-left:6px solid;padding:.3em 1em;background:#f6f8fa}}.note{{color:#57606a}}</style>
 </head><body>
 <h1>Customer value of the frequent-flyer programme</h1>
-<p>Data: <b>{e(data)}</b> (<code>{e(manifest.get("data"))}</code>), {e(_date_range(manifest))}.
-Run <code>{e(run_id)}</code>, finished {e(manifest.get("finished"))} after {total:,.0f} s;
-seed {e(manifest.get("seed"))}, commit <code>{e(manifest.get("git_commit"))}</code>.</p>
+<p>Data: <b>{e(data)}</b> (<code>{e(manifest.get("data") or "-")}</code>), {e(_date_range(manifest))}.
+Run <code>{e(run_id)}</code>, finished {e(manifest.get("finished") or "-")} after {total:,.0f} s;
+seed {e(manifest.get("seed"))}, commit <code>{e(manifest.get("git_commit") or "unknown")}</code>.</p>
 {status_line(manifest)}
 <h2>Start here: the management report</h2>
 {_report_links(run_dir, manifest)}

@@ -115,6 +115,10 @@ def fmt_pct(x, digits: int = 0) -> str:
     return "-" if _missing(x) else f"{float(x):.{digits}%}"
 
 
+def _members(n) -> str:
+    return f"{fmt_int(n)} member" + ("" if not _missing(n) and int(n) == 1 else "s")
+
+
 def fmt_money(x, cur: str) -> str:
     return "-" if _missing(x) else f"{float(x):,.0f} {cur}"
 
@@ -283,7 +287,7 @@ def decisions(r: ManagementReport) -> list[str]:
         else:
             out.append(
                 f"**{name}: invest at the {level} level** ({contact}). "
-                f"{fmt_int(row['members'])} members ({fmt_pct(row['member_share'])} of all) "
+                f"{_members(row['members'])} ({fmt_pct(row['member_share'])} of all) "
                 f"hold {r.money(row['clv_total'])} of lifetime value "
                 f"({fmt_pct(row['clv_share'])}); expected loss without action "
                 f"{r.money(row['expected_loss'])}."
