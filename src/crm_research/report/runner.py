@@ -8,10 +8,13 @@ it renamed ``reports/<run-id>/``, its tables published to ``data/processed/`` an
 ``reports/latest`` pointed at it. A failing notebook leaves ``reports/failed-<run-id>/``;
 Ctrl-C or SIGTERM removes the staging folder; either way the previous complete run and its
 tables stay exactly as they were. A lock on the output and tables folders keeps two runs
-from mixing. A run folder holds each executed notebook, its HTML with code, an HTML
-without code for the management report, ``index.html`` linking them (every name in it
-escaped), the figures, the notebooks' metrics, the tables and ``manifest.json``
-(parameters, input fingerprint, versions, git commit, run times, metrics).
+from mixing. A run folder holds each executed notebook and its HTML with code; the
+management report (notebook 06, run once per language) without code as
+``management_report.html`` and ``management_report_zh.html`` and printed to PDF
+(:mod:`.export`); ``index.html``, the landing page (:mod:`.landing`, every name in it
+escaped); the figures, the notebooks' metrics, the tables, ``retention_list.csv`` and
+``manifest.json`` (parameters, input fingerprint, versions, git commit, run times,
+metrics, model checks, which report files were written).
 """
 
 from __future__ import annotations
