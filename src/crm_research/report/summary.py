@@ -37,6 +37,17 @@ SOURCES = {
     "flightlog": ("the airline's flight log", "航空公司的航班记录"),
 }
 
+#: What :func:`crm_research.management.load_results` notes as missing, in Chinese.
+NOTES_ZH = {
+    "no lifetime values (notebook 03 did not run or could not model this data)": (
+        "没有终身价值（第 03 号笔记本未运行或无法对这些数据建模）"
+    ),
+    "no LRFMC classes (notebook 04 did not run or the data have no L/C columns)": (
+        "没有 LRFMC 客户类别（第 04 号笔记本未运行或数据缺少 L/C 列）"
+    ),
+    "no churn scores (notebook 05 did not run)": "没有流失评分（第 05 号笔记本未运行）",
+}
+
 #: Headings and how to read each section, per language.
 SECTIONS = {
     "en": {
@@ -479,18 +490,14 @@ def caveats(r: ManagementReport) -> str:
         items.append(extra[r.source])
     if r.notes:
         items.append(
-            f"**本次运行不完整。** 缺少 {len(r.notes)} 项结果（详见英文版报告）。"
+            f"**本次运行不完整。** 缺少 {len(r.notes)} 项结果："
+            + "；".join(NOTES_ZH.get(n, n) for n in r.notes)
+            + "。"
             if zh
             else "**Incomplete run.** Missing here: " + "; ".join(r.notes) + "."
         )
-    fits = plain_caveats(r.model_checks)
-    if zh and fits:
-        items.append(
-            f"**模型检查。** 本次运行的 {len(r.model_checks)} 个模型拟合中有 {len(fits)} 项"
-            "需要注意（详见英文版报告和研究人员的索引页）。"
-        )
-    else:
-        items += fits
+    fits = plain_caveats(r.model_checks, r.language)
+    items += fits
     if r.model_checks and not fits:
         items.append(
             f"**模型检查。** 本次运行拟合的全部 {len(r.model_checks)} 个模型均正常收敛。"
