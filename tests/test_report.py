@@ -413,3 +413,13 @@ def test_retention_view_names_and_rounds_for_managers():
     assert v.iloc[0].tolist() == [1, "7", "重要保持客户", 45.7, 13, "是"]
     html = rs.class_view(r).to_html()
     assert "能动型" in html and "nan" not in html
+
+
+def test_investment_list_names_level_contact_action_and_reason():
+    from crm_research.report import summary as rs
+
+    text = rs.investment_list(_hand_report())
+    first = text.splitlines()[0]
+    assert first.startswith("- **Important - retain: proactive** (regular personal suggestions")
+    assert "Action: Priority resources" in first and "Why: 17% of members" in first
+    assert "- **重要保持客户：能动型**" in rs.investment_list(_hand_report("zh"))

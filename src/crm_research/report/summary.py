@@ -613,8 +613,6 @@ def class_view(r: ManagementReport):
             "mean_p_churn",
             "lifecycle_stage",
             "level_name",
-            "reason",
-            "strategy",
         )
         if c and c in t.columns
     ]
@@ -628,6 +626,33 @@ def class_view(r: ManagementReport):
     }
     fmt = {k: v for k, v in fmt.items() if k in show.columns}
     return show.style.format(fmt, na_rep="-", escape="html").hide(axis="index")
+
+
+def investment_list(r: ManagementReport) -> str:
+    """Each class's investment level, what it means for contact, the class's action and
+    why this level (Markdown)."""
+    zh = r.language == "zh"
+    out = []
+    for key, lv in r.levels.iterrows():
+        name = r.classes.loc[key, "class"]
+        act = str(r.classes.loc[key, "strategy"]).rstrip(".")
+        if lv["level"] is None:
+            out.append(
+                f"- **{name}**：{act}。{lv['reason']}。"
+                if zh
+                else f"- **{name}**: {act}. {lv['reason']}."
+            )
+        elif zh:
+            out.append(
+                f"- **{name}：{lv['level_name']}**（{lv['contact']}）。行动：{act}。"
+                f"理由：{lv['reason']}。"
+            )
+        else:
+            out.append(
+                f"- **{name}: {lv['level_name']}** ({lv['contact']}). Action: {act}. "
+                f"Why: {lv['reason']}."
+            )
+    return "\n".join(out)
 
 
 def retention_view(r: ManagementReport, rows: int) -> pd.DataFrame | None:
