@@ -423,3 +423,28 @@ def test_investment_list_names_level_contact_action_and_reason():
     assert first.startswith("- **Important - retain: proactive** (regular personal suggestions")
     assert "Action: Priority resources" in first and "Why: 17% of members" in first
     assert "- **重要保持客户：能动型**" in rs.investment_list(_hand_report("zh"))
+
+
+@pytest.mark.parametrize("option, params", [("zh", {"language": "zh"}), ("both", None)])
+def test_cli_language_option(monkeypatch, tmp_path, option, params):
+    import crm_research.report as R
+    from crm_research.cli import main
+
+    seen = {}
+
+    def fake(data, **kw):
+        seen.update(kw)
+        return R.RunResult(tmp_path, ["06_management_report"], {"06": 1.0})
+
+    monkeypatch.setattr(R, "run_study", fake)
+    assert main(["run", "--only", "06", "--language", option, "--no-progress"]) == 0
+    assert seen.get("params") == params
+
+
+def test_cli_language_option_refuses_other_languages(capsys):
+    from crm_research.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--language", "fr"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
