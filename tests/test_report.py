@@ -448,3 +448,20 @@ def test_cli_language_option_refuses_other_languages(capsys):
         main(["run", "--language", "fr"])
     assert exc.value.code == 2
     assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+def test_value_concentration_figure_in_chinese():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from crm_research.plots.report import plot_value_concentration
+
+    v = np.random.default_rng(1).pareto(2, 500)
+    fig = plot_value_concentration([(v, "近两年收入")], q=0.2, language="zh")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "会员按价值从低到高排序（%）"
+    assert ax.texts[0].get_text().startswith("前 20% 的会员")
+    assert "完全平均" in [t.get_text() for t in ax.get_legend().get_texts()]
+    en = plot_value_concentration([(v, "Revenue")], q=0.2).axes[0]
+    assert en.texts[0].get_text().startswith("top 20% of members")
+    plt.close("all")

@@ -103,5 +103,21 @@ def plot_value_concentration(panels, q: float = 0.2, language: str = "en"):
         ax.set_title(title)
         ax.set_xlabel(LORENZ_TEXT[language][0])
         ax.set_ylabel(LORENZ_TEXT[language][1])
+        if language == "zh":
+            _lorenz_in_chinese(ax, values, q)
     fig.tight_layout()
     return fig
+
+
+def _lorenz_in_chinese(ax, values, q: float) -> None:
+    """The Lorenz panel's annotation and legend in Chinese (the curve is unchanged)."""
+    from ..exploration import top_share
+
+    for t in ax.texts:
+        if t.get_text().startswith("top "):
+            t.set_text(f"前 {q:.0%} 的会员\n持有 {top_share(values, q):.0%} 的价值")
+    lines = ax.get_lines()
+    labels = [ln.get_label() for ln in lines]
+    labels = ["完全平均" if lb == "perfect equality" else lb for lb in labels]
+    keep = [(ln, lb) for ln, lb in zip(lines, labels, strict=True) if not lb.startswith("_")]
+    ax.legend([k[0] for k in keep], [k[1] for k in keep], loc="upper left")
