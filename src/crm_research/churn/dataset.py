@@ -60,9 +60,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import schema as S
-from .data.engines.base import check_horizon
-from .data.schema import DataValidationError
+from ..data import schema as S
+from ..data.engines.base import check_horizon
+from ..data.schema import DataValidationError
 
 DEFINITIONS = ("textbook", "forward", "palive")
 STATUSES = ("churned", "at_risk", "retained")
@@ -358,7 +358,7 @@ def snapshot_as_of(
     (:func:`crm_research.data.snapshot.build_snapshot`) sees it, so nothing after the
     observation date can reach the features (tested).
     """
-    from .data.snapshot import build_snapshot  # noqa: PLC0415
+    from ..data.snapshot import build_snapshot  # noqa: PLC0415
 
     obs_date = pd.Timestamp(obs_date).normalize()
     return build_snapshot(
@@ -419,7 +419,7 @@ def palive_spec(model=None) -> dict:
     Returns ``key, name, time_unit, counting_rule, penalizer, model`` (the loaded model
     or None).
     """
-    from . import clv  # noqa: PLC0415
+    from .. import clv  # noqa: PLC0415
 
     if model is not None:
         meta = getattr(model, "meta_", {}) or {}
@@ -502,7 +502,7 @@ def load_upstream(
         else:
             tables[key] = None
             notes.append(f"{name}: not found (its notebook has not run); a fallback is used")
-    from .clv import load_purchase_model  # noqa: PLC0415
+    from ..clv import load_purchase_model  # noqa: PLC0415
 
     p = d / "purchase_model.json"
     tables["purchase_model"] = load_purchase_model(p) if p.exists() else None
@@ -805,7 +805,7 @@ def p_alive_at(
     A ``cache`` dict (shared by the calls of one notebook) keeps each fit, so the same
     date is never fitted twice.
     """
-    from . import clv  # noqa: PLC0415
+    from .. import clv  # noqa: PLC0415
 
     upstream = upstream or {}
     as_of = pd.Timestamp(as_of).normalize()
@@ -1635,7 +1635,7 @@ def score_checks(evaluation: pd.DataFrame, *, context: str = "notebook 05") -> l
         ``FitVerdict.to_dict()`` entries (status ``failed``: not usable as a churn score)
         with ``check = "score"``, for the run's model checks.
     """
-    from .clv.verdict import FitVerdict  # noqa: PLC0415
+    from ..clv.verdict import FitVerdict  # noqa: PLC0415
 
     out = []
     for _, r in evaluation.iterrows():
@@ -1654,7 +1654,7 @@ def score_checks(evaluation: pd.DataFrame, *, context: str = "notebook 05") -> l
 
 def classifier_verdicts(logit, gbm=None, *, context: str = "notebook 05") -> list[dict]:
     """Verdicts of the churn classifiers (statsmodels' convergence flag; boosting's stop)."""
-    from .clv.verdict import FitVerdict  # noqa: PLC0415
+    from ..clv.verdict import FitVerdict  # noqa: PLC0415
 
     out = [
         FitVerdict(
