@@ -634,3 +634,29 @@ def test_notebook_textbook_and_cdnow(tmp_path):
     m = _run_notebook(cd, cd / "processed")
     assert m["source"] == "cdnow" and m["definition"] == "forward"
     assert "textbook_churn_rate" not in m and "palive_churn_rate" in m
+
+
+def test_models_are_sklearn_estimators():
+    """ChurnLogit, ChurnGBM and FeatureImputer follow scikit-learn's conventions."""
+    from sklearn.base import clone
+
+    gbm = clone(C.ChurnGBM(max_iter=7, seed=3))
+    assert gbm.get_params()["max_iter"] == 7 and gbm.get_params()["seed"] == 3
+    assert clone(C.ChurnLogit(max_corr=0.9)).get_params()["max_corr"] == 0.9
+    assert clone(C.FeatureImputer("drop")).strategy == "drop"
+
+
+def test_sklearn_metrics_agree_with_definitions():
+    """The wrapped sklearn metrics keep the definitions the docstrings state."""
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 1])
+    s = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.7, 0.6, 0.9])
+    # Mann-Whitney: pairs (churner, non-churner) with churner ranked higher
+    pos, neg = s[y == 1], s[y == 0]
+    mw = np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
+    assert C.roc_auc(y, s) == pytest.approx(mw)
+    assert C.brier_score(y, s) == pytest.approx(np.mean((s - y) ** 2))
+    cm = C.confusion_at(y, s, 0.5).to_numpy()
+    assert cm.tolist() == [[3, 1], [1, 3]]
+    cal = C.calibration_table(y, s, n_bins=2, strategy="uniform")
+    assert cal["n"].sum() == len(y)
+    assert cal["observed_rate"].is_monotonic_increasing

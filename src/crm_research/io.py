@@ -6,6 +6,7 @@ Every file the study writes goes through a temporary file in the target folder a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -49,18 +50,10 @@ def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
