@@ -61,8 +61,8 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
-from .data import schema as S
-from .data.schema import DataValidationError
+from ..data import schema as S
+from ..data.schema import DataValidationError
 
 LRFMC = ("L", "R", "F", "M", "C")
 DAYS_PER_MONTH = 30.0
@@ -640,7 +640,7 @@ class LRFMCKMeans:
         ``max_iter``; ``failed`` when it did not (the partition may still move);
         ``at_bound`` when a cluster is empty (the data do not support ``k`` groups).
         """
-        from .clv.verdict import FitVerdict  # noqa: PLC0415
+        from ..clv.verdict import FitVerdict  # noqa: PLC0415
 
         name = f"k-means (k = {self.k})"
         empty = [str(c) for c, n in self.sizes_.items() if n == 0]
