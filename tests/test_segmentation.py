@@ -57,10 +57,12 @@ def _blobs(n_per=200, seed=0, k=5):
 def test_features_hand_computed():
     snap = _snapshot().iloc[:3]
     X = sg.lrfmc_features(snap)
-    # L: 2013-03-31 -> 2014-03-31 is 365 days = 12.1667 months of 30 days;
-    # 2014-03-01 -> 2014-03-31 is 30 days = 1 month; 2010-01-01 -> 2014-03-31 is 1550 days
-    np.testing.assert_allclose(X["L"], [365 / 30, 1.0, 1550 / 30])
-    np.testing.assert_allclose(X["R"], [1.5, 0.1, 700 / 30])
+    # L: 2013-03-31 -> 2014-03-31 is 365 days, 2014-03-01 -> 2014-03-31 is 30 days and
+    # 2010-01-01 -> 2014-03-31 is 1550 days; a month is 365.25 / 12 days (config)
+    m = 365.25 / 12
+    assert sg.DAYS_PER_MONTH == m
+    np.testing.assert_allclose(X["L"], [365 / m, 30 / m, 1550 / m])
+    np.testing.assert_allclose(X["R"], [45 / m, 3 / m, 700 / m])
     np.testing.assert_allclose(X["F"], [10, 2, 1])
     np.testing.assert_allclose(X["M"], [15000, 1200, 900])
     np.testing.assert_allclose(X["C"], [0.8, 1.2, 0.5])
@@ -121,39 +123,6 @@ def test_clean_members_none_rule_reports_the_zero_flight_step():
     assert len(kept) == 3
     last = report.iloc[-1]
     assert "FLIGHT_COUNT == 0" in last["step"] and last["removed"] == 1
-
-
-def test_fallback_cleaning_agrees_with_textbook_module():
-    textbook = pytest.importorskip("crm_research.data.textbook")
-    snap = _snapshot()
-    snap.loc[len(snap)] = [
-        105,
-        pd.Timestamp("2012-01-01"),
-        pd.Timestamp("2014-03-31"),
-        10,
-        3,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        120,
-    ]
-    snap.loc[len(snap)] = [
-        106,
-        pd.Timestamp("2012-01-01"),
-        pd.Timestamp("2014-03-31"),
-        10,
-        3,
-        300.0,
-        0.7,
-        np.nan,
-        10.0,
-        30,
-    ]
-    for rule in ("first_edition", "second_edition"):
-        ours, _ = sg._fallback_clean(snap, rule)
-        theirs, _ = textbook.clean_textbook(snap, rule=rule)
-        assert sorted(ours["MEMBER_NO"]) == sorted(theirs["MEMBER_NO"]), rule
 
 
 def test_cleaning_rule_unknown():
