@@ -923,9 +923,9 @@ def test_ids_agree_across_csv_and_parquet_tables(tmp_path, world):
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def textbook_text(tmp_path_factory):
+    from crm_research.data.fixtures import write_textbook_csv
     from crm_research.data.simulate import simulate_programme
     from crm_research.data.snapshot import build_snapshot
-    from crm_research.data.textbook import write_textbook_csv
 
     sim = simulate_programme(n_members=60, seed=1)
     snap = build_snapshot(sim.flights, sim.members, sim.obs_end)

@@ -619,7 +619,8 @@ def test_notebook_synthetic_with_upstream_outputs(tmp_path, sim):
 @pytest.mark.slow
 def test_notebook_textbook_and_cdnow(tmp_path):
     from crm_research.data.cdnow import cdnow_dataset
-    from crm_research.data.textbook import load_textbook, write_textbook_csv
+    from crm_research.data.fixtures import write_textbook_csv
+    from crm_research.data.textbook import load_textbook
 
     small = simulate_programme(n_members=2000, seed=4)
     csv = write_textbook_csv(small.to_dataset().snapshot, tmp_path / "air_data.csv", seed=0)

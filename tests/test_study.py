@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from crm_research.data.fixtures import write_textbook_csv
 from crm_research.data.simulate import simulate_programme
-from crm_research.data.textbook import write_textbook_csv
 from crm_research.report import list_notebooks, run_study
 
 pytestmark = pytest.mark.slow

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from crm_research.data import load_processed
+from crm_research.data.fixtures import textbook_frame, write_textbook_csv
 from crm_research.data.schema import SNAPSHOT_COLUMNS, DataValidationError
 from crm_research.data.snapshot import build_snapshot
 from crm_research.data.textbook import (
@@ -20,8 +21,6 @@ from crm_research.data.textbook import (
     clean_textbook,
     load_textbook,
     standardise_textbook,
-    textbook_frame,
-    write_textbook_csv,
 )
 
 ENCODINGS = ["utf-8", "gb18030"]
