@@ -17,7 +17,8 @@ Paths
     Nothing is found relative to the installed package (``Path(__file__).parents[2]``
     is the repository only in an editable install): the project folder is the
     ``CRM_RESEARCH_HOME`` environment variable when set, else the current working
-    directory; every function that writes also takes an explicit folder.
+    directory or the nearest parent of it holding the study's notebooks; every function
+    that writes also takes an explicit folder.
 """
 
 from __future__ import annotations
@@ -52,13 +53,23 @@ ARTIFACTS = {
 HOME_ENV = "CRM_RESEARCH_HOME"
 
 
-def project_dir() -> Path:
-    """The project folder: ``$CRM_RESEARCH_HOME`` when set, else the working directory.
+def project_dir(start: str | os.PathLike | None = None) -> Path:
+    """The project folder (the one holding ``notebooks/``, ``data/``, ``reports/``).
 
-    Works the same in an editable and an installed package (nothing is derived from
-    where the package lives).
+    ``$CRM_RESEARCH_HOME`` when set; else the nearest of ``start`` (default: the working
+    directory) and its parents that holds ``notebooks/01_*.ipynb`` (so ``make report``
+    and ``pytest`` work from any subfolder of a clone); else ``start`` itself. Works the
+    same in an editable and an installed package: nothing is derived from where the
+    package lives.
     """
-    return Path(os.environ.get(HOME_ENV) or Path.cwd()).absolute()
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser().absolute()
+    here = Path(start if start is not None else Path.cwd()).absolute()
+    for d in (here, *here.parents):
+        if any((d / "notebooks").glob("01_*.ipynb")):
+            return d
+    return here
 
 
 def artifact(name: str) -> str:

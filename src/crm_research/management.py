@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import ARTIFACTS
 from .data import Dataset, load_processed
 from .data.schema import MEMBER
 
@@ -71,9 +72,9 @@ def load_results(processed_dir: str | os.PathLike) -> StudyResults:
     d = Path(processed_dir)
     ds = load_processed(d)
     res = StudyResults(dataset=ds)
-    res.clv = _read(d / "clv.parquet")
-    res.segments = _read(d / "segments.parquet")
-    res.retention = _read(d / "retention_list.parquet")
+    res.clv = _read(d / ARTIFACTS["clv"])
+    res.segments = _read(d / ARTIFACTS["segments"])
+    res.retention = _read(d / ARTIFACTS["retention_list"])
     if res.clv is None or res.clv.empty:
         res.notes.append(
             "no lifetime values (notebook 03 did not run or could not model this data)"

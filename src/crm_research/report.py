@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from . import io as _io
+from .config import ARTIFACTS, project_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = project_dir()  # config: $CRM_RESEARCH_HOME or the clone around the cwd
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 MANAGEMENT_NOTEBOOKS = ("06",)  # rendered without code for managers
 COMMON_PARAMETERS = ("processed_dir", "figures_dir", "metrics_dir", "reports_dir", "seed")
@@ -477,8 +478,8 @@ def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> tupl
     Returns the number of members of the snapshot found and ``dataset.json``."""
     from .params import ParameterError
 
-    need = processed / "dataset.json"
-    snap = processed / "snapshot.parquet"
+    need = processed / ARTIFACTS["dataset"]
+    snap = processed / ARTIFACTS["snapshot"]
     if not need.exists() or not snap.exists():
         raise ParameterError(
             f"option --only: notebook {books[0].stem} reads the tables notebook 01 writes, "
@@ -998,7 +999,7 @@ def _run_locked(
         "processed_dir": str(processed),
     }
     _add_model_checks(manifest)
-    _io.write_json(manifest, staging / "manifest.json")
+    _io.write_json(manifest, staging / ARTIFACTS["manifest"])
     if html:
         _io.write_text(_index_html(run_id, staging, rows, manifest), staging / "index.html")
     final = out_dir / run_id

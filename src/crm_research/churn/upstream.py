@@ -56,7 +56,7 @@ def load_upstream(
             notes.append(f"{name}: not found (its notebook has not run); a fallback is used")
     from ..clv import load_purchase_model  # noqa: PLC0415
 
-    p = d / "purchase_model.json"
+    p = d / ARTIFACTS["purchase_model"]
     tables["purchase_model"] = load_purchase_model(p) if p.exists() else None
     if tables["purchase_model"] is not None:
         m = tables["purchase_model"]

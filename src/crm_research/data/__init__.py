@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .. import io as _io
+from ..config import ARTIFACTS
 from .readers import read_table
 from .schema import DataValidationError
 
@@ -73,14 +74,14 @@ class Dataset:
         info = dict(self.info)
         info["tables"] = present
         info["has_flight_log"] = self.flights is not None
-        _io.write_json(info, d / "dataset.json")
+        _io.write_json(info, d / ARTIFACTS["dataset"])
         return d
 
 
 def load_processed(processed_dir: str | os.PathLike) -> Dataset:
     """Read the :class:`Dataset` that notebook 01 wrote to ``processed_dir``."""
     d = Path(processed_dir)
-    meta = d / "dataset.json"
+    meta = d / ARTIFACTS["dataset"]
     if not meta.exists():
         raise FileNotFoundError(
             f"{meta} not found: run notebook 01 (crm-research run --only 01) first"

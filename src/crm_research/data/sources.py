@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import io as _io
+from ..config import ARTIFACTS
 from . import Dataset
 from . import schema as S
 from .readers import read_table
@@ -84,7 +85,7 @@ def write_synthetic(
                 },
                 "time_unit": "weeks",
             },
-            tmp / "simulation.json",
+            tmp / ARTIFACTS["simulation"],
         )
         if out.exists():
             out.rmdir()  # empty (checked above)
@@ -108,7 +109,7 @@ def synthetic_folder_name(n_members: int, seed: int, process: str = "bgnbd", obs
 def synthetic_meta_in(folder: str | os.PathLike) -> dict | None:
     """``simulation.json`` of a complete simulation folder, else None."""
     d = Path(folder)
-    meta = d / "simulation.json"
+    meta = d / ARTIFACTS["simulation"]
     if not meta.is_file():
         return None
     if not all((d / f"{t}.parquet").exists() for t in SYNTH_TABLES):
@@ -189,7 +190,7 @@ def write_synthetic_parquet(
             },
             "time_unit": "weeks",
         },
-        out / "simulation.json",
+        out / ARTIFACTS["simulation"],
     )
     return out
 
