@@ -490,10 +490,8 @@ def _run_notebook(tmp_path, ds, **extra):
 
 
 @pytest.fixture(scope="module")
-def small_sim():
-    from crm_research.data.simulate import simulate_programme
-
-    return simulate_programme(n_members=2000, seed=3, obs_end="2014-03-31", process="bgnbd")
+def small_sim(sim_small):
+    return sim_small  # conftest: 2,000 members, seed 3
 
 
 @pytest.mark.slow
@@ -506,7 +504,8 @@ def test_notebook_on_synthetic_data(tmp_path, small_sim):
     assert metrics["n_no_flight_in_window"] == len(ds.snapshot) - n_active
     assert metrics["lrfmc_available"] is True
     assert metrics["ahp_consistency_ratio"] < 0.1
-    assert -1 <= metrics["spearman_score_vs_truth"] <= 1
+    # the AHP score ranks the true next-year value (rho 0.64 on this simulation)
+    assert metrics["spearman_score_vs_truth"] > 0.3
     assert set(seg["segment"]) <= set(sg.SEGMENTS.index)
     assert set(seg["segment_zh"]) <= set(sg.SEGMENTS["segment_zh"])
     figs = {p.stem for p in (tmp_path / "fig").glob("*.png")}
@@ -526,7 +525,8 @@ def test_notebook_on_textbook_like_data_with_clv(tmp_path, small_sim):
     metrics, seg = _run_notebook(tmp_path, ds, clv=clv)
     assert len(seg) > 0
     assert "spearman_score_vs_truth" not in metrics
-    assert -1 <= metrics["spearman_score_vs_clv"] <= 1
+    # the "CLV" here is last-year revenue x 1.5, which F and M (heavy AHP weights) track
+    assert metrics["spearman_score_vs_clv"] > 0.3
     assert (tmp_path / "fig" / "lrfmc_segments_vs_clv.png").exists()
 
 

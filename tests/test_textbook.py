@@ -374,10 +374,8 @@ def test_frames_are_checked_without_a_file():
 # the writer: a canonical snapshot -> a textbook-format file, and back
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sim_snapshot() -> pd.DataFrame:
-    from crm_research.data.simulate import simulate_programme
-
-    sim = simulate_programme(n_members=600, seed=7, obs_end="2014-03-31")
+def sim_snapshot(sim_tiny) -> pd.DataFrame:
+    sim = sim_tiny  # conftest: 600 members, seed 7
     return build_snapshot(sim.flights, sim.members, sim.obs_end)
 
 
