@@ -46,6 +46,8 @@ ARTIFACTS = {
     "clv": "clv.parquet",  # notebook 03
     "segments": "segments.parquet",  # notebook 04
     "retention_list": "retention_list.parquet",  # notebook 05
+    "churn_features_now": "churn_features_now.parquet",  # notebook 05
+    "retention_csv": "retention_list.csv",  # notebook 05, in the reports folder
     "manifest": "manifest.json",  # the run's record
 }
 
