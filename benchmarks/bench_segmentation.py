@@ -58,6 +58,25 @@ def main() -> None:
             n = r["n"]
             print(f"{label:<45} {r['seconds']:6.2f} s  (peak {r['peak_mb']:.0f} MB)")
         print(f"(members segmented: {n:,} of {a.members:,})")
+        # k selection on every member against the default subsample: time and the answer
+        best = (
+            "extra = {'best': [int(t['silhouette'].idxmax()), "
+            "int(t['calinski_harabasz'].idxmax()), int(t['davies_bouldin'].idxmin())]}"
+        )
+        found = {}
+        for label, sample in (("all members", None), ("subsample 20,000 (default)", 20_000)):
+            body = f"t = sg.k_selection(X, range(2, 11), n_init=10, seed=1, sample={sample})"
+            r = measure(body, setup=setup, extra=best)
+            found[label] = r
+            print(
+                f"k selection, {label:<32} {r['seconds']:6.2f} s  best k by silhouette, "
+                f"CH, DB: {r['best']}"
+            )
+        a_, b_ = found.values()
+        print(
+            f"subsample / all members: time x{b_['seconds'] / a_['seconds']:.2f}; "
+            f"same best k: {a_['best'] == b_['best']}"
+        )
 
         if not a.no_notebook:
             t0 = time.perf_counter()

@@ -551,3 +551,17 @@ def test_notebook_on_cdnow_like_data_writes_empty_segments(tmp_path, small_sim):
     assert metrics["n_segmented"] == 0
     assert metrics["silhouette_at_k"] is None  # NaN is written as null
     assert len(seg) == 0 and list(seg.columns) == list(sg.SEGMENT_COLUMNS)
+
+
+def test_k_selection_on_a_subsample_gives_the_same_answer(ds_medium):
+    """k selection on a random half of the members: same best k by silhouette and
+    Davies-Bouldin, inertia (rescaled to all members) within 5%. On the default
+    simulation the 20,000-member default subsample agrees on all three criteria
+    (benchmarks/bench_segmentation.py prints both, and the time ratio)."""
+    X = sg.lrfmc_features(sg.clean_members(ds_medium.snapshot)[0])
+    full = sg.k_selection(X, range(2, 8), n_init=4, seed=1, sample=None)
+    half = sg.k_selection(X, range(2, 8), n_init=4, seed=1, sample=1500)
+    assert len(X) > 1500
+    assert half["silhouette"].idxmax() == full["silhouette"].idxmax()
+    assert half["davies_bouldin"].idxmin() == full["davies_bouldin"].idxmin()
+    np.testing.assert_allclose(half["inertia"], full["inertia"], rtol=0.05)
