@@ -565,3 +565,11 @@ def test_k_selection_on_a_subsample_gives_the_same_answer(ds_medium):
     assert half["silhouette"].idxmax() == full["silhouette"].idxmax()
     assert half["davies_bouldin"].idxmin() == full["davies_bouldin"].idxmin()
     np.testing.assert_allclose(half["inertia"], full["inertia"], rtol=0.05)
+
+
+def test_lrfmc_kmeans_is_a_sklearn_estimator():
+    from sklearn.base import clone
+
+    m = clone(sg.LRFMCKMeans(k=4, n_init=2, seed=3))
+    assert m.get_params()["k"] == 4 and m.get_params()["seed"] == 3
+    assert not hasattr(m, "labels_")  # a clone is unfitted

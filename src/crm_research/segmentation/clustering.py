@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.metrics import (
     adjusted_rand_score,
@@ -42,8 +43,8 @@ def _kmeans(Z: np.ndarray, k: int, n_init: int, seed: int, n_threads: int | None
     return km
 
 
-@dataclass
-class LRFMCKMeans:
+@dataclass(repr=False)
+class LRFMCKMeans(BaseEstimator):
     """k-means on standardised L, R, F, M, C (fit returns self, fitted state ends in _).
 
     Parameters
