@@ -39,3 +39,19 @@ def ds_small(sim_small):
 @pytest.fixture(scope="session")
 def ds_medium(sim_medium):
     return sim_medium.to_dataset()
+
+
+@pytest.fixture(scope="session")
+def ahp_matrix_04():
+    """The AHP pairwise matrix of notebook 04's parameters cell (its default)."""
+    import ast
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "04_lrfmc_segmentation.ipynb"
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    for node in ast.parse(cell.source).body:
+        if node.targets[0].id == "ahp_matrix":
+            return ast.literal_eval(node.value)
+    raise LookupError("notebook 04 has no ahp_matrix parameter")

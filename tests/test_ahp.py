@@ -133,20 +133,14 @@ def test_too_many_criteria_for_the_random_index_table():
         ahp_weights(np.ones((n, n)))
 
 
-def test_ahp_score_ranks_true_next_year_value_on_the_simulator(ds_small):
+def test_ahp_score_ranks_true_next_year_value_on_the_simulator(ds_small, ahp_matrix_04):
     """The paper's AHP score ranks the simulator's true next-year value (Spearman > 0.3),
     and better than equal weights do (the AHP weights favour F and M, which drive value)."""
     from scipy.stats import spearmanr
 
     from crm_research import segmentation as sg
 
-    matrix = [
-        ["1", "1/3", "1/5", "1/5", "1/2"],
-        ["3", "1", "1/2", "1/2", "2"],
-        ["5", "2", "1", "1", "3"],
-        ["5", "2", "1", "1", "3"],
-        ["2", "1/2", "1/3", "1/3", "1"],
-    ]  # notebook 04's default
+    matrix = ahp_matrix_04  # notebook 04's default
     kept, _ = sg.clean_members(ds_small.snapshot, "first_edition")
     X = sg.lrfmc_features(kept)
     truth = sg.true_future_value(ds_small.truth, 52).set_index("MEMBER_NO")["true_value"]

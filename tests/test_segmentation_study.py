@@ -10,22 +10,14 @@ from crm_research import segmentation as sg
 from crm_research.ahp import ahp_weights
 from crm_research.segmentation import study as st
 
-MATRIX = [
-    ["1", "1/3", "1/5", "1/5", "1/2"],
-    ["3", "1", "1/2", "1/2", "2"],
-    ["5", "2", "1", "1", "3"],
-    ["5", "2", "1", "1", "3"],
-    ["2", "1/2", "1/3", "1/3", "1"],
-]
-
 
 @pytest.fixture(scope="module")
-def fitted(ds_small):
+def fitted(ds_small, ahp_matrix_04):
     kept, _ = sg.clean_members(ds_small.snapshot, "first_edition")
     X = sg.lrfmc_features(kept)
     model = sg.cluster_lrfmc(X, 5, n_init=3, seed=1)
     names = sg.name_clusters(model.centers_z_)
-    ahp = ahp_weights(MATRIX, sg.LRFMC)
+    ahp = ahp_weights(ahp_matrix_04, sg.LRFMC)
     segments = sg.segments_table(X, model, names, sg.value_score(X, ahp))
     return X, model, names, ahp, segments
 

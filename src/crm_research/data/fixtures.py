@@ -23,6 +23,7 @@ from .textbook import (
     INTEGER_COLUMNS,
     LAST_FLIGHT_PLACEHOLDER,
     TEXTBOOK_COLUMNS,
+    TEXTBOOK_REQUIRED,
 )
 
 #: Share of rows with each quirk in the real file (counts / 62,988), used by
@@ -59,18 +60,8 @@ _GENDER_TO_CHINESE = {
 # --------------------------------------------------------------------------------------
 # writing a textbook-format file from a canonical snapshot
 # --------------------------------------------------------------------------------------
-WRITER_REQUIRED = (
-    "MEMBER_NO",
-    "FFP_DATE",
-    "FIRST_FLIGHT_DATE",
-    "LOAD_TIME",
-    "FLIGHT_COUNT",
-    "SEG_KM_SUM",
-    "LAST_FLIGHT_DATE",
-    "LAST_TO_END",
-    "SUM_YR_1",
-    "SUM_YR_2",
-)
+#: The textbook's required columns but the discount, which the writer derives.
+WRITER_REQUIRED = tuple(c for c in TEXTBOOK_REQUIRED if c != "avg_discount")
 QUARTERS_IN_WINDOW = 8
 ELITE_SHARE = 0.25  # elite points per basic point for tiers 5 and 6 (writer's rule)
 POINTS_PER_AWARD = 25_000  # writer's rule for EXCHANGE_COUNT when it is absent
