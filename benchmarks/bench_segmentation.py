@@ -77,6 +77,18 @@ def main() -> None:
             f"subsample / all members: time x{b_['seconds'] / a_['seconds']:.2f}; "
             f"same best k: {a_['best'] == b_['best']}"
         )
+        ari = (
+            "extra = {'ari': {kind: round(float(v), 3) for kind, v in "
+            "s.groupby('kind')['ari'].mean().items()}}"
+        )
+        found = {}
+        for label, sample in (("all members", None), ("subsample 20,000 (default)", 20_000)):
+            body = f"s = sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10, sample={sample})"
+            r = measure(body, setup=setup, extra=ari)
+            found[label] = r
+            print(f"stability, {label:<34} {r['seconds']:6.2f} s  mean ARI: {r['ari']}")
+        a_, b_ = found.values()
+        print(f"stability subsample / all members: time x{b_['seconds'] / a_['seconds']:.2f}")
 
         if not a.no_notebook:
             t0 = time.perf_counter()

@@ -573,3 +573,14 @@ def test_lrfmc_kmeans_is_a_sklearn_estimator():
     m = clone(sg.LRFMCKMeans(k=4, n_init=2, seed=3))
     assert m.get_params()["k"] == 4 and m.get_params()["seed"] == 3
     assert not hasattr(m, "labels_")  # a clone is unfitted
+
+
+def test_stability_on_a_subsample_tells_the_same_story(ds_medium):
+    """Stability on a random half of the members: seed ARIs near 1 in both, and the
+    bootstrap ARI within 0.15 of the one on every member."""
+    X = sg.lrfmc_features(sg.clean_members(ds_medium.snapshot)[0])
+    kw = dict(n_seeds=2, n_boot=2, n_init=4, seed=1)
+    full = sg.stability(X, 5, sample=None, **kw).groupby("kind")["ari"].mean()
+    half = sg.stability(X, 5, sample=1500, **kw).groupby("kind")["ari"].mean()
+    assert abs(half["bootstrap"] - full["bootstrap"]) < 0.15
+    assert half["seed"] > 0.8 and full["seed"] > 0.8

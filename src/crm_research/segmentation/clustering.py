@@ -272,10 +272,17 @@ def stability(
     seed: int = 42,
     standardize: str = "zscore",
     ddof: int = 1,
+    sample: int | None = 20_000,
     n_threads: int | None = 1,
     source: str = "LRFMC table",
 ) -> pd.DataFrame:
     """How stable the k groups are: adjusted Rand index against a reference clustering.
+
+    With more than ``sample`` members (None: never) every run, the reference included,
+    uses one random subsample of ``sample`` members (drawn with ``seed``, standardised
+    with the whole population's mean and SD), as :func:`k_selection` does: the
+    stability of the partition, not of every member's label, is the question
+    (``benchmarks/bench_segmentation.py`` prints the ARIs and times of both).
 
     The reference is the fit with ``seed``. ``seed`` runs refit on the same members with
     other seeds; ``bootstrap`` runs refit on a bootstrap sample of the members (drawn
@@ -292,6 +299,8 @@ def stability(
     Xf = check_lrfmc(X, source=source)
     scaler = fit_scaler(Xf, standardize, ddof)
     Z = scaler.transform(Xf).to_numpy()
+    if sample is not None and len(Z) > sample:
+        Z = Z[np.sort(np.random.default_rng(seed).choice(len(Z), size=int(sample), replace=False))]
     _check_k(k, Z, source)
     ref = _kmeans(Z, k, n_init, seed, n_threads).labels_
     rng = np.random.default_rng(seed)
