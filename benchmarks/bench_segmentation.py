@@ -58,37 +58,27 @@ def main() -> None:
             n = r["n"]
             print(f"{label:<45} {r['seconds']:6.2f} s  (peak {r['peak_mb']:.0f} MB)")
         print(f"(members segmented: {n:,} of {a.members:,})")
-        # k selection on every member against the default subsample: time and the answer
+        # k selection and stability on every member against the default subsample
         best = (
-            "extra = {'best': [int(t['silhouette'].idxmax()), "
+            "extra = {'answer': [int(t['silhouette'].idxmax()), "
             "int(t['calinski_harabasz'].idxmax()), int(t['davies_bouldin'].idxmin())]}"
         )
-        found = {}
-        for label, sample in (("all members", None), ("subsample 20,000 (default)", 20_000)):
-            body = f"t = sg.k_selection(X, range(2, 11), n_init=10, seed=1, sample={sample})"
-            r = measure(body, setup=setup, extra=best)
-            found[label] = r
-            print(
-                f"k selection, {label:<32} {r['seconds']:6.2f} s  best k by silhouette, "
-                f"CH, DB: {r['best']}"
-            )
-        a_, b_ = found.values()
-        print(
-            f"subsample / all members: time x{b_['seconds'] / a_['seconds']:.2f}; "
-            f"same best k: {a_['best'] == b_['best']}"
-        )
         ari = (
-            "extra = {'ari': {kind: round(float(v), 3) for kind, v in "
-            "s.groupby('kind')['ari'].mean().items()}}"
+            "extra = {'answer': {kind: round(float(v), 3) for kind, v in "
+            "t.groupby('kind')['ari'].mean().items()}}"
         )
-        found = {}
-        for label, sample in (("all members", None), ("subsample 20,000 (default)", 20_000)):
-            body = f"s = sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10, sample={sample})"
-            r = measure(body, setup=setup, extra=ari)
-            found[label] = r
-            print(f"stability, {label:<34} {r['seconds']:6.2f} s  mean ARI: {r['ari']}")
-        a_, b_ = found.values()
-        print(f"stability subsample / all members: time x{b_['seconds'] / a_['seconds']:.2f}")
+        for step, call, answer, what in (
+            ("k selection", "sg.k_selection(X, range(2, 11), n_init=10, seed=1", best, "best k"),
+            ("stability", "sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10", ari, "mean ARI"),
+        ):
+            found = [
+                measure(f"t = {call}, sample={sample})", setup=setup, extra=answer)
+                for sample in (None, 20_000)
+            ]
+            for label, r in zip(("all members", "subsample 20,000"), found, strict=True):
+                print(f"{step}, {label:<18} {r['seconds']:6.2f} s  {what}: {r['answer']}")
+            a_, b_ = found
+            print(f"{step}: subsample / all members, time x{b_['seconds'] / a_['seconds']:.2f}")
 
         if not a.no_notebook:
             t0 = time.perf_counter()

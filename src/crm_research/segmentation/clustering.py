@@ -36,6 +36,13 @@ def _check_k(k: int, Z: np.ndarray, source: str) -> None:
         )
 
 
+def _subsample(Z: np.ndarray, sample: int | None, seed: int) -> np.ndarray:
+    """``sample`` rows of ``Z`` drawn with ``seed`` (in their order), or all of them."""
+    if sample is None or len(Z) <= sample:
+        return Z
+    return Z[np.sort(np.random.default_rng(seed).choice(len(Z), size=int(sample), replace=False))]
+
+
 def _kmeans(Z: np.ndarray, k: int, n_init: int, seed: int, n_threads: int | None) -> KMeans:
     km = KMeans(n_clusters=int(k), n_init=int(n_init), random_state=int(seed))
     with threadpool_limits(limits=n_threads):
@@ -227,8 +234,7 @@ def k_selection(
     Xf = check_lrfmc(X, source=source)
     Z = fit_scaler(Xf, standardize, ddof).transform(Xf).to_numpy()
     n_all = len(Z)
-    if sample is not None and n_all > sample:
-        Z = Z[np.sort(np.random.default_rng(seed).choice(n_all, size=int(sample), replace=False))]
+    Z = _subsample(Z, sample, seed)
     rows = []
     for k in ks:
         _check_k(k, Z, source)
@@ -299,8 +305,7 @@ def stability(
     Xf = check_lrfmc(X, source=source)
     scaler = fit_scaler(Xf, standardize, ddof)
     Z = scaler.transform(Xf).to_numpy()
-    if sample is not None and len(Z) > sample:
-        Z = Z[np.sort(np.random.default_rng(seed).choice(len(Z), size=int(sample), replace=False))]
+    Z = _subsample(Z, sample, seed)
     _check_k(k, Z, source)
     ref = _kmeans(Z, k, n_init, seed, n_threads).labels_
     rng = np.random.default_rng(seed)
