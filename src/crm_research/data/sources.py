@@ -367,7 +367,7 @@ def load_flight_log_folder(
     _same_id_type(raw)
     members = None
     if mpath is not None:
-        members = validate_members(raw["members"], source=str(mpath))
+        members = _as_read(validate_members(raw["members"], source=str(mpath)), raw["members"])
     flights = validate_flights(raw["flights"], source=str(fpath), members=members)
     if obs_end:
         end = pd.Timestamp(obs_end)
@@ -409,6 +409,15 @@ def _parquet(p: Path) -> bool:
     return p.suffix.lower() in (".parquet", ".pq") or _is_parquet(p)
 
 
+def _as_read(checked: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Numeric member attributes kept as read (whole tiers stay int), as every engine's
+    snapshot carries them."""
+    for c in ("AGE", "FFP_TIER"):
+        if c in checked and pd.api.types.is_numeric_dtype(raw[c]):
+            checked[c] = raw[c]
+    return checked
+
+
 def _read_checked(name: str, p: Path | None, log) -> pd.DataFrame | None:
     """A member or event table (checked by the engine) with the pandas checks' types."""
     from .snapshot import validate_events, validate_members
@@ -417,11 +426,7 @@ def _read_checked(name: str, p: Path | None, log) -> pd.DataFrame | None:
         return None
     df = _read(p)
     if name == "members":
-        out = validate_members(df, source=str(p))
-        for c in ("AGE", "FFP_TIER"):  # kept as read, as the engines' snapshots do
-            if c in out and pd.api.types.is_numeric_dtype(df[c]):
-                out[c] = df[c]
-        return out
+        return _as_read(validate_members(df, source=str(p)), df)
     col = S.COMPLAINT_DATE if name == "complaints" else S.NOSHOW_DATE
     return validate_events(df, col, str(p))
 
