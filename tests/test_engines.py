@@ -494,3 +494,19 @@ def test_parquet_folder_gives_a_lazy_log_equal_to_pandas(maybe_spark, log, tmp_p
         assert lazy.date_range() == (f["FLIGHT_DATE"].min(), f["FLIGHT_DATE"].max())
         # code not yet switched sees the DataFrame (small logs)
         assert lazy["MEMBER_NO"].nunique() == f["MEMBER_NO"].nunique()
+
+
+def test_package_functions_dispatch_a_lazy_log(log, tmp_path):
+    """clv.flight_summary and churn.forward_label give the pandas answers for a FlightLog."""
+    from crm_research import churn, clv
+    from crm_research.data.engines.flightlog import FlightLog
+
+    f = log[0]
+    f.to_parquet(tmp_path / "flights.parquet")
+    lazy = FlightLog(tmp_path / "flights.parquet", "duckdb")
+    kw = {"calibration_end": "2013-03-31", "observation_end": OBS, "merge_same_day": True}
+    same(clv.flight_summary(lazy, **kw), clv.flight_summary(f, **kw))
+    args = ("2013-03-31", 6)
+    same(
+        churn.forward_label(lazy, *args, data_end=OBS), churn.forward_label(f, *args, data_end=OBS)
+    )

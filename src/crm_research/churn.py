@@ -62,6 +62,7 @@ import pandas as pd
 
 from .data import schema as S
 from .data.engines.base import check_horizon
+from .data.engines.flightlog import is_lazy
 from .data.schema import DataValidationError
 
 DEFINITIONS = ("textbook", "forward", "palive")
@@ -314,6 +315,8 @@ def forward_label(
         When the horizon runs past ``data_end`` or nobody flew before ``obs_date``.
     """
     _check_horizon(horizon_months)
+    if is_lazy(flights):  # a Parquet log, scanned by its engine (data.engines.flightlog)
+        return flights.forward_label(obs_date, horizon_months, data_end=data_end, source=source)
     S.require_columns(flights, S.FLIGHT_REQUIRED, source)
     obs_date, horizon_end = check_horizon(obs_date, horizon_months, data_end, source)
     d = flights[S.FLIGHT_DATE]

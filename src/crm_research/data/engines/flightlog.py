@@ -30,6 +30,11 @@ from .checks import date_of_day
 MAX_PANDAS_ROWS = 20_000_000
 
 
+def is_lazy(flights) -> bool:
+    """Whether ``flights`` is a :class:`FlightLog` (the package functions then dispatch)."""
+    return isinstance(flights, FlightLog)
+
+
 class FlightLog:
     """A lazy flight log: a Parquet path and the engine that scans it.
 
@@ -124,10 +129,16 @@ class FlightLog:
 
         return as_pandas_types(df, index=S.MEMBER)["REVENUE"]
 
-    def summary(self, **kwargs) -> pd.DataFrame:
+    def summary(
+        self, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
+    ) -> pd.DataFrame:
         """:func:`crm_research.clv.flight_summary` of the log, computed by the engine."""
-        kwargs.pop("source", None)
-        return self.engine.summary(**kwargs).to_pandas()
+        return self.engine.summary(
+            calibration_end=calibration_end,
+            observation_end=observation_end,
+            time_unit=time_unit,
+            merge_same_day=merge_same_day,
+        ).to_pandas()
 
     def histories(self, **kwargs) -> pd.DataFrame:
         """The distinct calibration histories with their counts (for fitting)."""
@@ -135,11 +146,8 @@ class FlightLog:
 
     def forward_label(self, obs_date, horizon_months, *, data_end, source="flights"):
         """:func:`crm_research.churn.forward_label`, computed by the engine."""
-        return (
-            self.engine.forward_label(obs_date, horizon_months, data_end=data_end, source=source)
-            .to_pandas()
-            .set_index(S.MEMBER)
-        )
+        lab = self.engine.forward_label(obs_date, horizon_months, data_end=data_end, source=source)
+        return lab.to_pandas()
 
     def snapshot(self, as_of, **kwargs) -> pd.DataFrame:
         """The member snapshot of the log alone (no member or event tables)."""
