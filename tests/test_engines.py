@@ -510,3 +510,6 @@ def test_package_functions_dispatch_a_lazy_log(log, tmp_path):
     same(
         churn.forward_label(lazy, *args, data_end=OBS), churn.forward_label(f, *args, data_end=OBS)
     )
+    from crm_research.data.engines.flightlog import revenue_by_member
+
+    pd.testing.assert_series_equal(revenue_by_member(lazy), revenue_by_member(f))

@@ -35,6 +35,14 @@ def is_lazy(flights) -> bool:
     return isinstance(flights, FlightLog)
 
 
+def revenue_by_member(flights) -> pd.Series:
+    """Total revenue per member of a log, a DataFrame or a :class:`FlightLog` (the engine
+    sums it): ``flights.groupby("MEMBER_NO")["REVENUE"].sum()``."""
+    if is_lazy(flights):
+        return flights.revenue_by_member()
+    return flights.groupby(S.MEMBER)[S.REVENUE].sum()
+
+
 class FlightLog:
     """A lazy flight log: a Parquet path and the engine that scans it.
 
