@@ -513,3 +513,26 @@ def test_package_functions_dispatch_a_lazy_log(log, tmp_path):
     from crm_research.data.engines.flightlog import revenue_by_member
 
     pd.testing.assert_series_equal(revenue_by_member(lazy), revenue_by_member(f))
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["flights", "distinct-days"])
+def test_tracking_and_earlier_snapshots_of_a_lazy_log(maybe_spark, sim, tmp_path, merge):
+    """cumulative_tracking and churn.snapshot_as_of: the engine's answers are pandas'."""
+    from crm_research import churn, clv
+    from crm_research.data.engines.flightlog import FlightLog
+
+    f, m, c, n = sim
+    f.to_parquet(tmp_path / "flights.parquet")
+    kw = {"calibration_end": "2013-03-31", "observation_end": OBS, "merge_same_day": merge}
+    s = clv.flight_summary(f, **kw)
+    model = clv.BGNBD().fit(s)
+    want = clv.cumulative_tracking(model, s, f, merge_same_day=merge)
+    snap_want = churn.snapshot_as_of(f, m, "2013-03-31", complaints=c, noshows=n)
+    for name in [e for e in ENGINES if e != "pandas" and (e != "spark" or maybe_spark)]:
+        lazy = FlightLog(tmp_path / "flights.parquet", name)
+        got = clv.cumulative_tracking(model, s, lazy, merge_same_day=merge)
+        pd.testing.assert_frame_equal(got, want)
+        if merge:
+            continue
+        got = churn.snapshot_as_of(lazy, m, "2013-03-31", complaints=c, noshows=n)
+        same(got, snap_want)

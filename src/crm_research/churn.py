@@ -364,6 +364,8 @@ def snapshot_as_of(
     from .data.snapshot import build_snapshot  # noqa: PLC0415
 
     obs_date = pd.Timestamp(obs_date).normalize()
+    if is_lazy(flights):  # a Parquet log: the engine's snapshot (data.engines.flightlog)
+        return flights.snapshot(obs_date, members, complaints=complaints, noshows=noshows)
     return build_snapshot(
         truncate_events(flights, S.FLIGHT_DATE, obs_date),
         members,

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .checks import date_of_day
+from .checks import date_of_day, day_of
 
 #: Above this many flights :meth:`FlightLog.to_pandas` refuses (about 2 GB per 10 million).
 MAX_PANDAS_ROWS = 20_000_000
@@ -157,9 +157,61 @@ class FlightLog:
         lab = self.engine.forward_label(obs_date, horizon_months, data_end=data_end, source=source)
         return lab.to_pandas()
 
-    def snapshot(self, as_of, **kwargs) -> pd.DataFrame:
-        """The member snapshot of the log alone (no member or event tables)."""
-        return self.engine.snapshot(as_of, **kwargs).to_pandas()
+    def snapshot(
+        self, as_of, members=None, *, complaints=None, noshows=None, window_days: int = 730
+    ) -> pd.DataFrame:
+        """The member snapshot at ``as_of`` (:func:`crm_research.churn.snapshot_as_of`):
+        flights on or before it, with the member and event tables (DataFrames or paths)
+        where given; only events in the window count, as in the pandas snapshot."""
+        if members is None and complaints is None and noshows is None:
+            return self.engine.snapshot(as_of, window_days=window_days).to_pandas()
+        from . import get_engine
+
+        with get_engine(self.engine_name, spark_master=self.spark_master) as eng:
+            eng.load(self.path, members, complaints, noshows, source=self.source)
+            return eng.snapshot(as_of, window_days=window_days).to_pandas()
+
+    def cumulative_tracking(
+        self, model, summary: pd.DataFrame, *, period_days=7, merge_same_day=False, start=None
+    ) -> pd.DataFrame:
+        """:func:`crm_research.clv.validation.cumulative_tracking` with the repeat flights
+        per period counted by the engine.
+
+        The pandas function runs on no flights (its expected curve and periods need the
+        summary only; its actual counts are then minus each period's first flights) and
+        the engine's counts of the summary members' flights per period are added.
+        """
+        from ...clv.validation import cumulative_tracking
+
+        none = pd.DataFrame(
+            {S.MEMBER: summary.index[:0], S.FLIGHT_DATE: pd.Series([], dtype="datetime64[ns]")}
+        )
+        out = cumulative_tracking(
+            model,
+            summary,
+            none,
+            period_days=period_days,
+            merge_same_day=merge_same_day,
+            start=start,
+        )
+        first = summary["first_flight"]
+        day0 = pd.Timestamp(first.min()) if start is None else pd.Timestamp(start)
+        obs_d = day_of(summary.attrs["observation_end"])
+        n_periods, d0 = len(out), day_of(day0)
+        eng = self.engine
+        ids = eng.register_ids(summary.index)
+        rows = "SELECT DISTINCT MEMBER_NO, day" if merge_same_day else "SELECT MEMBER_NO, day"
+        counts = eng._collect(
+            f"SELECT LEAST(CAST(FLOOR((day - {d0}) / {int(period_days)}) AS BIGINT), "
+            f"{n_periods - 1}) AS p, CAST(COUNT(*) AS BIGINT) AS n FROM ("
+            f"{rows} FROM flights_t WHERE day <= {obs_d} "
+            f"AND MEMBER_NO IN (SELECT MEMBER_NO FROM {ids})) f GROUP BY 1"
+        )
+        add = np.zeros(n_periods)
+        np.add.at(add, counts["p"].to_numpy(np.int64), counts["n"].to_numpy(float))
+        out["actual"] = out["actual"] + add
+        out["actual_cum"] = np.cumsum(out["actual"].to_numpy())
+        return out
 
     # --- the rows --------------------------------------------------------------------------
     def _select(self) -> str:
