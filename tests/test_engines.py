@@ -492,8 +492,14 @@ def test_parquet_folder_gives_a_lazy_log_equal_to_pandas(maybe_spark, log, tmp_p
         rev = f.groupby("MEMBER_NO")["REVENUE"].sum()
         pd.testing.assert_series_equal(lazy.revenue_by_member(), rev, check_names=False)
         assert lazy.date_range() == (f["FLIGHT_DATE"].min(), f["FLIGHT_DATE"].max())
-        # code not yet switched sees the DataFrame (small logs)
-        assert lazy["MEMBER_NO"].nunique() == f["MEMBER_NO"].nunique()
+        # code not yet switched sees the DataFrame (small logs), and is told
+        from crm_research.data.engines.flightlog import LazyLogFallback
+
+        with pytest.warns(LazyLogFallback, match="reads the whole flight log"):
+            assert lazy["MEMBER_NO"].nunique() == f["MEMBER_NO"].nunique()
+        lazy.max_pandas_rows, lazy._frame = 3, None
+        with pytest.raises(MemoryError, match="too many for pandas"), pytest.warns(LazyLogFallback):
+            lazy.groupby("MEMBER_NO")
 
 
 def test_package_functions_dispatch_a_lazy_log(log, tmp_path):

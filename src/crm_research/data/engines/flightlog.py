@@ -18,6 +18,7 @@ message naming the method to use instead.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,11 @@ import pandas as pd
 
 from .. import schema as S
 from .checks import date_of_day, day_of
+
+
+class LazyLogFallback(UserWarning):
+    """Code treated a lazy :class:`FlightLog` as a DataFrame: the log was read into pandas."""
+
 
 #: Above this many flights :meth:`FlightLog.to_pandas` refuses (about 2 GB per 10 million).
 MAX_PANDAS_ROWS = 20_000_000
@@ -269,10 +275,21 @@ class FlightLog:
         return out
 
     # --- code not yet switched: the DataFrame, for small logs -------------------------------
+    def _as_frame(self, what: str) -> pd.DataFrame:
+        if self._frame is None:  # said once per handle: a fallback is never silent
+            warnings.warn(
+                f"{self.source}: {what} reads the whole flight log into pandas "
+                f"({self.n_rows:,} flights; refused above {self.max_pandas_rows:,}); the "
+                "FlightLog's methods run in the engine",
+                LazyLogFallback,
+                stacklevel=3,
+            )
+        return self.to_pandas()
+
     def __getitem__(self, key):
-        return self.to_pandas()[key]
+        return self._as_frame(f"flights[{key!r}]")[key]
 
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self.to_pandas(), name)
+        return getattr(self._as_frame(f"flights.{name}"), name)
