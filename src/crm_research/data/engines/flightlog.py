@@ -263,15 +263,17 @@ class FlightLog:
         if self.path.is_file():
             shutil.copyfile(self.path, out)
             return out
-        self.engine._table(self._select()).write_parquet(out.with_suffix(".parts"))
-        parts = sorted(out.with_suffix(".parts").glob("*.parquet"))
+        tmp = out.with_suffix(".parts")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.engine._table(self._select()).write_parquet(tmp)
+        parts = sorted(tmp.glob("*.parquet"))
         if len(parts) == 1:
             parts[0].replace(out)
-            out.with_suffix(".parts").rmdir()
+            shutil.rmtree(tmp)  # Spark's _SUCCESS and checksum files
             return out
         if out.exists():
             out.unlink()
-        out.with_suffix(".parts").rename(out)  # a folder of parts, read as one table
+        tmp.rename(out)  # a folder of parts, read as one table
         return out
 
     # --- code not yet switched: the DataFrame, for small logs -------------------------------
