@@ -218,7 +218,11 @@ def _lazy_log(engine, spark_master, paths: dict, obs_end, *, validate: bool):
     """
     from .engines import get_engine
     from .engines.flightlog import FlightLog
+    from .readers import check_parquet
 
+    for p in paths.values():
+        if p is not None:
+            check_parquet(p)  # readable, distinct columns, rows: from the footers
     eng = get_engine(engine, spark_master=spark_master)
     try:
         eng.load(*(paths.get(k) for k in ("flights", "members", "complaints", "noshows")))
