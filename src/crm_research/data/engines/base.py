@@ -326,7 +326,7 @@ class SQLEngine(SQLChecks, Engine):
                 cast = "TRY_CAST" if kinds[c] == "string" else "CAST"
                 # NaN is a missing value, as in pandas
                 num = f"{cast}({c} AS DOUBLE)"
-                num = f"CASE WHEN isnan({num}) THEN NULL ELSE {num} END"
+                num = f"NULLIF({num}, CAST('NaN' AS DOUBLE))"  # NaN = NaN in both dialects
                 cols.append(f"{num} AS num_{c}")
                 cols.append(f"{c} AS raw_{c}")
                 if name == "flights":  # the scans compute with the numbers
