@@ -897,12 +897,19 @@ def test_injection_styler_tables_are_escaped():
 
 
 def test_injection_management_report_formats_with_escape():
-    """The report's Styler tables pass escape="html" (a later .format() would drop it)."""
+    """The report's Styler tables pass escape="html" (a later .format() would drop it);
+    notebook 06 builds them in crm_research.report.summary."""
+    import inspect
+
     import nbformat
+
+    from crm_research.report import summary
 
     nb = nbformat.read(R.NOTEBOOK_DIR / "06_management_report.ipynb", as_version=4)
     calls = [c.source for c in nb.cells if ".style.format(" in c.source]
-    assert calls and all(s.count(".style.format(") == s.count('escape="html"') for s in calls)
+    calls.append(inspect.getsource(summary))
+    assert all(s.count(".style.format(") == s.count('escape="html"') for s in calls)
+    assert inspect.getsource(summary).count(".style.format(") >= 1
 
 
 def test_ids_agree_across_csv_and_parquet_tables(tmp_path, world):

@@ -9,6 +9,7 @@ from crm_research.management import (
     StudyResults,
     action_matrix,
     class_table,
+    investment_levels,
     load_results,
     member_table,
     risk_band,
@@ -77,3 +78,97 @@ def test_missing_results_are_noted(tmp_path):
     m = member_table(res)
     assert (m["segment"] == "all members").all() and m["clv"].isna().all()
     assert action_matrix(m) == {}
+
+
+def _classes(members: dict, value: dict) -> pd.DataFrame:
+    """A hand-made class table: members and lifetime value per member by class key."""
+    return pd.DataFrame({"members": members, "clv_per_member": value})
+
+
+def test_investment_levels_follow_kotlers_grid():
+    # 1,000 members; average value per member = (50*10000 + 300*1500 + 400*500
+    # + 250*100) / 1000 = 1,175
+    t = _classes(
+        {"important_retain": 50, "important_develop": 300, "general": 400, "low_value": 250},
+        {"important_retain": 10_000.0, "important_develop": 1_500.0, "general": 500.0,
+         "low_value": 100.0},
+    )  # fmt: skip
+    lv = investment_levels(t)
+    avg = (50 * 10000 + 300 * 1500 + 400 * 500 + 250 * 100) / 1000
+    assert lv.loc["important_retain", "value_ratio"] == pytest.approx(10000 / avg)
+    # 5% of members (few), 8.5x the average (high): partnership
+    assert lv.loc["important_retain", "level"] == "partnership"
+    # 30% (many), 1.28x (medium): reactive
+    assert lv.loc["important_develop", ["size_band", "margin_band"]].tolist() == [
+        "many",
+        "medium_margin",
+    ]
+    assert lv.loc["important_develop", "level"] == "reactive"
+    # 40% (many), 0.43x (low): basic
+    assert lv.loc["general", "level"] == "basic"
+    # 25% (many, the bound is inclusive), 0.09x (low): basic
+    assert lv.loc["low_value", "level"] == "basic"
+    assert "5% of members (few members)" in lv.loc["important_retain", "reason"]
+    assert "8.5 times the average" in lv.loc["important_retain", "reason"]
+    assert lv.loc["important_retain", "reason"].endswith(": partnership")
+
+
+@pytest.mark.parametrize(
+    "share, ratio, level",
+    [
+        (0.05, 2.0, "partnership"),
+        (0.15, 2.0, "proactive"),
+        (0.30, 2.0, "accountable"),
+        (0.05, 1.0, "proactive"),
+        (0.15, 1.0, "accountable"),
+        (0.30, 1.0, "reactive"),
+        (0.05, 0.5, "accountable"),
+        (0.15, 0.5, "reactive"),
+        (0.30, 0.5, "basic"),
+    ],
+)
+def test_investment_level_each_cell_of_the_grid(share, ratio, level):
+    """One class of the given share and value ratio; the rest of the members (a second
+    class) is sized so that the average value per member is exactly 1,000."""
+    n = 10_000
+    a = int(share * n)
+    va = 1000.0 * ratio
+    vb = (1000.0 * n - a * va) / (n - a)
+    lv = investment_levels(_classes({"x": a, "rest": n - a}, {"x": va, "rest": vb}))
+    assert lv.loc["x", "value_ratio"] == pytest.approx(ratio)
+    assert lv.loc["x", "level"] == level
+
+
+def test_investment_levels_without_value_and_with_negative_value():
+    t = _classes({"a": 10, "b": 90}, {"a": np.nan, "b": np.nan})
+    lv = investment_levels(t)
+    assert lv["level"].isna().all() and (lv["level_name"] == "-").all()
+    assert "no level can be set" in lv.loc["a", "reason"]
+    t = _classes({"a": 10, "b": 90}, {"a": -5.0, "b": 100.0})
+    lv = investment_levels(t)
+    assert lv.loc["a", "level"] == "basic" and "not positive" in lv.loc["a", "reason"]
+    with pytest.raises(ValueError, match="size_cuts"):
+        investment_levels(t, size_cuts=(0.5, 0.2))
+    with pytest.raises(ValueError, match="columns"):
+        investment_levels(t.drop(columns="members"))
+
+
+def test_investment_levels_in_chinese():
+    t = _classes({"important_retain": 5, "low_value": 95}, {"important_retain": 5000.0,
+                                                           "low_value": 10.0})  # fmt: skip
+    lv = investment_levels(t, language="zh")
+    assert lv.loc["important_retain", "level_name"] == "伙伴型"
+    assert lv.loc["important_retain", "reason"].endswith("：伙伴型")
+    assert "会员占比 5%" in lv.loc["important_retain", "reason"]
+    with pytest.raises(ValueError, match="language"):
+        investment_levels(t, language="fr")
+
+
+def test_class_table_and_matrix_in_chinese(results):
+    m = member_table(results)
+    t = class_table(m, language="zh")
+    assert t.loc["important_retain", "class"] == "重要保持客户"
+    assert t.loc["important_retain", "lifecycle_stage"] == "稳定期"
+    assert t.loc["general", "class"] == "一般客户"
+    tabs = action_matrix(m, language="zh")
+    assert tabs["members"].loc["重要保持客户", "高风险"] == 1

@@ -69,3 +69,19 @@ def test_html_is_escaped():
     html = model_checks_html(collect_model_checks(_metrics()))
     assert "&lt;b&gt;" in html and "<b>failed</b>" in html
     assert "No model checks" in model_checks_html([])
+
+
+def test_plain_caveats_in_chinese():
+    from crm_research.modelchecks import plain_caveat, plain_caveats
+
+    pen = {"status": "penalized", "model": "BG/NBD", "context": "notebook 02", "penalizer": 0.01}
+    bound = {"status": "at_bound", "model": "Pareto/NBD", "parameters": ["s", "beta"]}
+    clean = {"status": "converged", "model": "BG/NBD"}
+    assert "稳定化惩罚（强度 0.01）" in plain_caveat(pen, "zh")
+    assert plain_caveat(pen, "zh").startswith("**BG/NBD（notebook 02）**")
+    assert "s, beta" in plain_caveat(bound, "zh") and "边界" in plain_caveat(bound, "zh")
+    assert plain_caveat(clean, "zh") is None
+    compared = {**pen, "role": "comparison"}
+    assert plain_caveat(compared, "zh").endswith("本报告的图表未使用它。")
+    assert len(plain_caveats([pen, pen, bound, clean], "zh")) == 2
+    assert plain_caveats([pen], "en") == [plain_caveat(pen)]

@@ -1,6 +1,7 @@
 """The papermill runner: a real run of notebook 01, failures, parameters files."""
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -159,7 +160,7 @@ def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path):
 def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(tmp_path, monkeypatch):
     import errno
 
-    from crm_research import report
+    from crm_research.report import runner as report
 
     books, kw = _tiny_study(tmp_path, ["x = 1"])
     good = run_study("synthetic", **kw)
@@ -197,3 +198,270 @@ def test_interrupt_stops_only_kernel_children():
         for p in (other, kernel):
             p.kill()
             p.wait()
+
+
+# --- the landing page, the PDF omission, the fonts (no notebook runs) ----------------
+
+
+def _manifest(**m06):
+    return {
+        "data": "synthetic",
+        "seed": 1,
+        "finished": "2026-01-01T00:00:00",
+        "timings_seconds": {"01": 1.5, "06": 2.0},
+        "metrics": {"01_data_exploration": {"source": "synthetic", "obs_end": "2014-03-31"},
+                    "06_management_report": m06},
+        "model_checks": [],
+    }  # fmt: skip
+
+
+def test_landing_key_figures_with_units_and_missing_values():
+    from crm_research.report.landing import key_figures
+
+    figs = dict(
+        (k, v)
+        for k, v, _ in key_figures(
+            _manifest(n_members=3000, customer_equity=2017241.3, campaign_expected_net=None)
+        )
+    )
+    assert figs["Members"] == "3,000 members"
+    assert figs["Customer equity"] == "2,017,241 CNY"
+    assert figs["Retention campaign"] == "not available"
+    assert figs["Top 20% of members"] == "not available"
+    m = _manifest(customer_equity=10.0)
+    m["metrics"]["01_data_exploration"]["source"] = "cdnow"
+    assert dict((k, v) for k, v, _ in key_figures(m))["Customer equity"] == "10 USD"
+
+
+def test_landing_status_line_counts_warnings():
+    from crm_research.report.landing import status_line
+
+    m = _manifest()
+    assert "no model checks" in status_line(m)
+    m["model_checks"] = [{"status": "converged"}] * 3
+    assert "all 3 model fits are clean" in status_line(m)
+    m["model_checks"] += [{"status": "penalized"}, {"status": "at_bound"}]
+    line = status_line(m)
+    assert "2 warnings in 5 model fits" in line and 'href="#model-checks"' in line
+
+
+def test_landing_page_links_the_reports_and_states_a_missing_pdf(tmp_path):
+    from crm_research.report import _index_html
+
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "management_report.html").write_text("x")
+    (tmp_path / "management_report.pdf").write_bytes(b"%PDF")
+    (tmp_path / "management_report_zh.html").write_text("x")
+    m = _manifest(n_members=5)
+    m["management_report"] = {"pdf": {"zh": "not printed: no Chromium found"}}
+    page = _index_html("20260101-000000-x", tmp_path, [], m)
+    assert page.index("Start here") < page.index("Key figures") < page.index("Notebooks")
+    assert 'href="management_report.pdf"' in page and 'href="management_report_zh.html"' in page
+    assert "not printed: no Chromium found" in page
+    assert "<details><summary>Parameters" in page
+    assert not re.search(r"\bNone\b|\bnan\b", page)
+
+
+def test_missing_browser_is_a_stated_omission(tmp_path, monkeypatch):
+    from crm_research.report import browser, export
+
+    (tmp_path / "management_report.html").write_text("<html></html>")
+    monkeypatch.setattr(browser, "find_browser", lambda: None)
+    said = []
+    status = export._print_reports(tmp_path, said.append)
+    assert status["html"] == {"en": "management_report.html"}
+    assert status["pdf"]["en"].startswith("not printed: no Chromium found")
+    assert said and "management_report.pdf: not printed" in said[0]
+    assert not (tmp_path / "management_report.pdf").exists()
+
+
+def test_print_pdf_is_a4_with_page_numbers(tmp_path):
+    import shutil
+    import subprocess
+
+    from crm_research.report import find_browser, print_pdf
+
+    if find_browser() is None or shutil.which("pdftotext") is None:
+        pytest.skip("needs chromium and pdftotext (.ci/run installs both)")
+    html = tmp_path / "r.html"
+    html.write_text("<h1>重要保持客户</h1>" + "<p>line</p>" * 150, encoding="utf-8")
+    pdf = print_pdf(html, tmp_path / "r.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    n = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert n >= 2 and "(A4)" in info
+    assert "重要保持客户" in text and f"1/{n}" in text.replace(" ", "")
+
+
+def test_figure_language_falls_back_to_english_without_a_cjk_font(monkeypatch):
+    from crm_research.plots.fonts import cjk_font, figure_language
+
+    assert figure_language("zh", families=("No Such Font",)) == "en"
+    assert figure_language("en") == "en"
+    monkeypatch.setenv("CRM_RESEARCH_CJK_FONTS", "none")
+    assert cjk_font() is None and figure_language("zh") == "en"
+    monkeypatch.delenv("CRM_RESEARCH_CJK_FONTS")
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed (Debian: fonts-noto-cjk, installed by .ci/run)")
+    import matplotlib as mpl
+
+    assert figure_language("zh") == "zh"
+    assert mpl.rcParams["font.sans-serif"][0] == cjk_font()
+
+
+def test_language_option_is_validated():
+    from crm_research.params import ParameterError
+
+    with pytest.raises(ParameterError, match="'language' = 'fr' is not allowed: one of"):
+        run_study("synthetic", only="06", params={"language": "fr"})
+
+
+def _hand_report(language="en", equity=None, with_clv=True):
+    import pandas as pd
+
+    from crm_research.data import Dataset
+    from crm_research.management import (
+        StudyResults,
+        action_matrix,
+        class_table,
+        investment_levels,
+        member_table,
+    )
+    from crm_research.report.summary import ManagementReport
+
+    snap = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5, 6]})
+    ds = Dataset(snapshot=snap, info={"source": "synthetic", "obs_end": "2014-03-31"})
+    seg = pd.DataFrame(
+        {"MEMBER_NO": [1, 2, 3, 4, 5],
+         "segment": ["important_retain", "important_develop", "general", "general", "low_value"]}
+    )  # fmt: skip
+    clv = pd.DataFrame({"MEMBER_NO": [1, 2, 3, 4, 5, 6], "clv": [1000.0, 600, 200, 100, 10, 5]})
+    ret = pd.DataFrame(
+        {"MEMBER_NO": [1, 2, 3, 4, 5, 6], "p_churn": [0.1, 0.7, 0.5, 0.2, 0.9, 0.95],
+         "contact": [True, True, False, False, False, False],
+         "expected_net": [50.0, 120.0, 0, 0, 0, 0], "expected_loss": [100.0, 420, 0, 0, 0, 0]}
+    )  # fmt: skip
+    res = StudyResults(dataset=ds, clv=clv if with_clv else None, segments=seg, retention=ret)
+    members = member_table(res)
+    classes = class_table(members, language=language)
+    return ManagementReport(
+        language=language,
+        source="synthetic",
+        currency="CNY" if language == "en" else "元",
+        n_members=6,
+        obs_end="2014-03-31",
+        members=members,
+        classes=classes,
+        levels=investment_levels(classes, language=language),
+        matrix=action_matrix(members, language=language),
+        equity=equity,
+        campaign={"n_contact": 2, "expected_net": 170.0, "expected_loss": 520.0},
+        has_segments=True,
+    )
+
+
+def test_executive_summary_has_three_to_five_decisions_with_numbers():
+    from crm_research.report import summary as rs
+
+    r = _hand_report()
+    d = rs.decisions(r)
+    assert 3 <= len(d) <= 5
+    # 1 of 6 members (17%: a medium number), 3.1 times the average value (high): proactive
+    assert d[0].startswith("**Important - retain: invest at the proactive level**")
+    assert "1 member (17% of all) hold 1,000 CNY of lifetime value" in d[0]
+    assert any("expected net return after contact costs **170 CNY**" in x for x in d)
+    zh = rs.decisions(_hand_report("zh"))
+    assert zh[0].startswith("**重要保持客户：采用能动型关系投入**") and "1,000 元" in zh[0]
+    for text in d + zh + [rs.executive_summary(_hand_report(with_clv=False))]:
+        assert not re.search(r"\bnan\b|\bNone\b", text)
+
+
+def test_uncertainty_in_plain_words():
+    from crm_research.report import summary as rs
+
+    eq = {"customer_equity": 1000.0, "equity_lower_95": 990.0, "equity_upper_95": 1010.0,
+          "holdout_cumulative_error": -0.12, "equity_holdout_lower": 880.0,
+          "equity_holdout_upper": 1120.0}  # fmt: skip
+    text = rs.uncertainty(_hand_report(equity=eq))
+    assert "between 990 CNY and 1,010 CNY (95% interval, about ±1.0%)" in text
+    assert "under-forecast the members' flights by 12.0%" in text and "1,120 CNY" in text
+    no_holdout = rs.uncertainty(_hand_report(equity={**eq, "holdout_cumulative_error": None}))
+    assert "no holdout period" in no_holdout
+    assert "留出期" in rs.uncertainty(_hand_report("zh", equity=eq))
+    assert "no interval" in rs.uncertainty(_hand_report())
+
+
+def test_retention_view_names_and_rounds_for_managers():
+    import pandas as pd
+
+    from crm_research.report import summary as rs
+
+    r = _hand_report("zh")
+    r.retention = pd.DataFrame(
+        {"rank": [1], "MEMBER_NO": [7], "segment": ["important_retain"], "p_churn": [0.4567],
+         "clv": [12.6], "contact": [True]}
+    )  # fmt: skip
+    v = rs.retention_view(r, 10)
+    assert list(v.columns) == [
+        "排名",
+        "会员号",
+        "客户类别",
+        "流失风险 (%)",
+        "终身价值（元）",
+        "联系",
+    ]
+    assert v.iloc[0].tolist() == [1, "7", "重要保持客户", 45.7, 13, "是"]
+    html = rs.class_view(r).to_html()
+    assert "能动型" in html and "nan" not in html
+
+
+def test_investment_list_names_level_contact_action_and_reason():
+    from crm_research.report import summary as rs
+
+    text = rs.investment_list(_hand_report())
+    first = text.splitlines()[0]
+    assert first.startswith("- **Important - retain: proactive** (regular personal suggestions")
+    assert "Action: Priority resources" in first and "Why: 17% of members" in first
+    assert "- **重要保持客户：能动型**" in rs.investment_list(_hand_report("zh"))
+
+
+@pytest.mark.parametrize("option, params", [("zh", {"language": "zh"}), ("both", None)])
+def test_cli_language_option(monkeypatch, tmp_path, option, params):
+    import crm_research.report as R
+    from crm_research.cli import main
+
+    seen = {}
+
+    def fake(data, **kw):
+        seen.update(kw)
+        return R.RunResult(tmp_path, ["06_management_report"], {"06": 1.0})
+
+    monkeypatch.setattr(R, "run_study", fake)
+    assert main(["run", "--only", "06", "--language", option, "--no-progress"]) == 0
+    assert seen.get("params") == params
+
+
+def test_cli_language_option_refuses_other_languages(capsys):
+    from crm_research.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--language", "fr"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+def test_value_concentration_figure_in_chinese():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from crm_research.plots.report import plot_value_concentration
+
+    v = np.random.default_rng(1).pareto(2, 500)
+    fig = plot_value_concentration([(v, "近两年收入")], q=0.2, language="zh")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "会员按价值从低到高排序（%）"
+    assert ax.texts[0].get_text().startswith("前 20% 的会员")
+    assert "完全平均" in [t.get_text() for t in ax.get_legend().get_texts()]
+    en = plot_value_concentration([(v, "Revenue")], q=0.2).axes[0]
+    assert en.texts[0].get_text().startswith("top 20% of members")
+    plt.close("all")

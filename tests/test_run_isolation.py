@@ -87,7 +87,7 @@ def test_hostile_ids_are_escaped_in_html_and_neutralised_in_csv(hostile_run):
     run = (out / "latest").resolve()
     for html in run.glob("*.html"):
         assert SCRIPT not in html.read_text(encoding="utf-8"), html.name
-    report = (run / "06_management_report_report.html").read_text(encoding="utf-8")
+    report = (run / "management_report.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
     csv = pd.read_csv(run / "retention_list.csv", dtype={"MEMBER_NO": str})
     ids = set(csv["MEMBER_NO"])

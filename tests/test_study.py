@@ -71,7 +71,7 @@ def test_synthetic_study_runs_every_notebook(synthetic_runs):
     ):
         assert key in manifest
     assert set(manifest["metrics"]) == set(res.notebooks)
-    report = [p for p in res.run_dir.glob("06_*_report.html")]
+    report = [p for p in res.run_dir.glob("management_report.html")]
     assert report, "the management report without code"
     html = report[0].read_text(encoding="utf-8")
     assert "hl-ipython3" not in html  # no code cells in the manager's HTML
@@ -108,7 +108,7 @@ def test_report_renders_in_headless_chromium(synthetic_runs):
     if browser is None:
         pytest.skip("Chromium not installed: apt-get install chromium (CI installs it in .ci/run)")
     res, _ = synthetic_runs
-    report = next(res.run_dir.glob("06_*_report.html"))
+    report = res.run_dir / "management_report.html"
     profile = tempfile.mkdtemp()
     flags = [
         "--headless",
@@ -135,7 +135,7 @@ def test_report_renders_in_headless_chromium(synthetic_runs):
     )
     assert "<body" in dom, "the browser did not render the page"
     assert "Traceback" not in dom and 'data-mime-type="application/vnd.jupyter.error"' not in dom
-    nb = nbformat.read(res.run_dir / report.name.replace("_report.html", ".ipynb"), as_version=4)
+    nb = nbformat.read(res.run_dir / "06_management_report.ipynb", as_version=4)
     n_figures = sum(
         "image/png" in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])
     )
@@ -218,7 +218,7 @@ def test_textbook_like_heavy_flyers_end_to_end_from_the_command_line(tmp_path, m
     )
     assert "stabilising penalty" in text
     assert not re.search(r"\bnan\b", text, re.I), "NaN shown in the management report"
-    html = next(run_dir.glob("06_*_report.html")).read_text(encoding="utf-8")
+    html = (run_dir / "management_report.html").read_text(encoding="utf-8")
     assert not re.search(r">\s*nan\s*<|\bNaN\b", html)
     m = manifest["metrics"]
     assert m["01_data_exploration"]["source"] == "textbook"

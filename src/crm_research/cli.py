@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="Spark master URL with --engine spark (default local[2]; e.g. spark://host:7077)",
     )
+    r.add_argument(
+        "--language",
+        choices=["both", "en", "zh"],
+        default=None,
+        help="edition(s) of the management report: both (default: management_report.html "
+        "and management_report_zh.html), en or zh; the same as the parameter 'language'",
+    )
 
     rep = sub.add_parser("replicate", help="replicate a published result")
     rep.add_argument("what", choices=["cdnow"], help="cdnow: Fader, Hardie & Lee (2005) on CDNOW")
@@ -175,6 +182,8 @@ def _dispatch(args) -> int:
             kwargs["raw_dir"] = Path(args.raw)
         if args.processed:
             kwargs["processed_dir"] = Path(args.processed)
+        if args.language in ("en", "zh"):
+            kwargs["params"] = {"language": args.language}
         res = run_study(
             args.data,
             only=args.only,

@@ -17,38 +17,9 @@ import pandas as pd
 
 from .data import Dataset, load_processed
 from .data.schema import MEMBER
+from .vocabulary import CLASS_ORDER, CLASS_STAGE, action, class_name, risk_name, stage_name
 
 RISK_BANDS = ("low", "medium", "high")
-#: Segment keys of notebook 04 in the order a manager reads them, with DOMAIN.md's names.
-CLASS_ORDER = (
-    "important_retain",
-    "important_develop",
-    "important_winback",
-    "general",
-    "low_value",
-    "unassigned",
-    "not_segmented",
-)
-CLASS_LABELS = {
-    "important_retain": "Important - retain",
-    "important_develop": "Important - develop",
-    "important_winback": "Important - win back",
-    "general": "General",
-    "low_value": "Low value",
-    "unassigned": "Unassigned",
-    "not_segmented": "Not segmented",
-    "all members": "All members",
-}
-CLASS_ACTIONS = {
-    "important_retain": "Priority resources, one-to-one marketing; keep their high spend",
-    "important_develop": "Tier-upgrade nudges, first award redemption, co-branded cards",
-    "important_winback": "Contact list ranked by churn risk; win back before they are lost",
-    "general": "Standard service, nudge upward",
-    "low_value": "Minimal spend",
-    "unassigned": "No class fits; review the profile",
-    "not_segmented": "Left out of the segmentation (e.g. no flight in the window): low-cost win-back",
-    "all members": "No segmentation available",
-}
 
 
 @dataclass
@@ -137,8 +108,15 @@ def _class_order(keys) -> list[str]:
     return [k for k in CLASS_ORDER if k in keys] + [k for k in keys if k not in CLASS_ORDER]
 
 
-def class_table(members: pd.DataFrame, segments: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per class: members, share, CLV and share of CLV, mean P(churn), stage and action."""
+def class_table(
+    members: pd.DataFrame, segments: pd.DataFrame | None = None, language: str = "en"
+) -> pd.DataFrame:
+    """Per class: members, share, CLV and share of CLV, mean P(churn), stage and action.
+
+    ``class``, ``lifecycle_stage`` and ``strategy`` are named in ``language`` (``en`` or
+    ``zh``, :mod:`crm_research.vocabulary`); ``segments`` is accepted for compatibility
+    (the names come from the vocabulary, one for the whole report).
+    """
     g = members.groupby("segment", observed=True)
     total_clv = members["clv"].sum(min_count=1)
     out = pd.DataFrame(
@@ -152,24 +130,19 @@ def class_table(members: pd.DataFrame, segments: pd.DataFrame | None = None) -> 
     )
     out["member_share"] = out["members"] / out["members"].sum()
     out["clv_share"] = out["clv_total"] / total_clv if pd.notna(total_clv) and total_clv else np.nan
-    if segments is not None and {"lifecycle_stage", "strategy"} <= set(segments.columns):
-        meta = segments.drop_duplicates("segment").set_index("segment")
-        cols = [c for c in ("segment_zh", "lifecycle_stage", "strategy") if c in meta]
-        out = out.join(meta[cols])
-    for col in ("lifecycle_stage", "strategy"):
-        if col not in out:
-            # text column (pandas 3 refuses, from 4 on, to fill a float column with text)
-            out[col] = pd.Series(None, index=out.index, dtype=object)
-    out["lifecycle_stage"] = out["lifecycle_stage"].fillna("-")
-    out["strategy"] = out["strategy"].fillna(pd.Series(CLASS_ACTIONS, dtype=object))
-    out.insert(0, "class", [CLASS_LABELS.get(k, k) for k in out.index])
+    keys = list(out.index)
+    out["segment_zh"] = [class_name(k, "zh") for k in keys]
+    out["lifecycle_stage"] = [stage_name(CLASS_STAGE.get(k, "n/a"), language) for k in keys]
+    out["strategy"] = [action(k, language) for k in keys]
+    out.insert(0, "class", [class_name(k, language) for k in keys])
     out = out.loc[_class_order(out.index)]
     out.index.name = "segment"
     return out
 
 
-def action_matrix(members: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Class by churn-risk band: members, CLV at stake and expected loss in each cell."""
+def action_matrix(members: pd.DataFrame, language: str = "en") -> dict[str, pd.DataFrame]:
+    """Class by churn-risk band: members, CLV at stake and expected loss in each cell
+    (rows and columns named in ``language``)."""
     m = members.dropna(subset=["risk"])
     if m.empty:
         return {}
@@ -185,7 +158,132 @@ def action_matrix(members: pd.DataFrame) -> dict[str, pd.DataFrame]:
         else:
             t = pd.crosstab(m["segment"], m["risk"], values=m[values], aggfunc=agg)
         t = t.reindex(index=order, columns=list(RISK_BANDS)).fillna(0)
-        t.index = [CLASS_LABELS.get(k, k) for k in t.index]
-        t.columns = [f"{c} risk" for c in t.columns]
+        t.index = [class_name(k, language) for k in t.index]
+        t.columns = [risk_name(c, language) for c in t.columns]
         tabs[name] = t
     return tabs
+
+
+#: Kotler's rule of thumb (DOMAIN.md, "How much to invest in each relationship"):
+#: level by (value per member, number of members).
+KOTLER_GRID = {
+    ("high", "many"): "accountable",
+    ("high", "medium_size"): "proactive",
+    ("high", "few"): "partnership",
+    ("medium_margin", "many"): "reactive",
+    ("medium_margin", "medium_size"): "accountable",
+    ("medium_margin", "few"): "proactive",
+    ("low", "many"): "basic",
+    ("low", "medium_size"): "reactive",
+    ("low", "few"): "accountable",
+}
+
+
+def investment_levels(
+    classes: pd.DataFrame,
+    *,
+    size_cuts: tuple[float, float] = (0.10, 0.25),
+    value_cuts: tuple[float, float] = (0.75, 1.5),
+    language: str = "en",
+) -> pd.DataFrame:
+    """Kotler's level of relationship investment for each class, with a one-line reason.
+
+    Kotler's rule of thumb picks the level from how many customers there are and how
+    high the margin per customer is (many, low margin: basic; few, high margin:
+    partnership; see DOMAIN.md for the grid). For a member class the size is its share
+    of all members (``few`` below ``size_cuts[0]``, ``many`` from ``size_cuts[1]`` on)
+    and the margin is its lifetime value per member relative to the average member
+    (``low`` below ``value_cuts[0]`` times the average, ``high`` from ``value_cuts[1]``
+    times on). A class whose members are worth nothing or less (value per member <= 0)
+    gets ``basic``: a relationship is worth investing in only as far as the gain
+    exceeds the cost (Rust, Zeithaml & Lemon 2000). Without lifetime values the level
+    is ``None`` and the reason says why.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        One row per class (index: class key) with ``members`` and ``clv_per_member``,
+        as :func:`class_table` returns.
+    size_cuts, value_cuts : (float, float)
+        Bounds of the size (share of members) and margin (ratio to the average value
+        per member) bands.
+    language : {"en", "zh"}
+        Language of ``level_name`` and ``reason``.
+
+    Returns
+    -------
+    DataFrame
+        Index as ``classes``; columns ``member_share, value_ratio, size_band,
+        margin_band, level, level_name, contact, reason``.
+
+    References
+    ----------
+    Kotler, P. (2003). Marketing Management, 11th ed.: five levels of relationship
+    investment. Rust, R. T., Zeithaml, V. A. & Lemon, K. N. (2000). Driving Customer
+    Equity. Free Press.
+    """
+    from .vocabulary import INVESTMENT_CONTACT, SCALE, check_language, level_name
+
+    check_language(language)
+    lo_s, hi_s = size_cuts
+    lo_v, hi_v = value_cuts
+    if not 0 < lo_s < hi_s < 1:
+        raise ValueError(f"size_cuts must satisfy 0 < few < many < 1, got {size_cuts}")
+    if not 0 < lo_v < hi_v:
+        raise ValueError(f"value_cuts must satisfy 0 < low < high, got {value_cuts}")
+    missing = {"members", "clv_per_member"} - set(classes.columns)
+    if missing:
+        raise ValueError(f"classes needs the columns {sorted(missing)} (see class_table)")
+    n = classes["members"].astype(float)
+    v = classes["clv_per_member"].astype(float)
+    share = n / n.sum()
+    known = v.notna() & (n > 0)
+    avg = (v[known] * n[known]).sum() / n[known].sum() if known.any() else np.nan
+    ratio = v / avg if pd.notna(avg) and avg > 0 else pd.Series(np.nan, index=v.index)
+    rows = []
+    for key in classes.index:
+        s, r, val = share[key], ratio[key], v[key]
+        size = "few" if s < lo_s else "many" if s >= hi_s else "medium_size"
+        if pd.isna(val):
+            margin, level = "unknown", None
+        elif val <= 0 or pd.isna(r):
+            margin, level = "low", "basic"
+        else:
+            margin = "low" if r < lo_v else "high" if r >= hi_v else "medium_margin"
+            level = KOTLER_GRID[(margin, size)]
+        rows.append((s, r, size, margin, level))
+    out = pd.DataFrame(
+        rows,
+        index=classes.index,
+        columns=["member_share", "value_ratio", "size_band", "margin_band", "level"],
+    )
+    out["level_name"] = [level_name(x, language) if x else "-" for x in out["level"]]
+    out["contact"] = [INVESTMENT_CONTACT[x].name(language) if x else "-" for x in out["level"]]
+    out["reason"] = [_investment_reason(r, SCALE, language) for r in out.itertuples()]
+    return out
+
+
+def _investment_reason(r, scale, language: str) -> str:
+    size = scale[r.size_band].name(language)
+    margin = scale[r.margin_band].name(language)
+    level = r.level_name
+    if language == "zh":
+        if r.level is None:
+            return f"会员占比 {r.member_share:.0%}（{size}），{margin}：无法确定投入水平"
+        if pd.isna(r.value_ratio) or r.value_ratio <= 0:
+            return f"会员占比 {r.member_share:.0%}（{size}），人均终身价值不为正：{level}"
+        return (
+            f"会员占比 {r.member_share:.0%}（{size}），人均终身价值为全体平均的 "
+            f"{r.value_ratio:.1f} 倍（{margin}）：{level}"
+        )
+    if r.level is None:
+        return f"{r.member_share:.0%} of members ({size}); {margin}: no level can be set"
+    if pd.isna(r.value_ratio) or r.value_ratio <= 0:
+        return (
+            f"{r.member_share:.0%} of members ({size}); lifetime value per member not "
+            f"positive: {level}"
+        )
+    return (
+        f"{r.member_share:.0%} of members ({size}), lifetime value per member "
+        f"{r.value_ratio:.1f} times the average ({margin}): {level}"
+    )

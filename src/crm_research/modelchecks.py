@@ -69,18 +69,22 @@ def _params(check: dict) -> str:
     return ", ".join(p) if p else "some of its parameters"
 
 
-def plain_caveat(check: dict) -> str | None:
-    """One check in plain words for managers; None for a clean fit.
+def plain_caveat(check: dict, language: str = "en") -> str | None:
+    """One check in plain words for managers (``en`` or ``zh``); None for a clean fit.
 
     A check with ``role`` ``"candidate"`` or ``"comparison"``, or whose context says "not
     used" (a model that was compared but not used for the figures), says so.
     """
-    text = _plain(check)
+    text = _plain_zh(check) if language == "zh" else _plain(check)
     compared = check.get("role") in ("candidate", "comparison") or "not used" in str(
         check.get("context", "")
     )
     if text is not None and compared:
-        text += " This model was only compared; the figures of this report do not use it."
+        text += (
+            "该模型仅用于比较，本报告的图表未使用它。"
+            if language == "zh"
+            else " This model was only compared; the figures of this report do not use it."
+        )
     return text
 
 
@@ -112,11 +116,38 @@ def _plain(check: dict) -> str | None:
     return None
 
 
-def plain_caveats(checks: list[dict]) -> list[str]:
+def _plain_zh(check: dict) -> str | None:
+    """The same sentences in Chinese (model names and contexts stay as recorded)."""
+    status = check.get("status")
+    model = check.get("model", "模型")
+    where = check.get("context", "")
+    where = f"（{where}）" if where else ""
+    if status == "penalized":
+        return (
+            f"**{model}{where}** 只有加入稳定化惩罚（强度 {float(check.get('penalizer', 0)):g}）"
+            "才能估计：仅凭数据无法确定其参数，结果会偏向更简单的取值。请把这些数字当作粗略参考，"
+            "而不是精确金额。"
+        )
+    if status == "at_bound":
+        return (
+            f"**{model}{where}**：这些数据无法确定参数 {', '.join(check.get('parameters') or [])}"
+            "（估计值到达了模型允许范围的边界）。其结果在这些数据上不可靠，研究不会选用这样的模型。"
+        )
+    if status == "failed":
+        if check.get("check") == "score" or str(model).startswith("churn score"):
+            return (
+                f"**{model}{where}** 对流失会员的排序比留存会员还低（不如随机）："
+                "不得用它挑选需要挽留的会员。"
+            )
+        return f"**{model}{where}** 无法用这些数据估计，已被略去。"
+    return None
+
+
+def plain_caveats(checks: list[dict], language: str = "en") -> list[str]:
     """Plain-words caveats of every check that is not clean (duplicates removed)."""
     out: list[str] = []
     for c in checks:
-        s = plain_caveat(c)
+        s = plain_caveat(c, language)
         if s is not None and s not in out:
             out.append(s)
     return out

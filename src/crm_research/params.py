@@ -450,7 +450,8 @@ PARAMETERS: tuple[Param, ...] = (
     # --- 06 management report ------------------------------------------------------------
     _p("risk_low", "float", "06", 0.3, "churn risk from which a member is 'medium'", **FRACTION),
     _p("risk_high", "float", "06", 0.6, "churn risk from which a member is 'high'", **FRACTION),
-    _p("retention_rows", "int", "06", 15, "rows of the retention table", low=1, high=10_000),
+    _p("retention_rows", "int", "06", 200, "rows of the retention table", low=1, high=10_000),
+    _p("language", "str", "06", "en", "language of the management report", choices=("en", "zh")),
 )
 
 

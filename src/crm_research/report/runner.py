@@ -8,63 +8,62 @@ it renamed ``reports/<run-id>/``, its tables published to ``data/processed/`` an
 ``reports/latest`` pointed at it. A failing notebook leaves ``reports/failed-<run-id>/``;
 Ctrl-C or SIGTERM removes the staging folder; either way the previous complete run and its
 tables stay exactly as they were. A lock on the output and tables folders keeps two runs
-from mixing. A run folder holds each executed notebook, its HTML with code, an HTML
-without code for the management report, ``index.html`` linking them (every name in it
-escaped), the figures, the notebooks' metrics, the tables and ``manifest.json``
-(parameters, input fingerprint, versions, git commit, run times, metrics).
+from mixing. A run folder holds each executed notebook and its HTML with code; the
+management report (notebook 06, run once per language) without code as
+``management_report.html`` and ``management_report_zh.html`` and printed to PDF
+(:mod:`.export`); ``index.html``, the landing page (:mod:`.landing`, every name in it
+escaped); the figures, the notebooks' metrics, the tables, ``retention_list.csv`` and
+``manifest.json`` (parameters, input fingerprint, versions, git commit, run times,
+metrics, model checks, which report files were written).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import platform
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import io as _io
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-MANAGEMENT_NOTEBOOKS = ("06",)  # rendered without code for managers
-COMMON_PARAMETERS = ("processed_dir", "figures_dir", "metrics_dir", "reports_dir", "seed")
-MAIN_PACKAGES = (
-    "numpy",
-    "pandas",
-    "scipy",
-    "scikit-learn",
-    "statsmodels",
-    "lifetimes",
-    "lifelines",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbconvert",
-    "pyarrow",
+from .. import io as _io
+from .export import _print_reports, export_html
+from .folders import (
+    RunLock,
+    _link_or_copy,
+    _publish_tables,
+    _table_files,
+    _writable_folder,
+)
+from .landing import REPORT_FILES, _index_html, data_range
+from .notebooks import (
+    NOTEBOOK_DIR,
+    REPO_ROOT,
+    StudyError,
+    _lifetimes_datasets_dir,
+    fingerprint,
+    git_commit,
+    list_notebooks,
+    load_params_file,
+    notebook_parameters,
+    select_notebooks,
+    versions,
 )
 
-
+MANAGEMENT_NOTEBOOKS = ("06",)  # rendered without code for managers
+COMMON_PARAMETERS = ("processed_dir", "figures_dir", "metrics_dir", "reports_dir", "seed")
 DEFAULT = object()
 ENGINES = ("duckdb", "spark", "pandas")
 MIN_MEMBERS = 100
 MAX_MEMBERS = 10_000_000
 _LAST_SIGNAL: list[int | None] = [None]
 _RUNNING = [""]
-
-
-class StudyError(RuntimeError):
-    """A notebook of the study failed; the message names the notebook and the cell."""
 
 
 @dataclass
@@ -76,204 +75,14 @@ class RunResult:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def list_notebooks(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The study's notebooks ``NN_name.ipynb`` in order."""
-    return sorted(p for p in Path(notebook_dir).glob("[0-9][0-9]_*.ipynb"))
-
-
-def select_notebooks(only: str | list[str] | None, notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
-    """Notebooks selected by ``--only`` (``"01"``, ``"01,02"`` or ``"02-04"``).
-
-    Raises :class:`~crm_research.params.ParameterError` for a selection that names no
-    notebook or is malformed (``1-``, ``04-02``, ``x``).
-    """
-    from .params import ParameterError
-
-    books = list_notebooks(notebook_dir)
-    if not books:
-        raise StudyError(f"no notebooks found in {notebook_dir}")
-    if only is None:
-        return books
-    codes = [p.name[:2] for p in books]
-    allowed = "notebook numbers like 01 | 01,03 | 02-04 from " + ", ".join(codes)
-    items = only if isinstance(only, list) else str(only).split(",")
-    if not any(str(i).strip() for i in items):
-        raise ParameterError(f"option --only = {only!r} is not allowed: {allowed}")
-    wanted: set[str] = set()
-    singles: set[str] = set()
-    for item in items:
-        item = str(item).strip()
-        m = re.fullmatch(r"(\d{1,2})\s*-\s*(\d{1,2})", item)
-        if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            if a > b:
-                raise ParameterError(
-                    f"option --only = {only!r} is not allowed: the range {item!r} runs "
-                    f"backwards; {allowed}"
-                )
-            wanted |= {f"{i:02d}" for i in range(a, b + 1)}
-        elif item.isdigit() and len(item) <= 2:
-            singles.add(f"{int(item):02d}")
-        elif item in {p.stem for p in books}:
-            singles.add(item[:2])
-        else:
-            raise ParameterError(f"option --only = {only!r} is not allowed: {allowed}")
-    unknown = sorted(w for w in singles if w not in codes)
-    chosen = [p for p in books if p.name[:2] in wanted | singles]
-    if unknown or not chosen:
-        raise ParameterError(
-            f"option --only = {only!r} is not allowed: unknown notebook(s) "
-            f"{unknown or sorted(wanted)}; the study has {[p.stem for p in books]}"
-        )
-    return chosen
-
-
-def notebook_parameters(path: Path) -> dict[str, dict]:
-    """Parameters declared in a notebook's ``parameters`` cell (papermill's inspection)."""
-    import papermill as pm
-
-    return pm.inspect_notebook(str(path))
-
-
-def load_params_file(path: str | os.PathLike | None) -> dict:
-    """Read a YAML parameters file: ``{name: value}`` for every notebook that has the
-    parameter, and/or ``{"NN" or notebook stem: {name: value}}`` for one notebook."""
-    if not path:
-        return {}
-    import yaml
-
-    from .params import ParameterError
-
-    _ParamsLoader = _params_loader()
-    p = Path(path)
-    if not p.exists():
-        raise ParameterError(f"{p}: parameters file not found")
-    if p.is_dir():
-        raise ParameterError(f"{p}: parameters file is a folder, not a YAML file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParameterError(f"{p}: parameters file is not UTF-8 text ({exc.reason})") from None
-    try:
-        data = yaml.load(text, Loader=_ParamsLoader)  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ParameterError(f"{p}: not valid YAML{at}: {what}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ParameterError(
-            f"{p}: expected a mapping of parameter names to values, got a {type(data).__name__}"
-        )
-    return data
-
-
-def _params_loader():
-    """YAML's safe loader without its date conversion: dates stay text and are checked by
-    :mod:`crm_research.params` (``2014-02-30`` is then refused by name, not a crash)."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.yaml_implicit_resolvers = {
-        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
-        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return Loader
-
-
-def resolve_parameters(
-    books: list[Path], user: dict, source: str = "parameters", seed: int | None = None
-) -> dict[str, dict[str, Any]]:
-    """Split user parameters by notebook, refusing unknown names, wrong types and values
-    out of range (see :mod:`crm_research.params`)."""
-    from .params import resolve
-
-    folder = books[0].parent if books else NOTEBOOK_DIR
-    declared = {b.stem: notebook_parameters(b) for b in list_notebooks(folder)}
-    for b in books:
-        declared.setdefault(b.stem, notebook_parameters(b))
-    res = resolve(declared, [b.stem for b in books], user, source=source, seed=seed)
-    out = res.per_book
-    if seed is None and "seed" not in user:
-        for d in out.values():
-            d.pop("seed", None)
-    return out
-
-
-def fingerprint(paths: list[Path]) -> dict[str, str]:
-    """SHA-256 of each input file (or of every file in an input folder)."""
-    out = {}
-    for p in paths:
-        if not p.exists():
-            out[str(p)] = "missing"
-            continue
-        files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
-        for f in files:
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    h.update(chunk)
-            out[str(f)] = h.hexdigest()
-    return out
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in MAIN_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    from . import __version__
-
-    out["crm-research"] = __version__
-    return out
-
-
-def git_commit() -> str | None:
-    try:
-        r = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        commit = r.stdout.strip() or None
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return f"{commit}{'+dirty' if dirty and commit else ''}" if commit else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _lifetimes_datasets_dir() -> Path:
-    from importlib.util import find_spec
-
-    spec = find_spec("lifetimes")
-    return Path(spec.origin).parent / "datasets"
-
-
-def export_html(executed: Path, out: Path, *, with_code: bool = True) -> Path:
-    """Render an executed notebook to self-contained HTML (figures embedded)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(executed), as_version=4)
-    exporter = HTMLExporter(template_name="lab")
-    if not with_code:
-        exporter.exclude_input = True
-        exporter.exclude_input_prompt = True
-        exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
-    return _io.write_text(body, out)
+def _editions(book: Path, declared: dict, user: dict) -> list[str | None]:
+    """Languages to run a notebook in: the management report in both (``en``, ``zh``)
+    unless the user chose one with the ``language`` parameter; other notebooks once."""
+    if book.name[:2] not in MANAGEMENT_NOTEBOOKS or "language" not in declared:
+        return [None]
+    if "language" in user:
+        return [str(user["language"])]
+    return ["en", "zh"]
 
 
 def _failure_message(book: Path, executed: Path, exc: Exception) -> str:
@@ -317,52 +126,6 @@ def _unique(path: Path) -> Path:
     return path.with_name(f"{path.name}-{i}")
 
 
-def _index_html(run_id: str, run_dir: Path, rows: list[dict], manifest: dict) -> str:
-    """The run's index page. Every text from the data, the user or the file system is
-    HTML-escaped (a file named ``<img src=x onerror=...>.csv`` stays text)."""
-    from html import escape
-    from urllib.parse import quote
-
-    def e(x: Any) -> str:
-        return escape(str(x), quote=True)
-
-    def href(name: str) -> str:
-        return e(quote(str(name)))
-
-    items = []
-    for r in rows:
-        links = [
-            f'<a href="{href(r["html"])}">with code</a>' if r.get("html") else "",
-            f'<a href="{href(r["ipynb"])}">notebook</a>',
-        ]
-        if r.get("html_nocode"):
-            links.insert(0, f'<a href="{href(r["html_nocode"])}"><b>report (no code)</b></a>')
-        items.append(
-            f"<tr><td>{e(r['name'])}</td><td>{' · '.join(x for x in links if x)}</td>"
-            f"<td>{r['seconds']:.1f} s</td></tr>"
-        )
-    figs = sorted((run_dir / "figures").glob("*.png"))
-    fig_list = "".join(f'<li><a href="figures/{href(f.name)}">{e(f.stem)}</a></li>' for f in figs)
-    params = json.dumps(manifest.get("parameters", {}), indent=2, ensure_ascii=False)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>crm-research study: {e(run_id)}</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em 1em;text-align:left}}</style>
-</head><body>
-<h1>Customer value of the frequent-flyer programme</h1>
-<p>Run <code>{e(run_id)}</code> on <b>{e(manifest.get("data"))}</b> data,
-finished {e(manifest.get("finished"))}, seed {e(manifest.get("seed"))}, commit
-<code>{e(manifest.get("git_commit"))}</code>.</p>
-<h2>Notebooks</h2>
-<table><tr><th>notebook</th><th>outputs</th><th>run time</th></tr>{"".join(items)}</table>
-<h2>Model checks</h2>{_model_checks_section(manifest)}
-<h2>Figures</h2><ul>{fig_list}</ul>
-<h2>Parameters</h2><pre>{e(params)}</pre>
-<p>Everything here is in <code>manifest.json</code>.</p>
-</body></html>
-"""
-
-
 class StudyInterrupted(StudyError):
     """The run was stopped by SIGINT (Ctrl-C) or SIGTERM; its staging folder is gone."""
 
@@ -371,111 +134,11 @@ class StudyInterrupted(StudyError):
         self.signum = signum
 
 
-class RunLock:
-    """An exclusive, non-blocking lock on a folder (``<folder>/.crm-research.lock``).
-
-    Two runs that share an output or a tables folder cannot mix: the second one is
-    refused with a message naming the folder and the process holding it. The lock is
-    released by the operating system when the process ends, even if killed.
-    """
-
-    NAME = ".crm-research.lock"
-
-    def __init__(self, folder: Path, what: str) -> None:
-        self.folder = Path(folder)
-        self.what = what
-        self._fh = None
-
-    def acquire(self) -> RunLock:
-        import fcntl
-
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / self.NAME
-        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
-            raise StudyError(
-                f"another run is using the {self.what} {self.folder} ({holder}); wait for "
-                "it to finish or give another --out / --processed folder"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}, started {datetime.now().isoformat(timespec='seconds')}")
-        fh.flush()
-        self._fh = fh
-        return self
-
-    def release(self) -> None:
-        if self._fh is not None:
-            import fcntl
-
-            with contextlib.suppress(OSError):
-                self._fh.seek(0)
-                self._fh.truncate()
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-
-TABLE_SUFFIXES = (".parquet", ".json", ".csv")
-
-
-def _table_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix in TABLE_SUFFIXES)
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` to ``dst`` (tables are never modified in place), else copy."""
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
-
-
-def _publish_tables(run_tables: Path, processed: Path) -> None:
-    """Make ``processed`` hold exactly the complete run's tables (file by file, atomically)."""
-    processed.mkdir(parents=True, exist_ok=True)
-    new = {f.name for f in _table_files(run_tables)}
-    for f in _table_files(run_tables):
-        _link_or_copy(f, processed / f.name)
-    for old in _table_files(processed):
-        if old.name not in new:
-            old.unlink()
-
-
-def _writable_folder(path: Path, what: str, option: str) -> None:
-    """Refuse a folder that is a file, or that cannot be created or written."""
-    from .params import ParameterError
-
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ParameterError(f"{option} {p}: is a file, not a folder ({what})")
-    probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise ParameterError(f"{option} {p}: {probe} is a file, not a folder ({what})")
-    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise ParameterError(f"{option} {p}: permission denied: cannot write to {probe} ({what})")
-
-
 def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> tuple[int, dict]:
     """A run that starts after notebook 01 reads 01's tables: refuse up front if absent.
 
     Returns the number of members of the snapshot found and ``dataset.json``."""
-    from .params import ParameterError
+    from ..params import ParameterError
 
     need = processed / "dataset.json"
     snap = processed / "snapshot.parquet"
@@ -510,7 +173,7 @@ def _synthetic_folder(raw_dir: Path, members: int, seed: int) -> Path:
 
 def _ensure_simulation(folder: Path, members: int, seed: int, log) -> None:
     """Simulate into ``folder`` if it does not exist; refuse if it holds something else."""
-    from .data import sources
+    from ..data import sources
 
     meta = sources.synthetic_meta_in(folder)
     if meta is not None:
@@ -531,16 +194,9 @@ def _ensure_simulation(folder: Path, members: int, seed: int, log) -> None:
 
 def _add_model_checks(manifest: dict) -> None:
     """Gather every notebook's ``model_checks`` (fit verdicts) into the manifest."""
-    from .modelchecks import collect_model_checks
+    from ..modelchecks import collect_model_checks
 
     manifest["model_checks"] = collect_model_checks(manifest.get("metrics", {}))
-
-
-def _model_checks_section(manifest: dict) -> str:
-    """The run's model checks (verdict of every fit) as an HTML table for the index."""
-    from .modelchecks import model_checks_html
-
-    return model_checks_html(manifest.get("model_checks", []))
 
 
 def run_study(
@@ -606,8 +262,8 @@ def run_study(
         What scans the flight log into the member snapshot
         (:mod:`crm_research.data.engines`); ``spark_master`` is Spark's master URL.
     """
-    from .data import sources
-    from .params import ParameterError, check_against_data, resolve
+    from ..data import sources
+    from ..params import ParameterError, check_against_data, resolve
 
     notebook_dir = Path(notebook_dir)
     default_out = out_dir is None
@@ -938,44 +594,53 @@ def _run_locked(
         used_params[book.stem] = {
             k: v for k, v in p.items() if k not in COMMON_PARAMETERS or k == "seed"
         }
-        executed = staging / f"{book.stem}.ipynb"
-        t = time.perf_counter()
-        _RUNNING[0] = f" while running {book.name}"
-        try:
-            pm.execute_notebook(
-                str(book),
-                str(executed),
-                parameters=p,
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(book.parent),
-                log_output=False,
-                # the kernel writes its own log to our stderr (ipykernel 7 warns about
-                # TCP at every start, logs a caught Ctrl-C): cell errors reach the report anyway
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-            )
-        except KeyboardInterrupt:
-            bar.close()
-            raise
-        except Exception as exc:
-            bar.close()
-            if getattr(exc, "ename", None) == "KeyboardInterrupt":
-                raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
-            kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
-            raise StudyError(
-                _failure_message(book, kept / executed.name, exc)
-                + "\nthe previous complete report and its tables are untouched"
-            ) from None
-        timings[book.stem] = round(time.perf_counter() - t, 2)
-        row = {"name": book.stem, "ipynb": executed.name, "seconds": timings[book.stem]}
-        if html:
-            row["html"] = export_html(executed, staging / f"{book.stem}.html").name
-            if book.name[:2] in MANAGEMENT_NOTEBOOKS:
-                row["html_nocode"] = export_html(
-                    executed, staging / f"{book.stem}_report.html", with_code=False
-                ).name
-        rows.append(row)
-        log(f"  {book.stem}: {timings[book.stem]:.1f} s")
+        for language in _editions(book, declared, per_book.get(book.stem, {})):
+            stem = book.stem if language in (None, "en") else f"{book.stem}_{language}"
+            if language is not None:
+                p["language"] = language
+            executed = staging / f"{stem}.ipynb"
+            t = time.perf_counter()
+            _RUNNING[0] = f" while running {book.name}" + (f" ({language})" if language else "")
+            try:
+                pm.execute_notebook(
+                    str(book),
+                    str(executed),
+                    parameters=p,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(book.parent),
+                    log_output=False,
+                    # the kernel writes its own log to our stderr (ipykernel 7 warns about
+                    # TCP at every start, logs a caught Ctrl-C): cell errors reach the
+                    # report anyway
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
+            except KeyboardInterrupt:
+                bar.close()
+                raise
+            except Exception as exc:
+                bar.close()
+                if getattr(exc, "ename", None) == "KeyboardInterrupt":
+                    raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
+                kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
+                raise StudyError(
+                    _failure_message(book, kept / executed.name, exc)
+                    + "\nthe previous complete report and its tables are untouched"
+                ) from None
+            timings[stem] = round(time.perf_counter() - t, 2)
+            row = {"name": stem, "ipynb": executed.name, "seconds": timings[stem]}
+            if html:
+                row["html"] = export_html(executed, staging / f"{stem}.html").name
+                if book.name[:2] in MANAGEMENT_NOTEBOOKS:
+                    row["html_nocode"] = export_html(
+                        executed,
+                        staging / REPORT_FILES[language or "en"][0],
+                        with_code=False,
+                        language=language or "en",
+                    ).name
+            rows.append(row)
+            log(f"  {stem}: {timings[stem]:.1f} s")
+    report_status = _print_reports(staging, log) if html else {}
 
     metrics = {}
     for f in sorted((staging / "metrics").glob("*.json")):
@@ -996,6 +661,8 @@ def _run_locked(
         "timings_seconds": timings,
         "metrics": metrics,
         "processed_dir": str(processed),
+        "management_report": report_status,
+        "data_range": data_range(tables),
     }
     _add_model_checks(manifest)
     _io.write_json(manifest, staging / "manifest.json")
