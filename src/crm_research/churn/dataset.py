@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..config import DAYS_PER_MONTH
 from ..data import schema as S
+from ..data.overview import log_span
 from ..data.schema import DataValidationError
 from .features import (
     LABEL_INGREDIENTS,
@@ -337,7 +338,7 @@ def build_churn_data(
         want_time = split in ("auto", "time")
         use_time = False
         if want_time:
-            first = ds.flights[S.FLIGHT_DATE].min()
+            first = log_span(ds.flights)[1]  # a DataFrame or the lazy FlightLog
             if t0 > first:
                 X0, lab0, _, note0 = forward_dataset(
                     ds, t0, horizon_months, cache=cache, upstream=upstream

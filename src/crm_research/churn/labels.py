@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..data import schema as S
 from ..data.engines.base import check_horizon
+from ..data.engines.flightlog import is_lazy
 from ..data.schema import DataValidationError
 
 DEFINITIONS = ("textbook", "forward", "palive")
@@ -203,6 +204,8 @@ def forward_label(
         When the horizon runs past ``data_end`` or nobody flew before ``obs_date``.
     """
     _check_horizon(horizon_months)
+    if is_lazy(flights):  # a Parquet log, scanned by its engine (data.engines.flightlog)
+        return flights.forward_label(obs_date, horizon_months, data_end=data_end, source=source)
     S.require_columns(flights, S.FLIGHT_REQUIRED, source)
     obs_date, horizon_end = check_horizon(obs_date, horizon_months, data_end, source)
     d = flights[S.FLIGHT_DATE]
@@ -250,6 +253,8 @@ def snapshot_as_of(
     from ..data.snapshot import build_snapshot  # noqa: PLC0415
 
     obs_date = pd.Timestamp(obs_date).normalize()
+    if is_lazy(flights):  # a Parquet log: the engine's snapshot (data.engines.flightlog)
+        return flights.snapshot(obs_date, members, complaints=complaints, noshows=noshows)
     return build_snapshot(
         truncate_events(flights, S.FLIGHT_DATE, obs_date),
         members,

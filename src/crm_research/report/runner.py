@@ -382,9 +382,9 @@ def run_study(
             cleaning=first.get("cleaning", "none"),
             date_format=first.get("date_format"),
             encoding=first.get("encoding"),
-            # the checks are the same whatever the engine; notebook 01 then builds the
-            # snapshot with the chosen one (no Spark session just to validate)
-            engine="pandas",
+            # checked by the chosen engine: a Parquet log is never read into pandas
+            engine=engine,
+            spark_master=spark_master,
         )
         n_members = len(ds.snapshot)
         obs_end = ds.info.get("obs_end")
