@@ -18,9 +18,17 @@ import pandas as pd
 from .config import ARTIFACTS
 from .data import Dataset, load_processed
 from .data.schema import MEMBER
-from .vocabulary import CLASS_ORDER, CLASS_STAGE, action, class_name, risk_name, stage_name
+from .vocabulary import (
+    CLASS_ORDER,
+    CLASS_STAGE,
+    RISKS,
+    action,
+    class_name,
+    risk_name,
+    stage_name,
+)
 
-RISK_BANDS = ("low", "medium", "high")
+RISK_BANDS = tuple(RISKS)  # low, medium, high
 
 
 @dataclass

@@ -9,10 +9,12 @@ from ..data import schema as S
 from ..data.engines.base import check_horizon
 from ..data.engines.flightlog import is_lazy
 from ..data.schema import DataValidationError
+from ..vocabulary import CLASSES
 
 DEFINITIONS = ("textbook", "forward", "palive")
 STATUSES = ("churned", "at_risk", "retained")
-WINBACK = "important_winback"
+#: The class whose members the textbook's churn analysis studies (one vocabulary).
+WINBACK = CLASSES["important_winback"].key
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,59 +5,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import vocabulary as V
 from ..data import schema as S
 from .clustering import LRFMCKMeans
 from .features import LRFMC
 
-#: The five member classes of the source paper (DOMAIN.md): English key, readable
-#: English name, the textbook's Chinese name, lifecycle stage, strategy, and the order
-#: of value the classes imply (used only to rank-correlate classes with values).
+#: The five member classes of the source paper (DOMAIN.md), named by the one vocabulary
+#: (:mod:`crm_research.vocabulary`: English and the textbook's Chinese names, lifecycle
+#: stage, strategy), with the order of value the classes imply (used only to
+#: rank-correlate classes with values).
+_VALUE_ORDER = {
+    "important_retain": 5,
+    "important_develop": 4,
+    "important_winback": 3,
+    "general": 2,
+    "low_value": 1,
+    "unassigned": np.nan,
+}
 SEGMENTS = pd.DataFrame(
     [
         (
-            "important_retain",
-            "Important - retain",
-            "重要保持客户",
-            "stability",
-            "the most valuable, a small share: priority resources, one-to-one marketing, "
-            "keep their high spend as long as possible",
-            5,
-        ),
-        (
-            "important_develop",
-            "Important - develop",
-            "重要发展客户",
-            "development",
-            "growth potential: tier upgrade/retention nudges before the tier review, first "
-            "award redemption, co-branded cards and partner earning to raise share of wallet",
-            4,
-        ),
-        (
-            "important_winback",
-            "Important - win back",
-            "重要挽留客户",
-            "decline",
-            "uncertain value: contact lists and visit plans ranked by churn likelihood; win "
-            "them back before they are lost",
-            3,
-        ),
-        (
-            "general",
-            "General",
-            "一般客户",
-            "n/a",
-            "standard service, nudge upward",
-            2,
-        ),
-        ("low_value", "Low value", "低价值客户", "n/a", "minimal spend", 1),
-        (
-            "unassigned",
-            "Unassigned (fits no class)",
-            "未归类",
-            "n/a",
-            "inspect the cluster: its centre fits none of the five profiles",
-            np.nan,
-        ),
+            key,
+            V.class_name(key, "en"),
+            V.class_name(key, "zh"),
+            V.CLASS_STAGE.get(key, "n/a"),
+            V.STRATEGIES[key],
+            order,
+        )
+        for key, order in _VALUE_ORDER.items()
     ],
     columns=["segment", "segment_en", "segment_zh", "lifecycle_stage", "strategy", "value_order"],
 ).set_index("segment")
