@@ -19,7 +19,7 @@ ARGS   ?=
 
 help:
 	@echo "make report   run the whole study on the default (simulated) data into reports/"
-	@echo "make test     run the test suite"
+	@echo "make test     run the fast test suite (ARGS='-m slow' for the slow one, as CI does)"
 	@echo "make lint     ruff check + format check"
 	@echo "make bench    run the benchmarks (slow)"
 
@@ -42,12 +42,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks notebooks
+	$(BIN)/ruff check --fix src tests benchmarks notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

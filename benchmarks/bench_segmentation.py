@@ -58,6 +58,27 @@ def main() -> None:
             n = r["n"]
             print(f"{label:<45} {r['seconds']:6.2f} s  (peak {r['peak_mb']:.0f} MB)")
         print(f"(members segmented: {n:,} of {a.members:,})")
+        # k selection and stability on every member against the default subsample
+        best = (
+            "extra = {'answer': [int(t['silhouette'].idxmax()), "
+            "int(t['calinski_harabasz'].idxmax()), int(t['davies_bouldin'].idxmin())]}"
+        )
+        ari = (
+            "extra = {'answer': {kind: round(float(v), 3) for kind, v in "
+            "t.groupby('kind')['ari'].mean().items()}}"
+        )
+        for step, call, answer, what in (
+            ("k selection", "sg.k_selection(X, range(2, 11), n_init=10, seed=1", best, "best k"),
+            ("stability", "sg.stability(X, 5, n_seeds=3, n_boot=3, n_init=10", ari, "mean ARI"),
+        ):
+            found = [
+                measure(f"t = {call}, sample={sample})", setup=setup, extra=answer)
+                for sample in (None, 20_000)
+            ]
+            for label, r in zip(("all members", "subsample 20,000"), found, strict=True):
+                print(f"{step}, {label:<18} {r['seconds']:6.2f} s  {what}: {r['answer']}")
+            a_, b_ = found
+            print(f"{step}: subsample / all members, time x{b_['seconds'] / a_['seconds']:.2f}")
 
         if not a.no_notebook:
             t0 = time.perf_counter()

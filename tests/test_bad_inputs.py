@@ -930,9 +930,9 @@ def test_ids_agree_across_csv_and_parquet_tables(tmp_path, world):
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def textbook_text(tmp_path_factory):
+    from crm_research.data.fixtures import write_textbook_csv
     from crm_research.data.simulate import simulate_programme
     from crm_research.data.snapshot import build_snapshot
-    from crm_research.data.textbook import write_textbook_csv
 
     sim = simulate_programme(n_members=60, seed=1)
     snap = build_snapshot(sim.flights, sim.members, sim.obs_end)
@@ -979,3 +979,63 @@ def test_parameters_textbook_unknown_cleaning_rule(world, capsys, textbook_text)
     world.before = _tree(world.root)
     argv = world.args("--params", str(p), data=str(world.inp / "air_data.csv"))
     refused(world, argv, capsys, "'cleaning' = 'fourth_edition'", "second_edition")
+
+
+# ======================================================================================
+# a Parquet log: checked by the run's engine (SQL counts), never read into pandas
+# ======================================================================================
+def _as_parquet(world: World) -> None:
+    """The input as Parquet tables (typed as a warehouse export would be)."""
+    files = {}
+    for name in ("flights", "members", "complaints", "noshows"):
+        p = world.inp / f"{name}.csv"
+        df = pd.read_csv(p)
+        for c in df.columns:
+            if c.endswith("_DATE"):
+                df[c] = pd.to_datetime(df[c], errors="coerce")
+        df.to_parquet(world.inp / f"{name}.parquet")
+        files[f"{name}.csv"] = None
+    world.write(files)
+
+
+PARQUET_CASES = {
+    "negative_distance": (
+        lambda f: f.assign(SEG_KM=f["SEG_KM"].where(f.index != 7, -800.0)),
+        ["flights.parquet", "SEG_KM", "negative", "rows: 8"],
+    ),
+    "flight_longer_than_any": (
+        lambda f: f.assign(SEG_KM=f["SEG_KM"].where(f.index != 3, 30000.0)),
+        ["flights.parquet", "longer than any flight", "rows: 4"],
+    ),
+    "unknown_member": (
+        lambda f: f.assign(MEMBER_NO=f["MEMBER_NO"].where(f.index != 2, 999)),
+        ["flights.parquet", "missing from the member table", "999"],
+    ),
+    "year_1899": (
+        lambda f: f.assign(
+            FLIGHT_DATE=f["FLIGHT_DATE"].where(f.index != 5, pd.Timestamp("1899-05-01"))
+        ),
+        ["flights.parquet", "implausible dates", "rows: 6"],
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+@pytest.mark.parametrize("case", sorted(PARQUET_CASES))
+def test_values_parquet_log_under_each_engine(world, capsys, case, engine):
+    world.write({})
+    _as_parquet(world)
+    change, fragments = PARQUET_CASES[case]
+    p = world.inp / "flights.parquet"
+    change(pd.read_parquet(p)).to_parquet(p)
+    world.before = _tree(world.root)
+    refused(world, world.args("--engine", engine), capsys, *fragments)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_structure_damaged_parquet_log_under_each_engine(world, capsys, engine):
+    _as_parquet(world)
+    world.write({"members.parquet": b"PAR1 this is not parquet"})
+    refused(
+        world, world.args("--engine", engine), capsys, "members.parquet", "not a readable parquet"
+    )

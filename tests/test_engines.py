@@ -363,3 +363,182 @@ def test_same_errors_for_summary_and_label_bounds(engine, log):
 def test_unknown_engine():
     with pytest.raises(ValueError, match="duckdb"):
         get_engine("polars")
+
+
+# --- the same errors from a Parquet flight-log folder, as the runner checks it ---------------
+def _folder(tmp_path, log, change):
+    """The log as a Parquet folder (dates as text where a case needs text), changed."""
+    f, m, c = (t.copy() for t in log)
+    f, m, c = change(f, m, c)
+    d = tmp_path / "log"
+    d.mkdir()
+    f.to_parquet(d / "flights.parquet")
+    m.to_parquet(d / "members.parquet")
+    c.to_parquet(d / "complaints.parquet")
+    return d
+
+
+def _set(df, row, col, value):
+    df[col] = df[col].astype(object)
+    df.loc[row, col] = value
+    if all(isinstance(v, str) or v is None for v in df[col]):
+        df[col] = df[col].astype("string")
+    return df
+
+
+def _text_dates(f):
+    return f.assign(FLIGHT_DATE=f["FLIGHT_DATE"].dt.strftime("%Y-%m-%d"))
+
+
+FOLDER_CASES = {
+    "km longer than any flight": (
+        lambda f, m, c: (_set(f, 1, "SEG_KM", 30000.0), m, c),
+        "longer than any flight",
+        None,
+    ),
+    "absurd km": (lambda f, m, c: (_set(f, 1, "SEG_KM", 1e300), m, c), "absurd", None),
+    "infinite revenue": (
+        lambda f, m, c: (_set(f, 2, "REVENUE", float("inf")), m, c),
+        "infinite",
+        None,
+    ),
+    "implausible typed date": (
+        lambda f, m, c: (_set(f, 1, "FLIGHT_DATE", pd.Timestamp("1899-05-01")), m, c),
+        "implausible dates",
+        None,
+    ),
+    "implausible text date": (
+        lambda f, m, c: (_set(_text_dates(f), 1, "FLIGHT_DATE", "2099-05-01"), m, c),
+        "implausible dates",
+        None,
+    ),
+    "ambiguous text date": (
+        lambda f, m, c: (_set(_text_dates(f), 1, "FLIGHT_DATE", "05.03.2013"), m, c),
+        "ambiguous",
+        None,
+    ),
+    "age 150": (lambda f, m, c: (f, _set(m, 0, "AGE", 150), c), "outside [0, 120]", None),
+    "blank text id": (
+        lambda f, m, c: (_set(f.astype({"MEMBER_NO": str}), 3, "MEMBER_NO", " "), m, c),
+        "missing member ids",
+        None,
+    ),
+    "event of an unknown member": (
+        lambda f, m, c: (f, m, _set(c, 1, "MEMBER_NO", 99)),
+        "events of members that are not",
+        "2014-03-31",
+    ),
+    "event after the end": (
+        lambda f, m, c: (f, m, _set(c, 2, "COMPLAINT_DATE", pd.Timestamp("2014-06-01"))),
+        "events after the observation end 2014-03-31",
+        "2014-03-31",
+    ),
+    "flights after the end": (
+        lambda f, m, c: (f, m, c),
+        "after the observation date",
+        "2014-01-01",
+    ),
+    "one flight far after the rest": (
+        lambda f, m, c: (
+            pd.concat([f] * 30, ignore_index=True).pipe(
+                _set, 7, "FLIGHT_DATE", pd.Timestamp("2019-06-01")
+            ),
+            m,
+            c,
+        ),
+        "more than 92 days after 99%",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FOLDER_CASES))
+def test_same_errors_from_a_parquet_folder(maybe_spark, log, tmp_path, case):
+    """The runner's check of a Parquet log: pandas in memory, DuckDB/Spark by SQL counts."""
+    from crm_research.data import sources
+
+    change, match, obs_end = FOLDER_CASES[case]
+    d = _folder(tmp_path, log, change)
+    msgs = {}
+    for name in ENGINES:
+        if name == "spark" and maybe_spark is None:
+            continue
+        with pytest.raises(DataValidationError) as e:
+            sources.load_source(str(d), obs_end=obs_end, engine=name)
+        msgs[name] = str(e.value)
+    assert len(set(msgs.values())) == 1, msgs
+    assert match in msgs["pandas"] and str(d) in msgs["pandas"]
+
+
+def test_parquet_folder_gives_a_lazy_log_equal_to_pandas(maybe_spark, log, tmp_path):
+    """A valid Parquet log: same snapshot; ds.flights a FlightLog whose answers are pandas'."""
+    from crm_research.data import load_processed, sources
+    from crm_research.data.engines.flightlog import FlightLog
+
+    d = _folder(tmp_path, log, lambda f, m, c: (f, m, c))
+    want = sources.load_source(str(d), obs_end="2014-03-31", engine="pandas")
+    f = want.flights
+    for name in [n for n in ENGINES if n != "pandas" and (n != "spark" or maybe_spark)]:
+        got = sources.load_source(str(d), obs_end="2014-03-31", engine=name)
+        assert isinstance(got.flights, FlightLog)
+        assert got.info["obs_end"] == want.info["obs_end"] and len(got.flights) == len(f)
+        same(got.snapshot, want.snapshot)
+        pd.testing.assert_frame_equal(got.flights.to_pandas(), f)
+        got.save(tmp_path / f"proc-{name}")
+        lazy = load_processed(tmp_path / f"proc-{name}").flights
+        assert isinstance(lazy, FlightLog)
+        monthly = f.set_index("FLIGHT_DATE").resample("MS").size()
+        pd.testing.assert_series_equal(lazy.monthly_counts(), monthly, check_names=False)
+        rev = f.groupby("MEMBER_NO")["REVENUE"].sum()
+        pd.testing.assert_series_equal(lazy.revenue_by_member(), rev, check_names=False)
+        assert lazy.date_range() == (f["FLIGHT_DATE"].min(), f["FLIGHT_DATE"].max())
+        # code not yet switched sees the DataFrame (small logs), and is told
+        from crm_research.data.engines.flightlog import LazyLogFallback
+
+        with pytest.warns(LazyLogFallback, match="reads the whole flight log"):
+            assert lazy["MEMBER_NO"].nunique() == f["MEMBER_NO"].nunique()
+        lazy.max_pandas_rows, lazy._frame = 3, None
+        with pytest.raises(MemoryError, match="too many for pandas"), pytest.warns(LazyLogFallback):
+            lazy.groupby("MEMBER_NO")
+
+
+def test_package_functions_dispatch_a_lazy_log(log, tmp_path):
+    """clv.flight_summary and churn.forward_label give the pandas answers for a FlightLog."""
+    from crm_research import churn, clv
+    from crm_research.data.engines.flightlog import FlightLog
+
+    f = log[0]
+    f.to_parquet(tmp_path / "flights.parquet")
+    lazy = FlightLog(tmp_path / "flights.parquet", "duckdb")
+    kw = {"calibration_end": "2013-03-31", "observation_end": OBS, "merge_same_day": True}
+    same(clv.flight_summary(lazy, **kw), clv.flight_summary(f, **kw))
+    args = ("2013-03-31", 6)
+    same(
+        churn.forward_label(lazy, *args, data_end=OBS), churn.forward_label(f, *args, data_end=OBS)
+    )
+    from crm_research.data.engines.flightlog import revenue_by_member
+
+    pd.testing.assert_series_equal(revenue_by_member(lazy), revenue_by_member(f))
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["flights", "distinct-days"])
+def test_tracking_and_earlier_snapshots_of_a_lazy_log(maybe_spark, sim, tmp_path, merge):
+    """cumulative_tracking and churn.snapshot_as_of: the engine's answers are pandas'."""
+    from crm_research import churn, clv
+    from crm_research.data.engines.flightlog import FlightLog
+
+    f, m, c, n = sim
+    f.to_parquet(tmp_path / "flights.parquet")
+    kw = {"calibration_end": "2013-03-31", "observation_end": OBS, "merge_same_day": merge}
+    s = clv.flight_summary(f, **kw)
+    model = clv.BGNBD().fit(s)
+    want = clv.cumulative_tracking(model, s, f, merge_same_day=merge)
+    snap_want = churn.snapshot_as_of(f, m, "2013-03-31", complaints=c, noshows=n)
+    for name in [e for e in ENGINES if e != "pandas" and (e != "spark" or maybe_spark)]:
+        lazy = FlightLog(tmp_path / "flights.parquet", name)
+        got = clv.cumulative_tracking(model, s, lazy, merge_same_day=merge)
+        pd.testing.assert_frame_equal(got, want)
+        if merge:
+            continue
+        got = churn.snapshot_as_of(lazy, m, "2013-03-31", complaints=c, noshows=n)
+        same(got, snap_want)

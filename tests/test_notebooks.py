@@ -44,3 +44,55 @@ def test_notebook_house_rules(path):
     # the last code cell writes the key metrics
     assert "save_metrics" in code[-1].source
     assert f'"{path.stem}"' in code[-1].source, "metrics file named after the notebook"
+
+
+#: Longest code cell (non-blank lines): a cell longer than this holds logic that belongs
+#: in the package (a decision rule, a table assembly) rather than one step of the story.
+MAX_CELL_LINES = 40
+#: Every notebook's code together (non-blank lines): the study reads as a story.
+MAX_TOTAL_LINES = 700
+#: Each notebook's share of the total (the owners slim theirs to these).
+BUDGET = {"01": 90, "02": 170, "03": 110, "04": 120, "05": 120, "06": 80}
+
+
+def _code_lines(path) -> list[int]:
+    nb = nbformat.read(path, as_version=4)
+    return [
+        sum(1 for line in c.source.splitlines() if line.strip())
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
+
+
+#: Notebooks with a cell over the bound today, whose owners are slimming them this round:
+#: reported (xfail, not strict) until the lead turns the bound on for them.
+_OVER_TODAY = ("03",)
+_SLIMMING = pytest.mark.xfail(strict=False, reason="owner slimming the notebook this round")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=_SLIMMING if p.name[:2] in _OVER_TODAY else ()) for p in BOOKS],
+    ids=[p.stem for p in BOOKS],
+)
+def test_code_cells_are_short(path):
+    lines = _code_lines(path)
+    long = {i: n for i, n in enumerate(lines) if n > MAX_CELL_LINES}
+    assert not long, f"code cells over {MAX_CELL_LINES} lines (cell index: lines): {long}"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in BOOKS if p.name[:2] in ("04", "05")], ids=lambda p: p.stem
+)
+def test_notebook_within_its_budget(path):
+    assert sum(_code_lines(path)) <= BUDGET[path.name[:2]]
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="the notebooks' owners are slimming theirs (budget per notebook in BUDGET); "
+    "the lead turns this on once all have",
+)
+def test_all_notebooks_within_the_total():
+    total = {p.name[:2]: sum(_code_lines(p)) for p in BOOKS}
+    assert sum(total.values()) <= MAX_TOTAL_LINES, total

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from crm_research.data import load_processed
+from crm_research.data.fixtures import textbook_frame, write_textbook_csv
 from crm_research.data.schema import SNAPSHOT_COLUMNS, DataValidationError
 from crm_research.data.snapshot import build_snapshot
 from crm_research.data.textbook import (
@@ -20,8 +21,6 @@ from crm_research.data.textbook import (
     clean_textbook,
     load_textbook,
     standardise_textbook,
-    textbook_frame,
-    write_textbook_csv,
 )
 
 ENCODINGS = ["utf-8", "gb18030"]
@@ -375,10 +374,8 @@ def test_frames_are_checked_without_a_file():
 # the writer: a canonical snapshot -> a textbook-format file, and back
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sim_snapshot() -> pd.DataFrame:
-    from crm_research.data.simulate import simulate_programme
-
-    sim = simulate_programme(n_members=600, seed=7, obs_end="2014-03-31")
+def sim_snapshot(sim_tiny) -> pd.DataFrame:
+    sim = sim_tiny  # conftest: 600 members, seed 7
     return build_snapshot(sim.flights, sim.members, sim.obs_end)
 
 

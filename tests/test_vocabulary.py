@@ -9,7 +9,7 @@ from crm_research.segmentation import SEGMENTS
 def test_every_segment_has_the_textbook_names():
     for key, row in SEGMENTS.iterrows():
         assert key in V.CLASSES
-        assert V.class_name(key, "zh") == row["segment_zh"] or key == "unassigned"
+        assert V.class_name(key, "zh") == row["segment_zh"]
     assert [V.class_name(k, "zh") for k in list(V.CLASSES)[:5]] == [
         "重要保持客户",
         "重要发展客户",

@@ -7,4 +7,4 @@ simulator, flight log -> member snapshot), ``clv``, ``segmentation``, ``churn``,
 
 __version__ = "0.1.0"
 
-DEFAULT_SEED = 42
+from .config import DEFAULT_SEED  # noqa: E402,F401  (one default seed: config)

@@ -6,6 +6,7 @@ Every file the study writes goes through a temporary file in the target folder a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -49,18 +50,10 @@ def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -163,8 +156,13 @@ def save_metrics(metrics: Mapping[str, Any], name: str, metrics_dir: str | os.Pa
 def save_figure(fig, name: str, figures_dir: str | os.PathLike, dpi: int = 120) -> Path:
     """Save a matplotlib figure as ``figures_dir/<name>.png`` atomically.
 
-    ``name`` says what the figure shows (``clv_by_segment``), never ``fig3``.
+    ``fig`` may also be an Axes or an array of Axes (what the ``plot_x`` functions
+    return): their figure is saved. ``name`` says what the figure shows
+    (``clv_by_segment``), never ``fig3``.
     """
+    if isinstance(fig, np.ndarray):
+        fig = fig.flat[0]
+    fig = getattr(fig, "figure", fig)
     if not name or name.lower().startswith("fig"):
         raise ValueError(f"figure name {name!r} must say what the figure shows")
     stem = name[:-4] if name.endswith(".png") else name

@@ -15,11 +15,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import ARTIFACTS
 from .data import Dataset, load_processed
 from .data.schema import MEMBER
-from .vocabulary import CLASS_ORDER, CLASS_STAGE, action, class_name, risk_name, stage_name
+from .vocabulary import (
+    CLASS_ORDER,
+    CLASS_STAGE,
+    RISKS,
+    action,
+    class_name,
+    risk_name,
+    stage_name,
+)
 
-RISK_BANDS = ("low", "medium", "high")
+RISK_BANDS = tuple(RISKS)  # low, medium, high
 
 
 @dataclass
@@ -42,9 +51,9 @@ def load_results(processed_dir: str | os.PathLike) -> StudyResults:
     d = Path(processed_dir)
     ds = load_processed(d)
     res = StudyResults(dataset=ds)
-    res.clv = _read(d / "clv.parquet")
-    res.segments = _read(d / "segments.parquet")
-    res.retention = _read(d / "retention_list.parquet")
+    res.clv = _read(d / ARTIFACTS["clv"])
+    res.segments = _read(d / ARTIFACTS["segments"])
+    res.retention = _read(d / ARTIFACTS["retention_list"])
     if res.clv is None or res.clv.empty:
         res.notes.append(
             "no lifetime values (notebook 03 did not run or could not model this data)"

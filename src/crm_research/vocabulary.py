@@ -5,7 +5,8 @@ relationship investment each have one key (the one the code uses) and a name per
 language. The Chinese class names are the textbook's (``../shared/DOMAIN.md``, "The five
 member classes"; the source documents write them in traditional characters, e.g.
 重要保持客戶, the textbook and its data set in simplified ones, which are used here).
-The class keys are those of :data:`crm_research.segmentation.SEGMENTS`.
+The class keys are those of :data:`crm_research.segmentation.SEGMENTS`, which is built
+from this module (one vocabulary for segmentation, churn and the report).
 
 References
 ----------
@@ -105,6 +106,26 @@ ACTIONS = _terms(
         ("all members", "No segmentation available", "无细分结果"),
     ]
 )
+
+#: The strategy of each class in a sentence (the source paper's recommendations,
+#: DOMAIN.md): the segments table of notebook 04; ``ACTIONS`` is its short form.
+STRATEGIES = {
+    "important_retain": (
+        "the most valuable, a small share: priority resources, one-to-one marketing, "
+        "keep their high spend as long as possible"
+    ),
+    "important_develop": (
+        "growth potential: tier upgrade/retention nudges before the tier review, first "
+        "award redemption, co-branded cards and partner earning to raise share of wallet"
+    ),
+    "important_winback": (
+        "uncertain value: contact lists and visit plans ranked by churn likelihood; win "
+        "them back before they are lost"
+    ),
+    "general": "standard service, nudge upward",
+    "low_value": "minimal spend",
+    "unassigned": "inspect the cluster: its centre fits none of the five profiles",
+}
 
 #: Churn-risk bands of the action matrix.
 RISKS = _terms([("low", "low risk", "低风险"), ("medium", "medium risk", "中风险"),

@@ -32,12 +32,13 @@ import numpy as np
 import pandas as pd
 
 from .. import io as _io
+from ..config import ARTIFACTS
 from .fitting import model_key
 from .models import MODELS, _fitter_class, _PurchaseModel
 from .summary import flight_summary, summary_from_snapshot
 from .verdict import FitVerdict
 
-FILE_NAME = "purchase_model.json"
+FILE_NAME = ARTIFACTS["purchase_model"]
 FORMAT_VERSION = 1
 
 #: How repeat purchases are counted, by kind of input.

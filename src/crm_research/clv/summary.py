@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import schema as S
+from ..data.engines.flightlog import is_lazy
 from ..data.schema import DataValidationError
 
 #: Days per reporting time unit.
@@ -165,6 +166,8 @@ def flight_summary(
         holdout shorter than one ``time_unit``, no member with a first flight by the
         calibration end.
     """
+    if is_lazy(flights):  # a Parquet log, scanned by its engine (data.engines.flightlog)
+        return flights.summary(calibration_end, observation_end, time_unit, merge_same_day)
     unit_days = days_per_unit(time_unit)
     S.require_nonempty(flights, source)
     S.require_columns(flights, S.FLIGHT_REQUIRED, source)

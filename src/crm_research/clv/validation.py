@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import schema as S
+from ..data.engines.flightlog import is_lazy
 from .models import _PurchaseModel
 
 _NS_PER_DAY = 86_400_000_000_000
@@ -102,6 +103,10 @@ def cumulative_tracking(
         ``actual``/``expected`` (repeat flights in the period), ``actual_cum``,
         ``expected_cum``, ``holdout`` (bool: period ends after the calibration end).
     """
+    if is_lazy(flights):  # a Parquet log: periods counted by its engine (data.engines.flightlog)
+        return flights.cumulative_tracking(
+            model, summary, period_days=period_days, merge_same_day=merge_same_day, start=start
+        )
     S.require_columns(flights, S.FLIGHT_REQUIRED, "flight log")
     dpu = float(summary.attrs.get("days_per_unit", 7.0))
     cal_end = pd.Timestamp(summary.attrs["calibration_end"])

@@ -18,7 +18,7 @@ simulation in ways that break naive modelling, and the study must hold on them:
 dropout rate;
 mean revenue per flight falls with the rate as a power law with noise), and
 :func:`write_heavy_flyer_csv` writes it as a textbook-format file with
-:func:`~crm_research.data.textbook.write_textbook_csv`. It is a fixture for tests and
+:func:`~crm_research.data.fixtures.write_textbook_csv`. It is a fixture for tests and
 end-to-end runs, not a model of the carrier: the rules are ours and simple.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .textbook import write_textbook_csv
+from .fixtures import write_textbook_csv
 
 _CITIES = (("广州", "广东"), ("北京", "北京"), ("上海", "上海"), ("深圳", "广东"), ("成都", "四川"))
 

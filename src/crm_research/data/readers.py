@@ -80,6 +80,34 @@ def read_table(
     return df  # Parquet: ids keep the type the file declares
 
 
+def check_parquet(path: str | os.PathLike) -> list[Path]:
+    """The checks of :func:`read_table` on a Parquet file or folder, from the footers only.
+
+    Each file must be readable, a Parquet file, with distinct column names and data rows
+    (the same messages as :func:`read_table`); nothing but the footers is read, so a log
+    larger than memory is checked as it is. Returns the files.
+    """
+    import pyarrow.parquet as pq
+
+    from .engines.base import source_files
+
+    files = source_files(path)
+    for p in files:
+        src = str(p)
+        if not os.access(p, os.R_OK):
+            raise DataValidationError("permission denied: the file cannot be read", source=src)
+        if p.stat().st_size == 0:
+            raise DataValidationError("the file is empty", source=src)
+        try:
+            meta = pq.read_metadata(p)
+        except Exception as exc:  # pyarrow raises several types
+            raise DataValidationError(f"not a readable Parquet file ({exc})", source=src) from None
+        _check_headers([str(n) for n in meta.schema.to_arrow_schema().names], src)
+        if meta.num_columns == 0 or meta.num_rows == 0:
+            raise DataValidationError("the file has no data rows", source=src)
+    return files
+
+
 def _ids_as_text(df: pd.DataFrame, src: str) -> pd.DataFrame:
     """Member ids as text (``"42"``): long ids keep every digit, and the CSV and Parquet
     tables of one flight log agree (see ``sources.load_flight_log_folder``)."""

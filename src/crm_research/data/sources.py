@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import io as _io
+from ..config import ARTIFACTS
 from . import Dataset
 from . import schema as S
 from .readers import read_table
@@ -84,7 +85,7 @@ def write_synthetic(
                 },
                 "time_unit": "weeks",
             },
-            tmp / "simulation.json",
+            tmp / ARTIFACTS["simulation"],
         )
         if out.exists():
             out.rmdir()  # empty (checked above)
@@ -108,7 +109,7 @@ def synthetic_folder_name(n_members: int, seed: int, process: str = "bgnbd", obs
 def synthetic_meta_in(folder: str | os.PathLike) -> dict | None:
     """``simulation.json`` of a complete simulation folder, else None."""
     d = Path(folder)
-    meta = d / "simulation.json"
+    meta = d / ARTIFACTS["simulation"]
     if not meta.is_file():
         return None
     if not all((d / f"{t}.parquet").exists() for t in SYNTH_TABLES):
@@ -189,7 +190,7 @@ def write_synthetic_parquet(
             },
             "time_unit": "weeks",
         },
-        out / "simulation.json",
+        out / ARTIFACTS["simulation"],
     )
     return out
 
@@ -205,6 +206,37 @@ def _snapshot(engine, spark_master, flights, members, as_of, **events):
             .snapshot(as_of)
             .to_pandas()
         )
+
+
+def _lazy_log(engine, spark_master, paths: dict, obs_end, *, validate: bool):
+    """A Parquet log checked and summarised by the engine, never read into pandas.
+
+    ``paths`` holds the Parquet file or folder of ``flights`` (and of ``members``,
+    ``complaints``, ``noshows`` where present). With ``validate`` the engine runs the
+    checks of :func:`load_flight_log_folder` as SQL counts (same messages); with
+    ``obs_end`` None the observation end is the last flight (``OUTLIER_DAYS`` rule).
+    Returns the :class:`~.engines.flightlog.FlightLog`, the member snapshot and the end.
+    """
+    from .engines import get_engine
+    from .engines.flightlog import FlightLog
+    from .readers import check_parquet
+
+    for p in paths.values():
+        if p is not None:
+            check_parquet(p)  # readable, distinct columns, rows: from the footers
+    eng = get_engine(engine, spark_master=spark_master)
+    try:
+        eng.load(*(paths.get(k) for k in ("flights", "members", "complaints", "noshows")))
+        if validate:
+            end = eng.validate(obs_end=obs_end, infer_end_days=OUTLIER_DAYS)["obs_end"]
+        else:
+            end = pd.Timestamp(obs_end)
+        log = FlightLog(paths["flights"], engine, spark_master=spark_master, eng=eng)
+        snap = eng.snapshot(end).to_pandas()
+    except BaseException:
+        eng.close()
+        raise
+    return log, snap, pd.Timestamp(end)
 
 
 def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
@@ -227,17 +259,22 @@ def load_synthetic(
             "(crm-research run --data synthetic does it for you)",
             source=str(d),
         )
-    t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
     obs_end = pd.Timestamp(meta["obs_end"])
-    snap = _snapshot(
-        engine,
-        spark_master,
-        t["flights"],
-        t["members"],
-        obs_end,
-        complaints=t["complaints"],
-        noshows=t["noshows"],
-    )
+    if engine != "pandas":  # the log stays on disk, scanned by the engine
+        t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES[1:]}
+        paths = {n: d / f"{n}.parquet" for n in SYNTH_TABLES[:4]}
+        t["flights"], snap, _ = _lazy_log(engine, spark_master, paths, obs_end, validate=False)
+    else:
+        t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
+        snap = _snapshot(
+            engine,
+            spark_master,
+            t["flights"],
+            t["members"],
+            obs_end,
+            complaints=t["complaints"],
+            noshows=t["noshows"],
+        )
     info = {
         "source": "synthetic",
         "obs_end": str(obs_end.date()),
@@ -310,6 +347,24 @@ def load_flight_log_folder(
             source=str(folder),
         )
     mpath = _find(folder, "members")
+    paths = {"flights": fpath, "members": mpath}
+    paths.update({stem: _find(folder, stem) for stem in ("complaints", "noshows")})
+    if engine != "pandas" and all(p is None or _parquet(p) for p in paths.values()):
+        # Parquet tables: checked and summarised by the engine where they are; a CSV
+        # table is read by our reader (encodings, date formats) and checked in pandas
+        log, snap, end = _lazy_log(engine, spark_master, paths, obs_end, validate=True)
+        tables = {k: _read_checked(k, p, log) for k, p in paths.items() if k != "flights"}
+        info = {
+            "source": "flightlog",
+            "obs_end": str(end.date()),
+            "obs_end_from": "parameter" if obs_end else "last flight in the log",
+            "has_ffp_columns": S.SEG_KM in log.columns and S.DISCOUNT in log.columns,
+            "time_unit": "weeks",
+            "input": str(folder),
+            "engine": engine,
+            "spark_master": spark_master,
+        }
+        return Dataset(snapshot=snap, flights=log, info=info, **tables)
     raw = {"flights": _read(fpath), "members": _read(mpath) if mpath is not None else None}
     for stem in ("complaints", "noshows"):
         p = _find(folder, stem)
@@ -317,7 +372,7 @@ def load_flight_log_folder(
     _same_id_type(raw)
     members = None
     if mpath is not None:
-        members = validate_members(raw["members"], source=str(mpath))
+        members = _as_read(validate_members(raw["members"], source=str(mpath)), raw["members"])
     flights = validate_flights(raw["flights"], source=str(fpath), members=members)
     if obs_end:
         end = pd.Timestamp(obs_end)
@@ -349,6 +404,36 @@ def load_flight_log_folder(
 
 
 OUTLIER_DAYS = 92
+
+
+def _parquet(p: Path) -> bool:
+    from .readers import _is_parquet
+
+    if p.is_dir():
+        return True  # a folder of Parquet parts (`_find` looks for *.parquet)
+    return p.suffix.lower() in (".parquet", ".pq") or _is_parquet(p)
+
+
+def _as_read(checked: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Numeric member attributes kept as read (whole tiers stay int), as every engine's
+    snapshot carries them."""
+    for c in ("AGE", "FFP_TIER"):
+        if c in checked and pd.api.types.is_numeric_dtype(raw[c]):
+            checked[c] = raw[c]
+    return checked
+
+
+def _read_checked(name: str, p: Path | None, log) -> pd.DataFrame | None:
+    """A member or event table (checked by the engine) with the pandas checks' types."""
+    from .snapshot import validate_events, validate_members
+
+    if p is None:
+        return None
+    df = _read(p)
+    if name == "members":
+        return _as_read(validate_members(df, source=str(p)), df)
+    col = S.COMPLAINT_DATE if name == "complaints" else S.NOSHOW_DATE
+    return validate_events(df, col, str(p))
 
 
 def _inferred_end(flights: pd.DataFrame, source: str) -> pd.Timestamp:

@@ -16,13 +16,16 @@ __all__ = [
     "plot_calibration",
     "plot_campaign",
     "plot_confusion",
+    "plot_confusion_matrices",
     "plot_definition_rates",
+    "plot_evaluation",
     "plot_gains",
     "plot_kaplan_meier",
     "plot_loss_by_segment",
     "plot_odds_ratios",
     "plot_permutation_importance",
     "plot_precision_recall",
+    "plot_retention_campaign",
     "plot_roc",
     "plot_textbook_ratio",
 ]
@@ -214,6 +217,49 @@ def plot_confusion(cm: pd.DataFrame, ax=None, title: str = "Confusion matrix"):
     ax.set_ylabel("actual")
     ax.set_title(title)
     return ax
+
+
+def plot_evaluation(y, scores: Mapping[str, np.ndarray], axes=None, title: str = ""):
+    """ROC, precision-recall, calibration and gains of every score on a 2x2 grid."""
+    if axes is None:
+        _, axes = plt.subplots(2, 2, figsize=(12, 10))
+    axes = np.asarray(axes)
+    plot_roc(y, scores, ax=axes[0, 0])
+    plot_precision_recall(y, scores, ax=axes[0, 1])
+    plot_calibration(y, scores, ax=axes[1, 0])
+    plot_gains(y, scores, ax=axes[1, 1])
+    if title:
+        axes[0, 0].figure.suptitle(title)
+    axes[0, 0].figure.tight_layout()
+    return axes
+
+
+def plot_confusion_matrices(y, scores: Mapping[str, np.ndarray], threshold=0.5, axes=None):
+    """One confusion matrix per score at ``threshold``, two per row."""
+    from ..churn import confusion_at  # noqa: PLC0415
+
+    ncols = min(2, len(scores))
+    nrows = int(np.ceil(len(scores) / ncols))
+    if axes is None:
+        _, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.4 * nrows), squeeze=False)
+    axes = np.asarray(axes).reshape(-1)
+    for ax in axes[len(scores) :]:
+        ax.axis("off")
+    for ax, (name, s) in zip(axes, scores.items(), strict=False):
+        title = f"{name}\n(churn predicted at P >= {threshold})"
+        plot_confusion(confusion_at(y, s, threshold), ax=ax, title=title)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_retention_campaign(result, by_segment: pd.DataFrame, axes=None):
+    """The campaign curve (:func:`plot_campaign`) beside the loss by segment."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    plot_campaign(result, ax=axes[0])
+    plot_loss_by_segment(by_segment, ax=axes[1])
+    axes[0].figure.tight_layout()
+    return axes
 
 
 def plot_kaplan_meier(fitters: Mapping, ax=None, ci: bool = True):

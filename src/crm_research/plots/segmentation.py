@@ -201,6 +201,7 @@ def plot_segment_sizes(summary: pd.DataFrame, ax=None, label_col: str = "segment
 
 
 __all__ = [
+    "plot_segments_vs_value",
     "plot_cluster_distributions",
     "plot_k_selection",
     "plot_radar",
@@ -208,3 +209,29 @@ __all__ = [
     "plot_value_by_score_decile",
     "plot_value_by_segment",
 ]
+
+
+def plot_segments_vs_value(df: pd.DataFrame, value: str, ylabel: str, axes=None) -> np.ndarray:
+    """The classes (box plots) and the AHP score's deciles (F and M alone for reference)
+    against ``value``: the true future value or the CLV, side by side."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(16, 4.8))
+    what = "true future value" if value == "true_value" else "CLV"
+    plot_value_by_segment(
+        df,
+        value,
+        "segment_en",
+        ax=axes[0],
+        ylabel=ylabel,
+        title=f"Member classes against the {what}",
+    )
+    scores = {
+        "AHP value score": "value_score",
+        "AHP score (rank-normalised)": "value_score_rank",
+        "F alone": "F",
+        "M alone": "M",
+    }
+    plot_value_by_score_decile(
+        df, scores, value, ax=axes[1], ylabel="Mean " + ylabel[0].lower() + ylabel[1:]
+    )
+    return axes

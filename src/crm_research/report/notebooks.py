@@ -12,7 +12,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from ..config import project_dir
+
+REPO_ROOT = project_dir()  # config: $CRM_RESEARCH_HOME or the clone around the cwd
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 MAIN_PACKAGES = (
     "numpy",

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import io as _io
+from ..config import ARTIFACTS
 from .export import _print_reports, export_html
 from .folders import (
     RunLock,
@@ -140,8 +141,8 @@ def _check_inputs_of_later_notebooks(books: list[Path], processed: Path) -> tupl
     Returns the number of members of the snapshot found and ``dataset.json``."""
     from ..params import ParameterError
 
-    need = processed / "dataset.json"
-    snap = processed / "snapshot.parquet"
+    need = processed / ARTIFACTS["dataset"]
+    snap = processed / ARTIFACTS["snapshot"]
     if not need.exists() or not snap.exists():
         raise ParameterError(
             f"option --only: notebook {books[0].stem} reads the tables notebook 01 writes, "
@@ -381,9 +382,9 @@ def run_study(
             cleaning=first.get("cleaning", "none"),
             date_format=first.get("date_format"),
             encoding=first.get("encoding"),
-            # the checks are the same whatever the engine; notebook 01 then builds the
-            # snapshot with the chosen one (no Spark session just to validate)
-            engine="pandas",
+            # checked by the chosen engine: a Parquet log is never read into pandas
+            engine=engine,
+            spark_master=spark_master,
         )
         n_members = len(ds.snapshot)
         obs_end = ds.info.get("obs_end")
@@ -665,7 +666,7 @@ def _run_locked(
         "data_range": data_range(tables),
     }
     _add_model_checks(manifest)
-    _io.write_json(manifest, staging / "manifest.json")
+    _io.write_json(manifest, staging / ARTIFACTS["manifest"])
     if html:
         _io.write_text(_index_html(run_id, staging, rows, manifest), staging / "index.html")
     final = out_dir / run_id

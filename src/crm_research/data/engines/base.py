@@ -35,12 +35,16 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from ..schema import MAX_LISTED, DataValidationError
+from ..schema import DataValidationError
 from . import sql as Q
-
-NS_PER_DAY = 86_400_000_000_000
-#: ``_ord`` = file number * FILE_STRIDE + row in the file.
-FILE_STRIDE = 4_294_967_296
+from .checks import (  # noqa: F401 - FILE_STRIDE, NS_PER_DAY, counted_error re-exported
+    FILE_STRIDE,
+    NS_PER_DAY,
+    SQLChecks,
+    counted_error,
+    date_of_day,
+    day_of,
+)
 
 #: Snapshot columns holding whole numbers, dates and floats (for the pandas dtypes).
 INT_COLUMNS = (
@@ -60,15 +64,6 @@ INT_COLUMNS = (
 DATE_COLUMNS = ("FFP_DATE", "FIRST_FLIGHT_DATE", "LOAD_TIME", "LAST_FLIGHT_DATE", "first_flight")
 
 Source = pd.DataFrame | str | os.PathLike | list
-
-
-def day_of(ts) -> int:
-    """Whole days since 1970-01-01 of a date."""
-    return int(pd.Timestamp(ts).normalize().value // NS_PER_DAY)
-
-
-def date_of_day(d: int) -> pd.Timestamp:
-    return pd.Timestamp(int(d) * NS_PER_DAY)
 
 
 def source_files(src) -> list[Path]:
@@ -96,35 +91,6 @@ def source_name(src, default: str) -> str:
     if isinstance(src, list | tuple):
         return str(Path(src[0]).parent) if src else default
     return str(src)
-
-
-def counted_error(
-    problem: str,
-    *,
-    source: str,
-    column,
-    rows: list | None = None,
-    n_rows: int | None = None,
-    values: list | None = None,
-    n_values: int | None = None,
-    hint: str | None = None,
-) -> DataValidationError:
-    """A :class:`DataValidationError` from the first offending rows and their count.
-
-    The message is the one pandas' checks give with every offending row listed: the
-    engines fetch only the first :data:`MAX_LISTED` rows and count the rest.
-    """
-    err = DataValidationError(
-        problem, source=source, column=column, rows=rows, values=values, hint=hint
-    )
-    msg = str(err)
-    if rows and n_rows and n_rows > len(rows):
-        msg = msg.replace("; rows: ", f"; rows (first {MAX_LISTED} of {n_rows}): ", 1)
-    if values and n_values and n_values > len(values):
-        msg = msg.replace("; values: ", f"; values (first {MAX_LISTED} of {n_values}): ", 1)
-    err.args = (msg,)
-    err.n_rows = n_rows
-    return err
 
 
 def check_horizon(obs_date, horizon_months, data_end, source: str) -> tuple:
@@ -244,8 +210,8 @@ class Engine(ABC):
         """Register the tables; returns ``self``."""
 
     @abstractmethod
-    def validate(self, *, obs_end=None) -> dict:
-        """Check the log (and member table); returns ``n_flights, first_date, last_date``."""
+    def validate(self, *, obs_end=None, infer_end_days: int | None = None) -> dict:
+        """Check the log and the other tables (see :meth:`.checks.SQLChecks.validate`)."""
 
     @abstractmethod
     def snapshot(self, as_of, *, window_days: int = 730) -> Table: ...
@@ -292,7 +258,7 @@ class Engine(ABC):
         }
 
 
-class SQLEngine(Engine):
+class SQLEngine(SQLChecks, Engine):
     """The scans as SQL (:mod:`.sql`); subclasses register tables and run queries."""
 
     dialect = ""
@@ -358,11 +324,14 @@ class SQLEngine(Engine):
         for c in numeric:
             if c in kinds:
                 cast = "TRY_CAST" if kinds[c] == "string" else "CAST"
-                cols.append(f"{cast}({c} AS DOUBLE) AS num_{c}")
+                # NaN is a missing value, as in pandas
+                num = f"{cast}({c} AS DOUBLE)"
+                num = f"NULLIF({num}, CAST('NaN' AS DOUBLE))"  # NaN = NaN in both dialects
+                cols.append(f"{num} AS num_{c}")
                 cols.append(f"{c} AS raw_{c}")
                 if name == "flights":  # the scans compute with the numbers
                     cols.remove(f"{c} AS {c}")
-                    cols.append(f"{cast}({c} AS DOUBLE) AS {c}")
+                    cols.append(f"{num} AS {c}")
         cols.append("_ord")
         self._view(f"{name}_t", f"SELECT {', '.join(cols)} FROM {name}_raw")
 
@@ -371,265 +340,6 @@ class SQLEngine(Engine):
 
     def _has(self, table: str, col: str) -> bool:
         return col in self.columns.get(table, {})
-
-    # --- validation --------------------------------------------------------------------
-    def _labels(self, table: str, ords) -> list[int]:
-        """1-based row numbers of ``_ord`` values (rows of earlier files come first)."""
-        ords = [int(o) for o in ords]
-        files = {o // FILE_STRIDE for o in ords}
-        if files != {0}:
-            if table not in self._offsets:
-                n = self._collect(
-                    f"SELECT CAST(FLOOR(_ord / {FILE_STRIDE}) AS BIGINT) AS f, "
-                    f"CAST(COUNT(*) AS BIGINT) AS n FROM {table}_t GROUP BY 1"
-                )
-                n = n.sort_values("f")
-                off = np.r_[0, np.cumsum(n["n"].to_numpy())[:-1]]
-                self._offsets[table] = dict(zip(n["f"].astype(int), off.astype(int), strict=True))
-            offs = self._offsets[table]
-        else:
-            offs = {0: 0}
-        return [offs[o // FILE_STRIDE] + o % FILE_STRIDE + 1 for o in ords]
-
-    def _offending(self, table: str, where: str, value: str | None = None):
-        """(count, first rows, their values) of the rows of ``table`` matching ``where``."""
-        n = int(self._collect(f"SELECT COUNT(*) AS n FROM {table}_t WHERE {where}")["n"].iloc[0])
-        if n == 0:
-            return 0, [], []
-        v = f", {value} AS v" if value else ""
-        first = self._collect(
-            f"SELECT _ord{v} FROM {table}_t WHERE {where} ORDER BY _ord LIMIT {MAX_LISTED}"
-        )
-        vals = first["v"].tolist() if value else None
-        return n, self._labels(table, first["_ord"]), vals
-
-    def _raise_if(
-        self, table, where, problem, *, column, value=None, hint=None, fmt=None, defer=False
-    ):
-        """Raise when rows of ``table`` match ``where`` (``defer``: at :meth:`_flush`)."""
-        args = (table, where, problem, column, value, hint, fmt)
-        if defer:
-            self._pending.append(args)
-        else:
-            self._raise_for(*args)
-
-    def _flush(self) -> None:
-        """Run the deferred checks of one table in one scan; raise for the first that fails."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        table = pending[0][0]
-        assert all(p[0] == table for p in pending)
-        sums = ", ".join(
-            f"CAST(SUM(CASE WHEN {p[1]} THEN 1 ELSE 0 END) AS BIGINT) AS c{i}"
-            for i, p in enumerate(pending)
-        )
-        counts = self._collect(f"SELECT {sums} FROM {table}_t").iloc[0]
-        for i, p in enumerate(pending):
-            if not pd.isna(counts[f"c{i}"]) and int(counts[f"c{i}"]) > 0:
-                self._raise_for(*p)
-
-    def _raise_for(self, table, where, problem, column, value, hint, fmt):
-        n, rows, vals = self._offending(table, where, value)
-        if n:
-            if fmt is not None and vals is not None:
-                vals = [fmt(v) for v in vals]
-            raise counted_error(
-                problem,
-                source=self.sources[table],
-                column=column,
-                rows=rows,
-                n_rows=n,
-                values=vals,
-                n_values=n if vals is not None else None,
-                hint=hint,
-            )
-
-    def _check_present(self, table: str, required) -> None:
-        src = self.sources[table]
-        kinds = self.columns[table]
-        n = int(self._collect(f"SELECT COUNT(*) AS n FROM {table}_raw")["n"].iloc[0])
-        if n == 0:
-            raise DataValidationError("the table has no rows", source=src)
-        missing = [c for c in required if c not in kinds]
-        if missing:
-            found = [c for c in kinds if c != "_ord"]
-            raise DataValidationError(
-                f"missing required column(s) {missing}; found {found}",
-                source=src,
-                column=missing,
-            )
-
-    def _check_dates(self, table: str, date_col: str, day_col: str) -> None:
-        if self.columns[table][date_col] == "string":
-            self._raise_if(
-                table,
-                f"{day_col} IS NULL AND raw_{date_col} IS NOT NULL AND TRIM(raw_{date_col}) <> ''",
-                "dates that cannot be parsed",
-                column=date_col,
-                value=f"raw_{date_col}",
-                hint="Write dates as YYYY-MM-DD or YYYY/M/D",
-                defer=True,
-            )
-        self._raise_if(table, f"{day_col} IS NULL", "missing dates", column=date_col, defer=True)
-
-    def _check_numeric(self, table, col, *, low=None, high=None, what=None, allow_missing=False):
-        if not self._has(table, col):
-            return
-        if self.columns[table][col] == "string":
-            self._raise_if(
-                table,
-                f"num_{col} IS NULL AND raw_{col} IS NOT NULL AND TRIM(raw_{col}) <> ''",
-                "non-numeric values",
-                column=col,
-                value=f"raw_{col}",
-                defer=True,
-            )
-        if not allow_missing:
-            self._raise_if(table, f"num_{col} IS NULL", "missing values", column=col, defer=True)
-        conds = []
-        if low is not None:
-            conds.append(f"num_{col} < {low}")
-        if high is not None:
-            conds.append(f"num_{col} > {high}")
-        rng = (
-            what
-            or f"outside [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
-        )
-        self._raise_if(
-            table, " OR ".join(conds), f"values {rng}", column=col, value=f"num_{col}", defer=True
-        )
-
-    def validate(self, *, obs_end=None) -> dict:
-        if "members" in self.columns:
-            src = self.sources["members"]
-            self._check_present("members", S.MEMBER_REQUIRED)
-            dups = "MEMBER_NO IN (SELECT MEMBER_NO FROM members_t GROUP BY MEMBER_NO HAVING COUNT(*) > 1)"
-            n, rows, _ = self._offending("members", dups)
-            if n:
-                ids = self._collect(
-                    f"SELECT MEMBER_NO, MIN(_ord) AS o FROM members_t WHERE {dups} "
-                    f"GROUP BY MEMBER_NO ORDER BY o LIMIT {MAX_LISTED}"
-                )
-                n_ids = self._collect(
-                    f"SELECT COUNT(DISTINCT MEMBER_NO) AS n FROM members_t WHERE {dups}"
-                )
-                raise counted_error(
-                    "duplicate ids",
-                    source=src,
-                    column=S.MEMBER,
-                    rows=rows,
-                    n_rows=n,
-                    values=[_py(v) for v in ids["MEMBER_NO"]],
-                    n_values=int(n_ids["n"].iloc[0]),
-                )
-            self._check_dates("members", S.FFP_DATE, "ffp_day")
-            for col in ("AGE", "FFP_TIER"):
-                self._check_numeric(
-                    "members", col, low=0, what="that are negative", allow_missing=True
-                )
-            self._flush()
-        self._check_present("flights", S.FLIGHT_REQUIRED)
-        self._check_dates("flights", S.FLIGHT_DATE, "day")
-        for col in (S.SEG_KM, S.REVENUE):
-            self._check_numeric("flights", col, low=0, what="that are negative")
-        self._check_numeric("flights", S.DISCOUNT, low=0, high=2)
-        self._raise_if(
-            "flights", "MEMBER_NO IS NULL", "missing member ids", column=S.MEMBER, defer=True
-        )
-        if obs_end is not None:
-            end = pd.Timestamp(obs_end)
-            self._raise_if(
-                "flights",
-                f"day > {day_of(end)}",
-                f"flights after the observation date {end.date()}",
-                column=S.FLIGHT_DATE,
-                value="day",
-                fmt=date_of_day,
-                hint="Set the observation date later or remove those flights",
-                defer=True,
-            )
-        self._flush()
-        if "members" in self.columns:
-            # one join for both checks; the offending rows are looked up only if any
-            both = self._collect(
-                "SELECT CAST(SUM(CASE WHEN e.MEMBER_NO IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS u, "
-                "CAST(SUM(CASE WHEN f.day < e.ffp_day THEN 1 ELSE 0 END) AS BIGINT) AS e "
-                "FROM flights_t f LEFT JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO"
-            ).iloc[0]
-            unknown = "MEMBER_NO NOT IN (SELECT MEMBER_NO FROM members_t)"
-            n = 0
-            if not pd.isna(both["u"]) and int(both["u"]) > 0:
-                n, rows, _ = self._offending("flights", unknown)
-            if n:
-                ids = self._collect(
-                    f"SELECT MEMBER_NO, MIN(_ord) AS o FROM flights_t WHERE {unknown} "
-                    f"GROUP BY MEMBER_NO ORDER BY o LIMIT {MAX_LISTED}"
-                )
-                n_ids = self._collect(
-                    f"SELECT COUNT(DISTINCT MEMBER_NO) AS n FROM flights_t WHERE {unknown}"
-                )
-                raise counted_error(
-                    "flights by members missing from the member table",
-                    source=self.sources["flights"],
-                    column=S.MEMBER,
-                    rows=rows,
-                    n_rows=n,
-                    values=[_py(v) for v in ids["MEMBER_NO"]],
-                    n_values=int(n_ids["n"].iloc[0]),
-                )
-            early = pd.DataFrame()
-            if not pd.isna(both["e"]) and int(both["e"]) > 0:
-                early = self._collect(
-                    "SELECT f._ord AS _ord, f.MEMBER_NO AS m, f.day AS d, e.ffp_day AS e "
-                    "FROM flights_t f JOIN members_t e ON e.MEMBER_NO = f.MEMBER_NO "
-                    f"WHERE f.day < e.ffp_day ORDER BY f._ord LIMIT {MAX_LISTED}"
-                )
-            if len(early):
-                n = int(
-                    self._collect(
-                        "SELECT COUNT(*) AS n FROM flights_t f JOIN members_t e "
-                        "ON e.MEMBER_NO = f.MEMBER_NO WHERE f.day < e.ffp_day"
-                    )["n"].iloc[0]
-                )
-                raise counted_error(
-                    "flights before the member's enrolment date (FFP_DATE)",
-                    source=self.sources["flights"],
-                    column=S.FLIGHT_DATE,
-                    rows=self._labels("flights", early["_ord"]),
-                    n_rows=n,
-                    values=[
-                        f"member {_py(m)}: flight {date_of_day(d).date()} < enrolment "
-                        f"{date_of_day(e).date()}"
-                        for m, d, e in zip(early["m"], early["d"], early["e"], strict=True)
-                    ],
-                    n_values=n,
-                )
-        for name, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
-            if name in self.columns:
-                missing = [c for c in (S.MEMBER, col) if c not in self.columns[name]]
-                if missing:
-                    raise DataValidationError(
-                        f"missing required column(s) {missing}; found "
-                        f"{[c for c in self.columns[name] if c != '_ord']}",
-                        source=self.sources[name],
-                        column=missing,
-                    )
-                if self.columns[name][col] == "string":
-                    self._raise_if(
-                        name,
-                        f"day IS NULL AND raw_{col} IS NOT NULL AND TRIM(raw_{col}) <> ''",
-                        "dates that cannot be parsed",
-                        column=col,
-                        value=f"raw_{col}",
-                        hint="Write dates as YYYY-MM-DD or YYYY/M/D",
-                    )
-        st = self.stats()
-        return {
-            "n_flights": st["n"],
-            "first_date": date_of_day(st["first_day"]),
-            "last_date": date_of_day(st["last_day"]),
-        }
 
     def stats(self) -> dict:
         """Rows, first and last day of the flight log (one scan, cached)."""
@@ -788,10 +498,6 @@ class SQLEngine(Engine):
             f"FROM ({inner}) q ORDER BY MEMBER_NO"
         )
         return self._table(sql)
-
-
-def _py(v):
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def batches_to_parquet(

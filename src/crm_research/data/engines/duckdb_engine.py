@@ -133,6 +133,14 @@ class DuckDBEngine(SQLEngine):
             f"CAST(try_strptime({text}, {fmts}) AS DATE)) AS BIGINT)"
         )
 
+    def register_ids(self, ids) -> str:
+        """Member ids as a view ``ids_t`` (a filter for the scans); returns its name."""
+        import pyarrow as pa
+
+        self._frames["ids"] = pa.table({"MEMBER_NO": pa.array(pd.Index(ids).to_numpy())})
+        self.con.register("ids_t", self._frames["ids"])
+        return "ids_t"
+
     def _view(self, name, sql):
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 

@@ -66,7 +66,7 @@ class PandasEngine(Engine):
         self.noshows = None if noshows is None else read_source(noshows)
         return self
 
-    def validate(self, *, obs_end=None) -> dict:
+    def validate(self, *, obs_end=None, infer_end_days: int | None = None) -> dict:
         from ..snapshot import validate_events, validate_flights, validate_members
 
         if self.members is not None:
@@ -80,12 +80,23 @@ class PandasEngine(Engine):
         self.flights = validate_flights(
             self.flights, source=self.sources["flights"], obs_end=obs_end, members=self.members
         )
+        if obs_end is None and infer_end_days is not None:
+            from ..sources import _inferred_end
+
+            obs_end = _inferred_end(self.flights, self.sources["flights"])
+        known = (self.members if self.members is not None else self.flights)[S.MEMBER]
         for name, col in (("complaints", S.COMPLAINT_DATE), ("noshows", S.NOSHOW_DATE)):
             t = getattr(self, name)
             if t is not None:
-                setattr(self, name, validate_events(t, col, self.sources[name]))
+                t = validate_events(t, col, self.sources[name], known_ids=known, obs_end=obs_end)
+                setattr(self, name, t)
         d = self.flights[S.FLIGHT_DATE]
-        return {"n_flights": len(self.flights), "first_date": d.min(), "last_date": d.max()}
+        return {
+            "n_flights": len(self.flights),
+            "first_date": d.min(),
+            "last_date": d.max(),
+            "obs_end": None if obs_end is None else pd.Timestamp(obs_end),
+        }
 
     def snapshot(self, as_of, *, window_days: int = 730) -> Table:
         from ..snapshot import build_snapshot

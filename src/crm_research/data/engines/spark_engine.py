@@ -204,6 +204,14 @@ class SparkEngine(SQLEngine):
         parsed = ", ".join(f"try_to_timestamp({text}, '{f}')" for f in DATE_FORMATS)
         return f"CAST(datediff(CAST(coalesce({parsed}) AS DATE), DATE '1970-01-01') AS BIGINT)"
 
+    def register_ids(self, ids) -> str:
+        """Member ids as a view ``ids_t`` (a filter for the scans); returns its name."""
+        df = pd.DataFrame({"MEMBER_NO": pd.Index(ids).to_numpy()})
+        self.spark.read.parquet(
+            str(self._frame_to_parquet("ids", df).resolve())
+        ).createOrReplaceTempView("ids_t")
+        return "ids_t"
+
     def _view(self, name, sql):
         self.spark.sql(sql).createOrReplaceTempView(name)
 
