@@ -87,8 +87,24 @@ def test_member_covariates_present_and_absent(sim_ds, fitted02):
     assert set(np.unique(design.to_numpy())) <= {0.0, 1.0}
     none, why = study02.member_covariates(cdnow_dataset(), full.index)
     assert none is None and why.startswith("Skipped")
-    fit, ftext = study02.covariate_fit(sim_ds, full, "BG/NBD")
+    fit, checks, ftext = study02.covariate_fit(sim_ds, full, "BG/NBD")
     assert fit.lr_test_["df"] == 3 * design.shape[1] and "likelihood ratio" in ftext
+    # the covariate fit carries its own verdict into the run's model checks
+    assert [c["model"] for c in checks] == ["BG/NBD with covariates"]
+    assert checks[0]["status"] == fit.verdict_.status == "converged"
+    assert checks[0]["context"] == "notebook 02: covariates (description)"
+    assert fit.verdict_.sentence() in ftext
+
+
+def test_covariate_fit_that_fails_is_a_failed_check(sim_ds, fitted02, monkeypatch):
+    def boom(*args, **kwargs):
+        raise study02.FitError("no convergence (test)")
+
+    monkeypatch.setattr(study02, "fit_covariates", boom)
+    fit, checks, text = study02.covariate_fit(sim_ds, fitted02[2], "BG/NBD", sample_members=300)
+    assert fit is None and "could not be fitted" in text
+    assert [c["status"] for c in checks] == ["failed"]
+    assert "no convergence (test)" in checks[0]["detail"]
 
 
 def test_approximation_study_skips_without_truth():
@@ -159,6 +175,6 @@ def test_study03_tables_and_sentences(sim_ds, fitted02):
 
 @pytest.mark.slow  # the Pareto/NBD with covariates runs group by group: about 30 s
 def test_covariate_fit_on_a_sample(sim_ds, fitted02):
-    fit, text = study02.covariate_fit(sim_ds, fitted02[2], "Pareto/NBD", sample_members=800)
+    fit, _, text = study02.covariate_fit(sim_ds, fitted02[2], "Pareto/NBD", sample_members=800)
     assert fit.n_obs_ == 800 and fit.model == "pareto"
     assert "random sample of 800 members" in text

@@ -542,3 +542,23 @@ def test_tracking_and_earlier_snapshots_of_a_lazy_log(maybe_spark, sim, tmp_path
             continue
         got = churn.snapshot_as_of(lazy, m, "2013-03-31", complaints=c, noshows=n)
         same(got, snap_want)
+
+
+def test_discretisation_sample_of_a_lazy_log_stays_in_the_engine(sim, tmp_path):
+    """clv.discretisation_effect on a FlightLog: the engine filters the sampled members'
+    flights (no LazyLogFallback: the whole log never reaches pandas), same table as pandas."""
+    import warnings
+
+    from crm_research import clv
+    from crm_research.data.engines.flightlog import FlightLog, LazyLogFallback
+
+    f = sim[0]
+    f.to_parquet(tmp_path / "flights.parquet")
+    kw = {"calibration_end": "2013-03-31", "observation_end": OBS, "sample_members": 150}
+    want = clv.discretisation_effect(f, **kw)
+    lazy = FlightLog(tmp_path / "flights.parquet", "duckdb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LazyLogFallback)
+        got = clv.discretisation_effect(lazy, **kw)
+    assert got.attrs == want.attrs == {"n_members": 150, "sampled": True}
+    pd.testing.assert_frame_equal(got, want)

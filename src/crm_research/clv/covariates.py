@@ -43,6 +43,7 @@ from scipy.special import digamma, expit, gammaln
 from . import likelihoods as lk
 from .models import FitError
 from .summary import compress
+from .verdict import FitVerdict
 
 #: which base parameters carry covariates, by model
 COVARIATE_PARAMS = {"bgnbd": ("alpha", "a", "b"), "pareto": ("alpha", "beta")}
@@ -206,6 +207,7 @@ class CovariateFit:
     lr_test_: dict
     n_obs_: int
     groups_: pd.DataFrame
+    verdict_: FitVerdict | None = None
 
     @property
     def name(self) -> str:
@@ -347,6 +349,25 @@ def fit_covariates(
     index = [f"{p}" for p in base_names] + [
         f"{p}:{c}" for p in COVARIATE_PARAMS[model] for c in Zdf.columns
     ]
+    # the fit's verdict, as for every model of the study: a log-parameter or coefficient at
+    # the optimiser's box, or a standard error that is not finite, is "at_bound"
+    names = np.array(index)
+    lo = np.r_[np.full(4, -30.0), np.full(n_gam, -20.0)]
+    at = (np.abs(res.x - lo) < 1e-6) | (np.abs(res.x + lo) < 1e-6) | ~np.isfinite(se)
+    if at.any():
+        verdict = FitVerdict(
+            f"{_NAMES[model]} with covariates",
+            "at_bound",
+            penalizer=penalizer,
+            detail="parameter at the optimiser's bound or without a finite standard error",
+            parameters=tuple(names[at][:10]),
+        )
+    else:
+        verdict = FitVerdict(
+            f"{_NAMES[model]} with covariates",
+            "penalized" if penalizer > 0 else "converged",
+            penalizer=penalizer,
+        )
     jac = np.log(scale) * x.sum()  # the likelihood on the caller's time scale
     group_table = pd.DataFrame(full.Z, columns=Zdf.columns).assign(
         members=[h.n for h in full.hists]
@@ -361,6 +382,7 @@ def fit_covariates(
         lr_test_=lr,
         n_obs_=int(n),
         groups_=group_table,
+        verdict_=verdict,
     )
 
 

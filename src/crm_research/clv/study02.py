@@ -382,7 +382,8 @@ def covariate_fit(
     the model describes how attributes shift flying, and at 100,000 members its
     coefficients have standard errors of about 0.01-0.05 (the recovery test), while its
     Hessian needs one gradient per coefficient (30 and more). Returns
-    ``(CovariateFit or None, text)``. The MBG/NBD has no covariate version here: its
+    ``(CovariateFit or None, checks, text)``; ``checks`` holds the fit's verdict (a
+    failed fit too) for the run's model checks. The MBG/NBD has no covariate version here: its
     covariates are fitted with the BG/NBD, whose process it shares while alive.
     """
     if sample_members is not None and len(full) > sample_members:
@@ -390,15 +391,19 @@ def covariate_fit(
         full = full.iloc[np.sort(pick)]
     design, text = member_covariates(ds, full.index)
     if design is None:
-        return None, text
+        return None, [], text
     if sample_members is not None and len(full) == sample_members:
         text += f" (fitted on a random sample of {sample_members:,} members)"
     model = "pareto" if preferred == "Pareto/NBD" else "bgnbd"
+    context = "notebook 02: covariates (description)"
     try:
         fit = fit_covariates(model, full, design)
     except (FitError, ValueError) as err:
-        return None, f"{text}\nThe covariate model could not be fitted: {err}"
-    return fit, f"{text}\n{fit.text()}"
+        name = "Pareto/NBD" if model == "pareto" else "BG/NBD"
+        failed = FitVerdict(f"{name} with covariates", "failed", detail=str(err), context=context)
+        return None, [failed.to_dict()], f"{text}\nThe covariate model could not be fitted: {err}"
+    verdict = {**fit.verdict_.to_dict(), "context": context}
+    return fit, [verdict], f"{text}\n{fit.verdict_.sentence()}\n{fit.text()}"
 
 
 def metrics(

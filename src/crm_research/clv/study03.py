@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.engines.flightlog import revenue_by_member
 from .modelfile import purchase_summary
 from .value import concentration, lorenz_curve
 
@@ -132,7 +133,7 @@ def value_concentration(values, flights, top_share: float):
         f"{conc['top_value_share']:.1%} of the customer equity"
     ]
     if flights is not None and "REVENUE" in flights.columns:
-        past = flights.groupby("MEMBER_NO")["REVENUE"].sum().reindex(values.index).fillna(0)
+        past = revenue_by_member(flights).reindex(values.index).fillna(0)  # engine or pandas
         past = past.clip(lower=0)
         curves["past revenue"] = lorenz_curve(past)
         lines.append(f"Gini of past revenue: {concentration(past)['gini']:.3f}")

@@ -245,11 +245,16 @@ def discretisation_effect(
     from .models import BGNBD
     from .summary import flight_summary
 
-    ids = flights[S.MEMBER].unique()
+    # the members sorted, so that a DataFrame and a lazy FlightLog (issue 15: the engine
+    # filters the sample's flights, the whole log never reaches pandas) draw the same sample
+    lazy = is_lazy(flights)
+    ids = flights.member_ids() if lazy else np.sort(flights[S.MEMBER].unique())
     sampled = sample_members is not None and len(ids) > sample_members
     if sampled:
         keep = np.random.default_rng(seed).choice(ids, size=sample_members, replace=False)
-        flights = flights.loc[flights[S.MEMBER].isin(keep)]
+        flights = flights.flights_of(keep) if lazy else flights.loc[flights[S.MEMBER].isin(keep)]
+    elif lazy:
+        flights = flights.to_pandas()  # no more members than the sample: small
     rows, verdicts = {}, {}
     for label, merge in (("flights, days", False), ("distinct days", True)):
         s = flight_summary(

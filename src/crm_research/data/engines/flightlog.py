@@ -143,6 +143,28 @@ class FlightLog:
 
         return as_pandas_types(df, index=S.MEMBER)["REVENUE"]
 
+    def member_ids(self) -> np.ndarray:
+        """The distinct member numbers, sorted (one row a member, not a flight)."""
+        df = self.engine._collect("SELECT DISTINCT MEMBER_NO FROM flights_t ORDER BY MEMBER_NO")
+        return df[S.MEMBER].to_numpy()
+
+    def flights_of(self, members) -> pd.DataFrame:
+        """The flights of the given members only (a sample), as a pandas DataFrame in the
+        log's order: the engine filters, so the whole log never reaches pandas."""
+        ids = pd.Index(members).unique()
+        if len(ids) == 0:
+            values = "NULL"  # no member: no row
+        elif pd.api.types.is_numeric_dtype(ids):
+            values = ", ".join(str(int(v)) for v in ids)
+        else:
+            values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in ids)
+        df = self.engine._collect(
+            f"SELECT * FROM ({self._select()}) AS f WHERE MEMBER_NO IN ({values})"
+        )
+        from ..snapshot import validate_flights
+
+        return validate_flights(df.reset_index(drop=True), source=self.source)
+
     def summary(
         self, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
     ) -> pd.DataFrame:
