@@ -76,6 +76,32 @@ def activity_panels(snap: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple], list
     return active, panels, skipped
 
 
+def over_time_panels(ds: Dataset) -> tuple[list[tuple[pd.Series, str, str]], str | None]:
+    """The two panels of notebook 01's "over time" figure and a note on a fallback.
+
+    Left: new members by enrolment year (empty without ``FFP_DATE``). Right: flights per
+    month from the flight log, or, without a log, members by the month of their last
+    flight; the note then says so (None when the log is there).
+    Each panel is ``(counts, title, ylabel)``.
+    """
+    snap = ds.snapshot
+    enrol = (
+        snap["FFP_DATE"].dt.year.value_counts().sort_index()
+        if "FFP_DATE" in snap
+        else pd.Series(dtype=int)
+    )
+    panels = [(enrol, "New members by enrolment year", "Members")]
+    if ds.flights is not None:
+        panels.append((monthly_flights(ds.flights), "Flights per month", "Flights"))
+        return panels, None
+    last = snap["LAST_FLIGHT_DATE"].dt.to_period("M").value_counts().sort_index()
+    panels.append((last, "Members by month of their last flight", "Members"))
+    return (
+        panels,
+        "no flight log: the right panel shows the month of each member's last flight instead",
+    )
+
+
 def concentration(active: pd.DataFrame, q: float) -> dict:
     """Gini and top-``q`` shares of revenue (where the snapshot has it) and flights."""
     from ..exploration import concentration_summary

@@ -8,7 +8,14 @@ import pandas as pd
 
 from ..exploration import gini, lorenz_curve, top_share
 
-__all__ = ["plot_lorenz", "plot_distribution", "plot_over_time"]
+__all__ = [
+    "plot_lorenz",
+    "plot_distribution",
+    "plot_over_time",
+    "plot_activity_panels",
+    "plot_over_time_panels",
+    "plot_concentration_panels",
+]
 
 
 def _ax(ax):
@@ -83,3 +90,39 @@ def plot_over_time(
         ax.set_xticks(range(0, len(x), max(1, len(x) // 12)))
     ax.tick_params(axis="x", rotation=45)
     return ax
+
+
+def plot_activity_panels(active: pd.DataFrame, panels) -> plt.Figure:
+    """One histogram per panel ``(column, title, xlabel, log)`` of
+    :func:`crm_research.data.overview.activity_panels`, side by side (notebook 01)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for ax, (col, title, xlabel, log) in zip(axes[0], panels, strict=True):
+        plot_distribution(active[col], ax=ax, title=title, xlabel=xlabel, log=log)
+    fig.suptitle(f"Members who flew in the window (n = {len(active):,})")
+    fig.tight_layout()
+    return fig
+
+
+def plot_over_time_panels(panels) -> plt.Figure:
+    """Counts by period, one bar panel per ``(counts, title, ylabel)`` of
+    :func:`crm_research.data.overview.over_time_panels` (notebook 01)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.8), squeeze=False)
+    for ax, (counts, title, ylabel) in zip(axes[0], panels, strict=True):
+        plot_over_time(counts, ax=ax, title=title, ylabel=ylabel)
+    fig.tight_layout()
+    return fig
+
+
+def plot_concentration_panels(active: pd.DataFrame, conc: dict, q: float = 0.2) -> plt.Figure:
+    """Lorenz curves of revenue (left, blank when ``conc`` has no revenue) and of flights
+    (right) of the members who flew in the window (notebook 01)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    if "revenue" in conc:
+        plot_lorenz(active["window_revenue"], ax=axes[0], label="revenue", q=q)
+        axes[0].set_title("Revenue concentration")
+    else:
+        axes[0].set_visible(False)
+    plot_lorenz(active["FLIGHT_COUNT"].astype(float), ax=axes[1], label="flights", q=q)
+    axes[1].set_title("Flight concentration")
+    fig.tight_layout()
+    return fig
