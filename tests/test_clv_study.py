@@ -178,3 +178,71 @@ def test_covariate_fit_on_a_sample(sim_ds, fitted02):
     fit, _, text = study02.covariate_fit(sim_ds, fitted02[2], "Pareto/NBD", sample_members=800)
     assert fit.n_obs_ == 800 and fit.model == "pareto"
     assert "random sample of 800 members" in text
+
+
+def test_study03_spend_model_bootstrap_study_and_figures(sim_ds, fitted02, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crm_research.plots import clv as pclv
+
+    purchase = fitted02[5]["BG/NBD"]
+    purchase.meta_ = {"time_unit": "weeks", "counting_rule": "flights",
+                      "holdout_cumulative_error": 0.05}  # fmt: skip
+    summary, has_revenue, _ = study03.inputs(sim_ds, purchase)
+    indep = clv.independence_check(summary, threshold=0.2)
+    assert study03.independence_text(indep).startswith(f"members used: {indep.n:,}; ")
+    assert indep.verdict.upper() in study03.independence_text(indep)
+    # no revenue, or no usable fit: no spend model, and the text says why
+    assert study03.spend_model(
+        sim_ds, summary, has_revenue=False, threshold=0.2, currency="yuan"
+    ) == (None, "No spend model: the data have no revenue.", {})
+
+    def boom(*args, **kwargs):
+        raise study03.FitError("both fits failed (test)")
+
+    with monkeypatch.context() as m:
+        m.setattr(study03, "choose_spend_model", boom)
+        choice, text, tables = study03.spend_model(
+            sim_ds, summary, has_revenue=True, threshold=0.2, currency="yuan"
+        )
+    assert choice is None and text == "No spend model: both fits failed (test)" and not tables
+    choice, text, tables = study03.spend_model(
+        sim_ds, summary, has_revenue=True, threshold=0.2, currency="yuan"
+    )
+    want = clv.choose_spend_model(summary, threshold=0.2)
+    assert choice.model.name == want.model.name and choice.reason == want.reason
+    report_text, report_tables = study03.spend_report(choice, sim_ds, "yuan")
+    assert text == report_text and list(tables) == list(report_tables)
+    settings = {"horizon_months": 12, "discount_rate_annual": 0.1, "margin": 0.1}
+    values = clv.customer_lifetime_value(purchase, choice.model, summary, **settings)
+    equity = float(values["clv"].sum())
+    bs = study03.bootstrap_study(
+        sim_ds, summary, purchase, choice.model, values, n_bootstrap=10, seed=1, **settings
+    )
+    assert bs["equity"] == pytest.approx(equity)
+    boot = clv.bootstrap_clv(summary, purchase, choice.model, n_bootstrap=10, seed=1,
+                             segments=bs["segments"], **settings)  # fmt: skip
+    np.testing.assert_allclose(bs["boot"]["equity"], boot["equity"])
+    assert bs["interval"] == clv.equity_interval(boot, equity)
+    assert bs["bands"]["text"] in bs["text"] and f"{equity:,.0f} yuan" in bs["text"]
+    seg_table = list(bs["tables"].values())[-1]
+    assert seg_table["clv_total"].sum() == pytest.approx(equity, rel=1e-4)
+    assert len(bs["tables"]) == (2 if bs["interval"]["lower"] is not None else 1)
+    # equity_summary computes the equity from the values when it is not given
+    eq = study03.equity_summary("synthetic", values, summary, currency="yuan", purchase=purchase,
+                                spend=choice.model, spend_choice=choice, conc={"gini": 0.5,
+                                "top_value_share": 0.6}, top_share=0.2, bands=bs["bands"],
+                                **settings)  # fmt: skip
+    assert eq["customer_equity"] == pytest.approx(equity)
+    assert eq["equity_holdout_text"] == bs["bands"]["holdout_band"]["text"]
+    ax = pclv.plot_equity_bootstrap(bs["boot"], equity, bs["interval"], currency="yuan")
+    assert ax.get_xlabel() == "customer equity (yuan)"
+    no_iv = pclv.plot_equity_bootstrap(bs["boot"], equity, {"lower": None}, currency="yuan")
+    assert len(no_iv.lines) == 1  # the estimate only, no interval lines
+    _, curves, _ = study03.value_concentration(values, sim_ds.flights, 0.2)
+    fig = pclv.plot_clv_and_concentration(values["clv"], curves, currency="yuan")
+    assert len(fig.axes) == 2
+    plt.close("all")

@@ -10,7 +10,9 @@ import pandas as pd
 
 from ..data.engines.flightlog import revenue_by_member
 from .modelfile import purchase_summary
-from .value import concentration, lorenz_curve
+from .models import FitError
+from .spend import choose_spend_model
+from .value import bootstrap_clv, concentration, equity_bands, equity_interval, lorenz_curve
 
 
 def currency_of(source: str) -> str:
@@ -57,6 +59,36 @@ def purchase_text(purchase) -> str:
         f"chosen by notebook 02: {sel.get('rule', '-')} ({sel.get('reason', '-')})\n"
         f"verdict: {purchase.verdict_.sentence()}"
     )
+
+
+def independence_text(independence) -> str:
+    """The line notebook 03 prints on the spend-frequency independence check."""
+    return (
+        f"members used: {independence.n:,}; {independence.verdict.upper()}: "
+        f"{independence.sentence()}"
+    )
+
+
+def spend_model(ds, summary, *, has_revenue: bool, threshold: float, currency: str):
+    """The spend model of notebook 03: :func:`~crm_research.clv.choose_spend_model` and its
+    report, or no model with the reason (no revenue in the data, or both fits failed).
+
+    Returns ``(choice, text, tables)`` with ``choice`` None when there is no spend model;
+    ``text`` and ``tables`` as in :func:`spend_report`.
+    """
+    if not has_revenue:
+        return None, "No spend model: the data have no revenue.", {}
+    try:
+        choice = choose_spend_model(
+            summary,
+            threshold=threshold,
+            source=f"{ds.info.get('source', 'unknown')} members",
+            context="notebook 03",
+        )
+    except FitError as err:
+        return None, f"No spend model: {err}", {}
+    text, tables = spend_report(choice, ds, currency)
+    return choice, text, tables
 
 
 def spend_report(choice, ds, currency: str):
@@ -172,12 +204,76 @@ def parameter_intervals(boot) -> pd.DataFrame:
     return pd.DataFrame({"lower_95": p.quantile(0.025), "upper_95": p.quantile(0.975)})
 
 
+def bootstrap_study(
+    ds,
+    summary,
+    purchase,
+    spend,
+    values,
+    *,
+    n_bootstrap: int,
+    seed: int,
+    horizon_months: int,
+    discount_rate_annual: float,
+    margin: float,
+) -> dict:
+    """Section 6 of notebook 03: the bootstrap of the customer equity beside the holdout band.
+
+    Redraws the members ``n_bootstrap`` times (:func:`~crm_research.clv.bootstrap_clv`,
+    segments of :func:`bootstrap_segments`), computes the equity's interval (parameter
+    uncertainty only) and puts the purchase model's holdout error (notebook 02's, from the
+    purchase-model file) beside it as the practical band. Amounts are in the data's
+    currency (:func:`currency_of`).
+
+    Returns a dict: ``boot``, ``equity`` (the main fit's), ``interval``
+    (:func:`~crm_research.clv.equity_interval`), ``bands``
+    (:func:`~crm_research.clv.equity_bands`), ``segments``, ``text`` (the sentences to
+    print) and ``tables`` (title -> rounded DataFrame: the parameters' intervals when the
+    interval is computable, the CLV by segment).
+    """
+    currency = currency_of(ds.info.get("source", "unknown"))
+    equity = float(values["clv"].sum())
+    segments = bootstrap_segments(ds, summary)
+    boot = bootstrap_clv(
+        summary,
+        purchase,
+        spend,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        segments=segments,
+        horizon_months=horizon_months,
+        discount_rate_annual=discount_rate_annual,
+        margin=margin,
+        context="notebook 03: bootstrap of the customer equity",
+    )
+    interval = equity_interval(boot, equity)
+    bands = equity_bands(interval, purchase.meta_["holdout_cumulative_error"], currency=currency)
+    tables = {}
+    if interval["lower"] is not None:
+        title = f"bootstrap 95% intervals of the parameters (spend_ = {spend.name})"
+        tables[title] = parameter_intervals(boot).round(4)
+    table = segment_table(values, segments, boot, equity, interval).round(2)
+    tables["CLV by segment, with its bootstrap interval"] = table
+    text = (
+        f"{boot['verdict'].sentence()}\n\ncustomer equity {equity:,.0f} {currency}\n{bands['text']}"
+    )
+    return {
+        "boot": boot,
+        "equity": equity,
+        "interval": interval,
+        "bands": bands,
+        "segments": segments,
+        "text": text,
+        "tables": tables,
+    }
+
+
 def equity_summary(
     source,
     values,
     summary,
     *,
-    equity,
+    equity=None,
     currency,
     horizon_months,
     discount_rate_annual,
@@ -189,10 +285,15 @@ def equity_summary(
     top_share,
     bands,
 ) -> dict:
-    """``customer_equity.json``: the equity, its settings, concentration and bands."""
+    """``customer_equity.json``: the equity, its settings, concentration and bands.
+
+    ``equity`` defaults to the sum of ``values["clv"]`` (the customer equity of the main fit).
+    """
     out = {"source": source, "computed": values is not None}
     if values is None:
         return out
+    if equity is None:
+        equity = float(values["clv"].sum())
     out.update(
         customer_equity=equity, currency=currency, horizon_months=horizon_months,
         discount_rate_annual=discount_rate_annual, margin=margin, purchase_model=purchase.name,

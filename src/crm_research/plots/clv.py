@@ -9,8 +9,10 @@ import pandas as pd
 __all__ = [
     "plot_bootstrap_distribution",
     "plot_calibration_vs_holdout",
+    "plot_clv_and_concentration",
     "plot_clv_distribution",
     "plot_cumulative_tracking",
+    "plot_equity_bootstrap",
     "plot_frequency_histogram",
     "plot_frequency_recency_matrix",
     "plot_lorenz_curve",
@@ -194,3 +196,28 @@ def plot_parameter_recovery(table: pd.DataFrame, ax=None):
     ax.set_title("Parameter recovery on simulated data")
     ax.legend()
     return ax
+
+
+def plot_clv_and_concentration(clv: pd.Series, curves, *, currency="revenue units"):
+    """Figure of notebook 03: the CLV distribution (left) beside the Lorenz curves of
+    ``curves`` (right, see :func:`plot_lorenz_curve`)."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    plot_clv_distribution(clv, currency=currency, ax=axes[0])
+    plot_lorenz_curve(curves, ax=axes[1])
+    fig.tight_layout()
+    return fig
+
+
+def plot_equity_bootstrap(boot: dict, equity: float, interval: dict, *, currency="", ax=None):
+    """Bootstrap replicates of the customer equity with the main fit's value and the 95%
+    interval of :func:`~crm_research.clv.equity_interval` (none when not computable),
+    labelled as covering parameter uncertainty only."""
+    lower = interval.get("lower")
+    return plot_bootstrap_distribution(
+        boot["equity"],
+        point=equity,
+        ax=ax,
+        label=f"customer equity ({currency})",
+        interval=None if lower is None else (lower, interval["upper"]),
+        interval_label="95% interval, parameter uncertainty only",
+    )
