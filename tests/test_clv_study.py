@@ -246,3 +246,41 @@ def test_study03_spend_model_bootstrap_study_and_figures(sim_ds, fitted02, monke
     fig = pclv.plot_clv_and_concentration(values["clv"], curves, currency="yuan")
     assert len(fig.axes) == 2
     plt.close("all")
+
+
+def test_study02_comparison_matrices_and_sentences(sim_ds, fitted02):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crm_research.plots import clv as pclv
+
+    st, calib, full, has_holdout, _, fitted = fitted02[:6]
+    comparison = study02.comparison_table(fitted, calib, sim_ds, st, has_holdout)
+    want = clv.compare_models(fitted, calib, sim_ds.flights, merge_same_day=st.merge_same_day)
+    pd.testing.assert_frame_equal(comparison.drop(columns="verdict"), want)
+    assert comparison["verdict"].to_dict() == {n: m.verdict_.status for n, m in fitted.items()}
+    # without a holdout: no flight log passed, so no cumulative holdout columns
+    no_holdout = study02.comparison_table(fitted, calib, sim_ds, st, False)
+    assert set(no_holdout.columns) < set(comparison.columns)
+    assert study02.selection_text("BG/NBD", {"rule": "lowest BIC", "reason": "no holdout"}) == (
+        "purchase model of this run: BG/NBD (lowest BIC: no holdout)"
+    )
+    final = fitted["BG/NBD"]
+    expected, p_alive, at = study02.model_matrices(final, full, st, n_grid=10)
+    matrix_T, max_f = study02.matrix_grid(full)
+    assert at == f"BG/NBD, T = {matrix_T:.0f} weeks"
+    assert expected.shape == p_alive.shape and expected.columns.max() == max_f
+    assert p_alive.to_numpy().min() >= 0 and p_alive.to_numpy().max() <= 1
+    fig = pclv.plot_frequency_recency_matrices(expected, p_alive, at=at)
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    assert titles == [
+        f"Expected flights in the next year ({at})",
+        f"Probability of being alive ({at})",
+    ]
+    plt.close("all")
+    assert study02.saved_model_text("/x/purchase_model.json", final, -0.0123) == (
+        "wrote purchase_model.json: BG/NBD, holdout cumulative error -1.23%"
+    )
+    assert study02.saved_model_text("p.json", final, None).endswith("not available (no holdout)")

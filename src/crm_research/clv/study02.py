@@ -8,6 +8,7 @@ sentences it prints are here, tested (``tests/test_clv_study.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,12 @@ from .modelfile import COUNTING_RULES, counting_rule_for, purchase_summary
 from .models import MODELS, FitError
 from .replicate import CDNOW_CALIBRATION_END
 from .summary import days_per_unit, flight_summary, summary_from_snapshot
-from .validation import discretisation_effect, holdout_by_frequency, holdout_errors
+from .validation import (
+    compare_models,
+    discretisation_effect,
+    holdout_by_frequency,
+    holdout_errors,
+)
 from .verdict import FitVerdict
 
 
@@ -225,6 +231,23 @@ def parameter_recovery(fitted: dict, st: Setup) -> pd.DataFrame | None:
     return out
 
 
+def comparison_table(fitted: dict, calib: pd.DataFrame, ds, st: Setup, has_holdout: bool):
+    """:func:`~crm_research.clv.compare_models` of the candidates with each one's verdict.
+
+    The holdout columns (per-member errors, cumulative errors) are there where a holdout
+    exists; the cumulative ones need the flight log.
+    """
+    flights = ds.flights if (st.has_log and has_holdout) else None
+    comparison = compare_models(fitted, calib, flights, merge_same_day=st.merge_same_day)
+    comparison["verdict"] = pd.Series({name: m.verdict_.status for name, m in fitted.items()})
+    return comparison
+
+
+def selection_text(preferred: str, selection: dict) -> str:
+    """The sentence naming the run's purchase model and the rule that chose it."""
+    return f"purchase model of this run: {preferred} ({selection['rule']}: {selection['reason']})"
+
+
 def holdout_table(fitted: dict, calib: pd.DataFrame, preferred: str, max_frequency: int):
     """Holdout flights by calibration frequency (the preferred model first), and errors."""
     by_freq = {n: holdout_by_frequency(m, calib, max_frequency) for n, m in fitted.items()}
@@ -291,6 +314,24 @@ def matrix_grid(full: pd.DataFrame) -> tuple[float, int]:
     matrix_T = float(np.ceil(full["T"].quantile(0.75)))
     max_f = int(min(max(full["frequency"].quantile(0.95), 5), 40))
     return matrix_T, max_f
+
+
+def model_matrices(final, full: pd.DataFrame, st: Setup, n_grid: int = 60):
+    """Expected flights in the next year and P(alive) over (x, t_x) for a member of age ``T``.
+
+    ``T`` and the largest frequency come from :func:`matrix_grid`. Returns
+    ``(expected, p_alive, at)``, ``at`` naming the model and ``T`` for the titles.
+    """
+    matrix_T, max_f = matrix_grid(full)
+    expected = final.expected_matrix(st.year, max_f, matrix_T, matrix_T, n_grid=n_grid)
+    p_alive = final.p_alive_matrix(max_f, matrix_T, matrix_T, n_grid=n_grid)
+    return expected, p_alive, f"{final.name}, T = {matrix_T:.0f} {st.time_unit}"
+
+
+def saved_model_text(path, final, holdout_error: float | None) -> str:
+    """The line after writing ``purchase_model.json``: model and holdout cumulative error."""
+    err = f"{holdout_error:+.2%}" if holdout_error is not None else "not available (no holdout)"
+    return f"wrote {Path(path).name}: {final.name}, holdout cumulative error {err}"
 
 
 # -- covariates --------------------------------------------------------------------------------

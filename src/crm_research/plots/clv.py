@@ -14,6 +14,7 @@ __all__ = [
     "plot_cumulative_tracking",
     "plot_equity_bootstrap",
     "plot_frequency_histogram",
+    "plot_frequency_recency_matrices",
     "plot_frequency_recency_matrix",
     "plot_lorenz_curve",
     "plot_parameter_recovery",
@@ -221,3 +222,28 @@ def plot_equity_bootstrap(boot: dict, equity: float, interval: dict, *, currency
         interval=None if lower is None else (lower, interval["upper"]),
         interval_label="95% interval, parameter uncertainty only",
     )
+
+
+def plot_frequency_recency_matrices(
+    expected: pd.DataFrame, p_alive: pd.DataFrame, *, at: str, time_label: str = "weeks"
+):
+    """Figure of notebook 02: expected flights in the next year (left) and P(alive)
+    (right) over frequency and recency (see :func:`plot_frequency_recency_matrix`);
+    ``at`` names the model and the member's age for the titles."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    plot_frequency_recency_matrix(
+        expected,
+        ax=axes[0],
+        time_label=time_label,
+        title=f"Expected flights in the next year ({at})",
+        colorbar_label="expected flights",
+    )
+    plot_frequency_recency_matrix(
+        p_alive,
+        ax=axes[1],
+        time_label=time_label,
+        title=f"Probability of being alive ({at})",
+        colorbar_label="P(alive)",
+    )
+    fig.tight_layout()
+    return fig
