@@ -62,7 +62,7 @@ def test_over_time_panels_and_figures_of_notebook_01(tmp_path):
     assert [a.get_title() for a in fig.axes] == [p[1] for p in panels]
     active, apanels, _ = ov.activity_panels(ds.snapshot)
     fig = plots.plot_activity_panels(active, apanels)
-    assert len(fig.axes) == len(apanels) and str(len(active)) in fig.get_suptitle()
+    assert len(fig.axes) == len(apanels) and f"n = {len(active):,}" in fig.get_suptitle()
     conc = ov.concentration(active, 0.2)
     fig = plots.plot_concentration_panels(active, conc, q=0.2)
     assert [a.get_title() for a in fig.axes] == ["Revenue concentration", "Flight concentration"]
