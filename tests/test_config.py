@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crm_research import churn, config, segmentation
@@ -33,6 +35,10 @@ def test_project_dir_from_env_or_the_clone_around_the_cwd(tmp_path, monkeypatch)
     assert config.project_dir(sub) == clone
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    assert config.project_dir(elsewhere) == elsewhere
+    # away from any clone: the clone this (editable) package lives in, which has notebooks
+    source_clone = Path(config.__file__).resolve().parents[2]
+    assert config.project_dir(elsewhere) == source_clone
+    monkeypatch.setattr(config, "__file__", str(elsewhere / "src" / "crm_research" / "config.py"))
+    assert config.project_dir(elsewhere) == elsewhere  # an installed package: start itself
     monkeypatch.setenv(config.HOME_ENV, str(elsewhere))
     assert config.project_dir(sub) == elsewhere

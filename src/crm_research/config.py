@@ -60,15 +60,17 @@ def project_dir(start: str | os.PathLike | None = None) -> Path:
 
     ``$CRM_RESEARCH_HOME`` when set; else the nearest of ``start`` (default: the working
     directory) and its parents that holds ``notebooks/01_*.ipynb`` (so ``make report``
-    and ``pytest`` work from any subfolder of a clone); else ``start`` itself. Works the
-    same in an editable and an installed package: nothing is derived from where the
-    package lives.
+    and ``pytest`` work from any subfolder of a clone); else the clone the package was
+    installed from in editable mode (``crm-research run`` started from another folder,
+    e.g. a temporary one); else ``start`` itself (an installed package away from any
+    clone: the runner then says that no notebooks were found and names the variable).
     """
     env = os.environ.get(HOME_ENV)
     if env:
         return Path(env).expanduser().absolute()
     here = Path(start if start is not None else Path.cwd()).absolute()
-    for d in (here, *here.parents):
+    clone = Path(__file__).resolve().parents[2]  # src/crm_research/config.py -> the clone
+    for d in (*(here, *here.parents), clone):
         if any((d / "notebooks").glob("01_*.ipynb")):
             return d
     return here
