@@ -36,6 +36,8 @@ for customer base analysis. Journal of Marketing Research 42(4), 415-430 (Gamma-
 
 from __future__ import annotations
 
+from functools import partialmethod
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -119,6 +121,12 @@ def _unpack(data, recency, T):
     return data, recency, T
 
 
+def require_fit(model, attr: str) -> None:
+    """Refuse to use ``model`` before ``fit`` has set its fitted attribute ``attr``."""
+    if not hasattr(model, attr):
+        raise ValueError(f"{model.name}: call fit() first")
+
+
 class _Fitted:
     """Shared parts of the wrappers: summary table, information criteria."""
 
@@ -132,9 +140,7 @@ class _Fitted:
         self.tol = tol
         self.warm_start = warm_start
 
-    def _require_fit(self):
-        if not hasattr(self, "params_"):
-            raise ValueError(f"{self.name}: call fit() first")
+    _require_fit = partialmethod(require_fit, "params_")
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,21 @@ def row_labels(df: pd.DataFrame, mask) -> list:
     return [int(i) + 1 for i in idx]
 
 
+def refuse_rows(
+    problem: str, df: pd.DataFrame, mask, values=None, *, source, column, hint=None
+) -> NoReturn:
+    """Raise a :class:`DataValidationError` naming the rows of ``df`` where ``mask`` holds
+    (1-based, see :func:`row_labels`) and the offending ``values``."""
+    raise DataValidationError(
+        problem,
+        source=source,
+        column=column,
+        rows=row_labels(df, mask),
+        values=values,
+        hint=hint,
+    )
+
+
 def require_columns(df: pd.DataFrame, required: Sequence[str], source: str) -> None:
     """Raise if any of ``required`` is missing from ``df``."""
     missing = [c for c in required if c not in df.columns]
@@ -200,12 +216,13 @@ def parse_dates(
         else:
             ambiguous = text.str.match(AMBIGUOUS_DATE).fillna(False).astype(bool)
             if ambiguous.any():
-                raise DataValidationError(
+                refuse_rows(
                     "dates whose day/month order is ambiguous (05.03.2013 is 5 March or 3 May)",
+                    df,
+                    ambiguous,
+                    raw[ambiguous].tolist(),
                     source=source,
                     column=column,
-                    rows=row_labels(df, ambiguous),
-                    values=raw[ambiguous].tolist(),
                     hint="Give the parameter date_format (e.g. '%d.%m.%Y' or '%m/%d/%Y') or "
                     "write dates as YYYY-MM-DD",
                 )
@@ -222,13 +239,14 @@ def parse_dates(
         out = out.mask(relative)
         bad = out.isna() & text.notna() & (text != "")
         if bad.any():
-            raise DataValidationError(
+            refuse_rows(
                 "dates that cannot be parsed"
                 + (f" with date_format {date_format!r}" if date_format else ""),
+                df,
+                bad,
+                raw[bad].tolist(),
                 source=source,
                 column=column,
-                rows=row_labels(df, bad),
-                values=raw[bad].tolist(),
                 hint="Write dates as YYYY-MM-DD or YYYY/M/D",
             )
         if getattr(out.dt, "tz", None) is not None:
@@ -243,12 +261,13 @@ def parse_dates(
         today = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
         odd = ((out < EARLIEST_DATE) | (out >= today)).fillna(False).to_numpy()
         if odd.any():
-            raise DataValidationError(
+            refuse_rows(
                 f"implausible dates (before {EARLIEST_DATE.date()} or in the future)",
+                df,
+                odd,
+                raw[odd].tolist(),
                 source=source,
                 column=column,
-                rows=row_labels(df, odd),
-                values=raw[odd].tolist(),
             )
     return out
 
@@ -286,22 +305,24 @@ def numeric(
         out = pd.to_numeric(raw, errors="coerce").astype(float)
         bad = out.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
         if bad.any():
-            raise DataValidationError(
+            refuse_rows(
                 "non-numeric values",
+                df,
+                bad,
+                raw[bad].tolist(),
                 source=source,
                 column=column,
-                rows=row_labels(df, bad),
-                values=raw[bad].tolist(),
             )
     if absurd is not None:
         odd = (~np.isfinite(out) & out.notna()) | (out.abs() > absurd)
         if odd.any():
-            raise DataValidationError(
+            refuse_rows(
                 f"infinite or absurd values (beyond {absurd:g})",
+                df,
+                odd.to_numpy(),
+                raw[odd].tolist(),
                 source=source,
                 column=column,
-                rows=row_labels(df, odd.to_numpy()),
-                values=raw[odd].tolist(),
             )
     if not allow_missing and out.isna().any():
         raise DataValidationError(
