@@ -140,6 +140,16 @@ def refuse_rows(
     )
 
 
+def _refuse_entries(
+    problem: str, df: pd.DataFrame, column: str, mask, source, hint=None
+) -> NoReturn:
+    """:func:`refuse_rows` with the offending entries of ``df[column]`` as the values."""
+    mask = np.asarray(mask)
+    refuse_rows(
+        problem, df, mask, df[column][mask].tolist(), source=source, column=column, hint=hint
+    )
+
+
 def require_columns(df: pd.DataFrame, required: Sequence[str], source: str) -> None:
     """Raise if any of ``required`` is missing from ``df``."""
     missing = [c for c in required if c not in df.columns]
@@ -216,14 +226,13 @@ def parse_dates(
         else:
             ambiguous = text.str.match(AMBIGUOUS_DATE).fillna(False).astype(bool)
             if ambiguous.any():
-                refuse_rows(
+                _refuse_entries(
                     "dates whose day/month order is ambiguous (05.03.2013 is 5 March or 3 May)",
                     df,
+                    column,
                     ambiguous,
-                    raw[ambiguous].tolist(),
-                    source=source,
-                    column=column,
-                    hint="Give the parameter date_format (e.g. '%d.%m.%Y' or '%m/%d/%Y') or "
+                    source,
+                    "Give the parameter date_format (e.g. '%d.%m.%Y' or '%m/%d/%Y') or "
                     "write dates as YYYY-MM-DD",
                 )
             local = text.str.replace(TZ_SUFFIX, "", regex=True)
@@ -239,15 +248,14 @@ def parse_dates(
         out = out.mask(relative)
         bad = out.isna() & text.notna() & (text != "")
         if bad.any():
-            refuse_rows(
+            _refuse_entries(
                 "dates that cannot be parsed"
                 + (f" with date_format {date_format!r}" if date_format else ""),
                 df,
+                column,
                 bad,
-                raw[bad].tolist(),
-                source=source,
-                column=column,
-                hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+                source,
+                "Write dates as YYYY-MM-DD or YYYY/M/D",
             )
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
@@ -261,13 +269,12 @@ def parse_dates(
         today = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
         odd = ((out < EARLIEST_DATE) | (out >= today)).fillna(False).to_numpy()
         if odd.any():
-            refuse_rows(
+            _refuse_entries(
                 f"implausible dates (before {EARLIEST_DATE.date()} or in the future)",
                 df,
+                column,
                 odd,
-                raw[odd].tolist(),
-                source=source,
-                column=column,
+                source,
             )
     return out
 
@@ -305,24 +312,12 @@ def numeric(
         out = pd.to_numeric(raw, errors="coerce").astype(float)
         bad = out.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
         if bad.any():
-            refuse_rows(
-                "non-numeric values",
-                df,
-                bad,
-                raw[bad].tolist(),
-                source=source,
-                column=column,
-            )
+            _refuse_entries("non-numeric values", df, column, bad, source)
     if absurd is not None:
         odd = (~np.isfinite(out) & out.notna()) | (out.abs() > absurd)
         if odd.any():
-            refuse_rows(
-                f"infinite or absurd values (beyond {absurd:g})",
-                df,
-                odd.to_numpy(),
-                raw[odd].tolist(),
-                source=source,
-                column=column,
+            _refuse_entries(
+                f"infinite or absurd values (beyond {absurd:g})", df, column, odd.to_numpy(), source
             )
     if not allow_missing and out.isna().any():
         raise DataValidationError(
