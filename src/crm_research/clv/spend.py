@@ -191,14 +191,8 @@ def gamma_gamma_verdict(model: GammaGamma, context: str = "") -> FitVerdict:
     """
     text, bad = _identification(model, model.param_names)
     if bad:
-        return FitVerdict(
-            model.name,
-            "at_bound",
-            penalizer=model.penalizer,
-            detail=f"95% interval wider than a factor {MAX_CI_RATIO:g} for {bad}: {text}",
-            parameters=tuple(bad),
-            context=context,
-        )
+        detail = f"95% interval wider than a factor {MAX_CI_RATIO:g} for {bad}: {text}"
+        return FitVerdict.at_bound(model, detail, bad, context)
     if model.penalizer > 0:
         return FitVerdict(
             model.name,
