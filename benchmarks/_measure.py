@@ -6,10 +6,13 @@ Each measured step runs in its own process so that its peak resident memory
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 WRAPPER = """
 import json, resource, time
@@ -31,3 +34,57 @@ def measure(body: str, setup: str = "", extra: str = "extra = {}") -> dict:
         raise RuntimeError(r.stderr)
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("__RESULT__"))
     return json.loads(line[len("__RESULT__") :])
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def stage_args(doc: str) -> argparse.Namespace:
+    """The options of a stage benchmark: ``--members``, ``--seed``, ``--no-notebook``."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--members", type=int, default=60_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--no-notebook", action="store_true")
+    return ap.parse_args()
+
+
+def simulated_tables(tmp: str, members: int, seed: int) -> Path:
+    """Simulate ``members`` and save their processed tables in ``tmp/processed`` (in a
+    fresh process, so the benchmark's own memory is not counted)."""
+    processed = Path(tmp) / "processed"
+    measure(
+        f"simulate_programme({members}, seed={seed}).to_dataset().save(r'{processed}')",
+        setup="from crm_research.data.simulate import simulate_programme",
+    )
+    return processed
+
+
+def time_notebook(stem: str, tmp: str, processed: Path, members: int, target: str, dirs) -> None:
+    """Run ``notebooks/<stem>.ipynb`` with papermill on the tables in ``processed`` (the
+    output folders ``dirs`` under ``tmp``) and print its time against ``target``."""
+    t0 = time.perf_counter()
+    params = []
+    for d in dirs:
+        params += ["-p", d, str(Path(tmp) / d.removesuffix("_dir"))]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(REPO / "notebooks" / f"{stem}.ipynb"),
+            str(Path(tmp) / "out.ipynb"),
+            "-p",
+            "processed_dir",
+            str(processed),
+            *params,
+            "--cwd",
+            str(REPO / "notebooks"),
+            "--no-progress-bar",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    print(
+        f"notebook {stem[:2]} on {members:,} members: {time.perf_counter() - t0:.1f} s "
+        f"including kernel start (target {target})"
+    )

@@ -8,31 +8,15 @@ Prints the time of each step (each in a fresh process) and of the whole notebook
 
 from __future__ import annotations
 
-import argparse
-import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
 
-from _measure import measure
-
-REPO = Path(__file__).resolve().parents[1]
+from _measure import measure, simulated_tables, stage_args, time_notebook
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--members", type=int, default=60_000)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--no-notebook", action="store_true")
-    a = ap.parse_args()
-
+    a = stage_args(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
-        processed = Path(tmp) / "processed"
-        measure(
-            f"simulate_programme({a.members}, seed={a.seed}).to_dataset().save(r'{processed}')",
-            setup="from crm_research.data.simulate import simulate_programme",
-        )
+        processed = simulated_tables(tmp, a.members, a.seed)
         setup = f"""
             from crm_research import segmentation as sg
             from crm_research.data import load_processed
@@ -81,31 +65,13 @@ def main() -> None:
             print(f"{step}: subsample / all members, time x{b_['seconds'] / a_['seconds']:.2f}")
 
         if not a.no_notebook:
-            t0 = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "papermill",
-                    str(REPO / "notebooks" / "04_lrfmc_segmentation.ipynb"),
-                    str(Path(tmp) / "out.ipynb"),
-                    "-p",
-                    "processed_dir",
-                    str(processed),
-                    "-p",
-                    "figures_dir",
-                    str(Path(tmp) / "fig"),
-                    "-p",
-                    "metrics_dir",
-                    str(Path(tmp) / "metrics"),
-                    "--no-progress-bar",
-                ],
-                check=True,
-                capture_output=True,
-            )
-            print(
-                f"notebook 04 on {a.members:,} members: {time.perf_counter() - t0:.1f} s "
-                "including kernel start (target well under 40 s)"
+            time_notebook(
+                "04_lrfmc_segmentation",
+                tmp,
+                processed,
+                a.members,
+                "well under 40 s",
+                ("figures_dir", "metrics_dir"),
             )
 
 

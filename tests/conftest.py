@@ -7,6 +7,7 @@ change a table copies it first.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from crm_research.data.simulate import simulate_programme
@@ -55,3 +56,37 @@ def ahp_matrix_04():
         if node.targets[0].id == "ahp_matrix":
             return ast.literal_eval(node.value)
     raise LookupError("notebook 04 has no ahp_matrix parameter")
+
+
+@pytest.fixture
+def log():
+    """A hand-made flight log, member table and complaints (tests/test_snapshot.py
+    computes the snapshot of it by hand)."""
+    # member 1: flights on both years of the window and one before it
+    # member 2: one flight in the last year only
+    # member 3: flew only before the window
+    rows = [
+        (1, "2011-06-01", 1000, 0.5, 500.0),  # before the window (window starts 2012-03-31, excl.)
+        (1, "2012-05-01", 2000, 1.0, 2000.0),  # first year of the window
+        (1, "2013-06-01", 1000, 0.5, 400.0),  # last year (after 2013-03-31)
+        (1, "2013-06-11", 1000, 0.7, 600.0),  # last year
+        (2, "2014-03-31", 800, 0.8, 640.0),  # on the observation end
+        (3, "2010-01-01", 1500, 0.9, 1350.0),
+    ]
+    f = pd.DataFrame(rows, columns=["MEMBER_NO", "FLIGHT_DATE", "SEG_KM", "DISCOUNT", "REVENUE"])
+    f["FLIGHT_DATE"] = pd.to_datetime(f["FLIGHT_DATE"])
+    m = pd.DataFrame(
+        {
+            "MEMBER_NO": [1, 2, 3],
+            "FFP_DATE": pd.to_datetime(["2011-01-01", "2014-01-01", "2009-12-01"]),
+            "FFP_TIER": [5, 4, 4],
+            "AGE": [40, 30, 50],
+        }
+    )
+    c = pd.DataFrame(
+        {
+            "MEMBER_NO": [1, 1, 2],
+            "COMPLAINT_DATE": pd.to_datetime(["2011-06-02", "2013-06-12", "2014-03-30"]),
+        }
+    )
+    return f, m, c

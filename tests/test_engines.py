@@ -61,34 +61,10 @@ def reference():
 
 # --- small logs ---------------------------------------------------------------------------
 @pytest.fixture
-def log():
-    """The snapshot tests' log: flights before, in both years of the window, on the end."""
-    rows = [
-        (1, "2011-06-01", 1000, 0.5, 500.0),
-        (1, "2012-05-01", 2000, 1.0, 2000.0),
-        (1, "2013-06-01", 1000, 0.5, 400.0),
-        (1, "2013-06-11", 1000, 0.7, 600.0),
-        (2, "2014-03-31", 800, 0.8, 640.0),
-        (3, "2010-01-01", 1500, 0.9, 1350.0),
-    ]
-    f = pd.DataFrame(rows, columns=["MEMBER_NO", "FLIGHT_DATE", "SEG_KM", "DISCOUNT", "REVENUE"])
-    f["FLIGHT_DATE"] = pd.to_datetime(f["FLIGHT_DATE"])
-    m = pd.DataFrame(
-        {
-            "MEMBER_NO": [1, 2, 3],
-            "FFP_DATE": pd.to_datetime(["2011-01-01", "2014-01-01", "2009-12-01"]),
-            "FFP_TIER": [5, 4, 4],
-            "AGE": [40, 30, 50],
-            "WORK_CITY": ["北京", "上海", None],
-        }
-    )
-    c = pd.DataFrame(
-        {
-            "MEMBER_NO": [1, 1, 2],
-            "COMPLAINT_DATE": pd.to_datetime(["2011-06-02", "2013-06-12", "2014-03-30"]),
-        }
-    )
-    return f, m, c
+def log(log):
+    """The snapshot tests' log (conftest.py), with a work city per member."""
+    f, m, c = log
+    return f, m.assign(WORK_CITY=["北京", "上海", None]), c
 
 
 @pytest.fixture(scope="module")

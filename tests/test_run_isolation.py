@@ -28,6 +28,25 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "crm_research.cli", *args]
 
 
+def _run_until(root, log, out, only: str, notebook: str, **popen) -> subprocess.Popen:
+    """Start ``run --only only`` in the background; return once papermill has written
+    ``notebook`` into the staging folder (or the run ended, or 10 minutes passed)."""
+    proc = subprocess.Popen(
+        _cli("run", "--data", str(log), "--out", str(out), "--only", only, "--no-progress"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        **popen,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if list(out.glob(f".staging-*/{notebook}")):
+            break
+        time.sleep(0.1)
+    return proc
+
+
 def _tree(root: Path) -> dict[str, str]:
     out = {}
     for p in sorted(root.rglob("*")):
@@ -113,18 +132,7 @@ def test_run_with_out_leaves_the_repository_alone(hostile_run):
 def test_sigterm_in_notebook_02_keeps_the_previous_run(hostile_run):
     root, log, out, _, _ = hostile_run
     before = _tree(out)
-    proc = subprocess.Popen(
-        _cli("run", "--data", str(log), "--out", str(out), "--only", "01-03", "--no-progress"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=root,
-    )
-    deadline = time.time() + 600
-    while time.time() < deadline and proc.poll() is None:
-        if list(out.glob(".staging-*/02_clv_purchase_models.ipynb")):
-            break
-        time.sleep(0.1)
+    proc = _run_until(root, log, out, "01-03", "02_clv_purchase_models.ipynb")
     assert proc.poll() is None, proc.communicate()
     # papermill writes the output notebook as 02 starts; its kernel takes longer than this
     # to start, so the signal lands while notebook 02 runs (on a busy or an idle machine)
@@ -161,19 +169,7 @@ def test_ctrl_c_to_the_process_group_is_one_line(hostile_run):
     """Ctrl-C in a terminal signals the runner *and* its kernel: still one line, no noise."""
     root, log, out, _, _ = hostile_run
     before = _tree(out)
-    proc = subprocess.Popen(
-        _cli("run", "--data", str(log), "--out", str(out), "--only", "01-02", "--no-progress"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=root,
-        start_new_session=True,
-    )
-    deadline = time.time() + 600
-    while time.time() < deadline and proc.poll() is None:
-        if list(out.glob(".staging-*/01_data_exploration.ipynb")):
-            break
-        time.sleep(0.1)
+    proc = _run_until(root, log, out, "01-02", "01_data_exploration.ipynb", start_new_session=True)
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)

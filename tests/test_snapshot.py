@@ -10,38 +10,6 @@ from crm_research.data.snapshot import build_snapshot, validate_flights, validat
 OBS = pd.Timestamp("2014-03-31")
 
 
-@pytest.fixture
-def log():
-    # member 1: flights on both years of the window and one before it
-    # member 2: one flight in the last year only
-    # member 3: flew only before the window
-    rows = [
-        (1, "2011-06-01", 1000, 0.5, 500.0),  # before the window (window starts 2012-03-31, excl.)
-        (1, "2012-05-01", 2000, 1.0, 2000.0),  # first year of the window
-        (1, "2013-06-01", 1000, 0.5, 400.0),  # last year (after 2013-03-31)
-        (1, "2013-06-11", 1000, 0.7, 600.0),  # last year
-        (2, "2014-03-31", 800, 0.8, 640.0),  # on the observation end
-        (3, "2010-01-01", 1500, 0.9, 1350.0),
-    ]
-    f = pd.DataFrame(rows, columns=["MEMBER_NO", "FLIGHT_DATE", "SEG_KM", "DISCOUNT", "REVENUE"])
-    f["FLIGHT_DATE"] = pd.to_datetime(f["FLIGHT_DATE"])
-    m = pd.DataFrame(
-        {
-            "MEMBER_NO": [1, 2, 3],
-            "FFP_DATE": pd.to_datetime(["2011-01-01", "2014-01-01", "2009-12-01"]),
-            "FFP_TIER": [5, 4, 4],
-            "AGE": [40, 30, 50],
-        }
-    )
-    c = pd.DataFrame(
-        {
-            "MEMBER_NO": [1, 1, 2],
-            "COMPLAINT_DATE": pd.to_datetime(["2011-06-02", "2013-06-12", "2014-03-30"]),
-        }
-    )
-    return f, m, c
-
-
 def test_hand_computed_snapshot(log):
     f, m, c = log
     s = build_snapshot(f, m, OBS, complaints=c).set_index("MEMBER_NO")

@@ -17,6 +17,7 @@ import pytest
 from crm_research.data.fixtures import write_textbook_csv
 from crm_research.data.simulate import simulate_programme
 from crm_research.report import list_notebooks, run_study
+from crm_research.report.browser import HEADLESS_FLAGS
 
 pytestmark = pytest.mark.slow
 
@@ -110,17 +111,7 @@ def test_report_renders_in_headless_chromium(synthetic_runs):
     res, _ = synthetic_runs
     report = res.run_dir / "management_report.html"
     profile = tempfile.mkdtemp()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
+    flags = [*HEADLESS_FLAGS, f"--user-data-dir={profile}"]
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", report.as_uri()],
         capture_output=True,

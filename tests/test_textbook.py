@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from crm_research.data import load_processed
-from crm_research.data.fixtures import textbook_frame, write_textbook_csv
+from crm_research.data.fixtures import NULL_COLUMNS, textbook_frame, write_textbook_csv
 from crm_research.data.schema import SNAPSHOT_COLUMNS, DataValidationError
 from crm_research.data.snapshot import build_snapshot
 from crm_research.data.textbook import (
@@ -131,15 +131,7 @@ def test_loader_reads_every_quirk(tmp_path, encoding):
     assert pd.isna(s.loc[5, "SUM_YR_1"]) and pd.isna(s.loc[5, "AGE"])
     assert pd.isna(s.loc[6, "SUM_YR_2"]) and pd.isna(s.loc[6, "WORK_COUNTRY"])
     nulls = ds.info["quality"]["nulls"]
-    for col in (
-        "SUM_YR_1",
-        "SUM_YR_2",
-        "AGE",
-        "GENDER",
-        "WORK_CITY",
-        "WORK_PROVINCE",
-        "WORK_COUNTRY",
-    ):
+    for col in NULL_COLUMNS:
         assert nulls[col] == 1, col
 
     # ages above 100 and implausible first flights are flagged and kept by default

@@ -141,6 +141,12 @@ def _dispatch(args) -> int:
             Path("data/raw")
             / synthetic_folder_name(args.members, args.seed, args.process, args.obs_end)
         )
+        options = {
+            "n_members": args.members,
+            "seed": args.seed,
+            "process": args.process,
+            "obs_end": args.obs_end,
+        }
         if args.format == "parquet":
             if args.chunk_members < 1:
                 raise ParameterError(
@@ -153,22 +159,10 @@ def _dispatch(args) -> int:
                     "data: give another --out, or move the folder away"
                 )
             out = write_synthetic_parquet(
-                out,
-                n_members=args.members,
-                seed=args.seed,
-                process=args.process,
-                obs_end=args.obs_end,
-                chunk_members=args.chunk_members,
-                log=print,
+                out, **options, chunk_members=args.chunk_members, log=print
             )
         else:
-            out = write_synthetic(
-                out,
-                n_members=args.members,
-                seed=args.seed,
-                process=args.process,
-                obs_end=args.obs_end,
-            )
+            out = write_synthetic(out, **options)
         print(f"wrote {args.members:,} simulated members (seed {args.seed}) to {out}")
         print(f"use it with: crm-research run --data {out}")
         return 0

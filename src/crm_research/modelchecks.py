@@ -64,18 +64,13 @@ def model_checks_table(checks: list[dict]) -> pd.DataFrame:
     return df[list(COLUMNS)]
 
 
-def _params(check: dict) -> str:
-    p = check.get("parameters") or []
-    return ", ".join(p) if p else "some of its parameters"
-
-
 def plain_caveat(check: dict, language: str = "en") -> str | None:
     """One check in plain words for managers (``en`` or ``zh``); None for a clean fit.
 
     A check with ``role`` ``"candidate"`` or ``"comparison"``, or whose context says "not
     used" (a model that was compared but not used for the figures), says so.
     """
-    text = _plain_zh(check) if language == "zh" else _plain(check)
+    text = _plain(check, language)
     compared = check.get("role") in ("candidate", "comparison") or "not used" in str(
         check.get("context", "")
     )
@@ -88,59 +83,71 @@ def plain_caveat(check: dict, language: str = "en") -> str | None:
     return text
 
 
-def _plain(check: dict) -> str | None:
-    status = check.get("status")
-    model = check.get("model", "a model")
-    where = check.get("context", "")
-    where = f" ({where})" if where else ""
-    if status == "penalized":
-        return (
-            f"**{model}{where}** could only be estimated with a stabilising penalty "
-            f"(strength {float(check.get('penalizer', 0)):g}): the data alone did not pin it "
+#: Plain sentences per language: the default model name, how the fit's context is
+#: shown, the words for "no parameter named", and one template per status that is not
+#: clean ("failed_score": a churn score that ranks worse than chance). Model names and
+#: contexts stay as recorded.
+_SENTENCES = {
+    "en": {
+        "model": "a model",
+        "where": " ({})",
+        "no_parameters": "some of its parameters",
+        "penalized": (
+            "**{model}{where}** could only be estimated with a stabilising penalty "
+            "(strength {penalizer:g}): the data alone did not pin it "
             "down, so its figures are pulled towards simpler values. Use them as rough "
             "guides, not exact amounts."
-        )
-    if status == "at_bound":
-        return (
-            f"**{model}{where}**: these data cannot determine {_params(check)} (the estimate "
+        ),
+        "at_bound": (
+            "**{model}{where}**: these data cannot determine {parameters} (the estimate "
             "ran to the edge of what the model allows). Its results on these data are not "
             "reliable; the study does not choose such a model."
-        )
-    if status == "failed":
-        if check.get("check") == "score" or str(model).startswith("churn score"):
-            return (
-                f"**{model}{where}** ranks the members who left below those who stayed "
-                "(worse than chance): it must not be used to pick members for retention."
-            )
-        return f"**{model}{where}** could not be estimated from these data and was left out."
-    return None
-
-
-def _plain_zh(check: dict) -> str | None:
-    """The same sentences in Chinese (model names and contexts stay as recorded)."""
-    status = check.get("status")
-    model = check.get("model", "模型")
-    where = check.get("context", "")
-    where = f"（{where}）" if where else ""
-    if status == "penalized":
-        return (
-            f"**{model}{where}** 只有加入稳定化惩罚（强度 {float(check.get('penalizer', 0)):g}）"
+        ),
+        "failed_score": (
+            "**{model}{where}** ranks the members who left below those who stayed "
+            "(worse than chance): it must not be used to pick members for retention."
+        ),
+        "failed": "**{model}{where}** could not be estimated from these data and was left out.",
+    },
+    "zh": {
+        "model": "模型",
+        "where": "（{}）",
+        "no_parameters": "",
+        "penalized": (
+            "**{model}{where}** 只有加入稳定化惩罚（强度 {penalizer:g}）"
             "才能估计：仅凭数据无法确定其参数，结果会偏向更简单的取值。请把这些数字当作粗略参考，"
             "而不是精确金额。"
-        )
-    if status == "at_bound":
-        return (
-            f"**{model}{where}**：这些数据无法确定参数 {', '.join(check.get('parameters') or [])}"
+        ),
+        "at_bound": (
+            "**{model}{where}**：这些数据无法确定参数 {parameters}"
             "（估计值到达了模型允许范围的边界）。其结果在这些数据上不可靠，研究不会选用这样的模型。"
-        )
-    if status == "failed":
-        if check.get("check") == "score" or str(model).startswith("churn score"):
-            return (
-                f"**{model}{where}** 对流失会员的排序比留存会员还低（不如随机）："
-                "不得用它挑选需要挽留的会员。"
-            )
-        return f"**{model}{where}** 无法用这些数据估计，已被略去。"
-    return None
+        ),
+        "failed_score": (
+            "**{model}{where}** 对流失会员的排序比留存会员还低（不如随机）："
+            "不得用它挑选需要挽留的会员。"
+        ),
+        "failed": "**{model}{where}** 无法用这些数据估计，已被略去。",
+    },
+}
+_STATUSES = ("penalized", "at_bound", "failed")
+
+
+def _plain(check: dict, language: str = "en") -> str | None:
+    words = _SENTENCES["zh" if language == "zh" else "en"]
+    status = check.get("status")
+    if status not in _STATUSES:
+        return None
+    model = check.get("model", words["model"])
+    where = check.get("context", "")
+    fields = {"model": model, "where": words["where"].format(where) if where else ""}
+    if status == "penalized":
+        fields["penalizer"] = float(check.get("penalizer", 0))
+    elif status == "at_bound":
+        p = check.get("parameters") or []
+        fields["parameters"] = ", ".join(p) if p else words["no_parameters"]
+    elif check.get("check") == "score" or str(model).startswith("churn score"):
+        status = "failed_score"
+    return words[status].format(**fields)
 
 
 def plain_caveats(checks: list[dict], language: str = "en") -> list[str]:

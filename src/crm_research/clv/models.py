@@ -36,6 +36,8 @@ for customer base analysis. Journal of Marketing Research 42(4), 415-430 (Gamma-
 
 from __future__ import annotations
 
+from functools import partialmethod
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -119,6 +121,12 @@ def _unpack(data, recency, T):
     return data, recency, T
 
 
+def require_fit(model, attr: str) -> None:
+    """Refuse to use ``model`` before ``fit`` has set its fitted attribute ``attr``."""
+    if not hasattr(model, attr):
+        raise ValueError(f"{model.name}: call fit() first")
+
+
 class _Fitted:
     """Shared parts of the wrappers: summary table, information criteria."""
 
@@ -132,9 +140,7 @@ class _Fitted:
         self.tol = tol
         self.warm_start = warm_start
 
-    def _require_fit(self):
-        if not hasattr(self, "params_"):
-            raise ValueError(f"{self.name}: call fit() first")
+    _require_fit = partialmethod(require_fit, "params_")
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -291,36 +297,27 @@ class _PurchaseModel(_Fitted):
         vals = {k: float(v) for k, v in self.params_.items()}
         if off:
             shown = ", ".join(f"{k} = {vals[k]:.3g}" for k in off)
-            return FitVerdict(
-                self.name,
-                "at_bound",
-                penalizer=self.penalizer,
-                detail=f"{shown} ran to the edge of the parameter space",
-                parameters=tuple(off),
-            )
+            return FitVerdict.at_bound(self, f"{shown} ran to the edge of the parameter space", off)
         se = self.standard_errors_
         bad_se = [k for k in self.param_names if not np.isfinite(se.get(k, np.nan))]
         if bad_se and self._want_se:
-            return FitVerdict(
-                self.name,
-                "at_bound",
-                penalizer=self.penalizer,
-                detail="the likelihood is flat or not concave at the optimum (no finite "
+            return FitVerdict.at_bound(
+                self,
+                "the likelihood is flat or not concave at the optimum (no finite "
                 f"standard error for {', '.join(bad_se)})",
-                parameters=tuple(bad_se),
+                bad_se,
             )
         if self.penalizer == 0:
             ridge = self._ridge(rows) if ridge else None
             if ridge is not None:
                 names, drop, f, limit = ridge
                 shown = ", ".join(f"{k} = {vals[k]:.3g}" for k in names)
-                return FitVerdict(
-                    self.name,
-                    "at_bound",
-                    detail=f"{shown}: moving {' and '.join(names)} {f:g} times further "
+                return FitVerdict.at_bound(  # penalizer 0 here
+                    self,
+                    f"{shown}: moving {' and '.join(names)} {f:g} times further "
                     f"towards the edge lowers the log-likelihood by only {max(drop, 0.0):.2f}"
                     f" (< {limit:.3g})",
-                    parameters=names,
+                    names,
                 )
             return FitVerdict(self.name, "converged")
         return FitVerdict(

@@ -47,13 +47,14 @@ purchase process application. Marketing Science 13(1), 41-67.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from functools import partialmethod
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
 from ..data.schema import DataValidationError, row_labels
-from .models import FitError, GammaGamma
+from .models import FitError, GammaGamma, require_fit
 from .verdict import FitVerdict
 
 #: "dependent" when the whole interval of Spearman's rho lies beyond +-this. Fader, Hardie
@@ -190,14 +191,8 @@ def gamma_gamma_verdict(model: GammaGamma, context: str = "") -> FitVerdict:
     """
     text, bad = _identification(model, model.param_names)
     if bad:
-        return FitVerdict(
-            model.name,
-            "at_bound",
-            penalizer=model.penalizer,
-            detail=f"95% interval wider than a factor {MAX_CI_RATIO:g} for {bad}: {text}",
-            parameters=tuple(bad),
-            context=context,
-        )
+        detail = f"95% interval wider than a factor {MAX_CI_RATIO:g} for {bad}: {text}"
+        return FitVerdict.at_bound(model, detail, bad, context)
     if model.penalizer > 0:
         return FitVerdict(
             model.name,
@@ -469,9 +464,7 @@ class LogSpendRegression:
         return FitVerdict(self.name, "converged", context=context)
 
     # -- predictions -------------------------------------------------------------------
-    def _require_fit(self):
-        if not hasattr(self, "rate_params_"):
-            raise ValueError(f"{self.name}: call fit() first")
+    _require_fit = partialmethod(require_fit, "rate_params_")
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -72,6 +72,19 @@ def discounted_expected_flights(
     return model.expected_flights_path(times, frequency, recency, T, combine=combine, unique=unique)
 
 
+def _discounted_per_member(model, histories, inv, horizon_months, discount_rate_annual, dpu):
+    """Discounted expected flights once per distinct history ``(x, t_x, T)``, mapped back
+    to the members by ``inv`` (as :func:`~crm_research.clv.summary.compress` returns it)."""
+    return discounted_expected_flights(
+        model,
+        *histories,
+        horizon_months=horizon_months,
+        discount_rate_annual=discount_rate_annual,
+        days_per_unit=dpu,
+        unique=True,
+    )[inv]
+
+
 def customer_lifetime_value(
     purchase: _PurchaseModel,
     spend: GammaGamma | LogSpendRegression,
@@ -106,16 +119,9 @@ def customer_lifetime_value(
     # every model quantity once per distinct history, then mapped back to members
     rows, inv = compress(x, tx, tt)
     rx, rtx, rT = (rows[c].to_numpy() for c in ("frequency", "recency", "T"))
-    det = discounted_expected_flights(
-        purchase,
-        rx,
-        rtx,
-        rT,
-        horizon_months=horizon_months,
-        discount_rate_annual=discount_rate_annual,
-        days_per_unit=dpu,
-        unique=True,
-    )[inv]
+    det = _discounted_per_member(
+        purchase, (rx, rtx, rT), inv, horizon_months, discount_rate_annual, dpu
+    )
     p_alive = purchase.p_alive(rx, rtx, rT, unique=True)[inv]
     flights = purchase.expected_flights_path(
         [month * horizon_months], rx, rtx, rT, combine=[1.0], unique=True
@@ -239,16 +245,9 @@ def bootstrap_clv(
             reason = str(err).split(". Remedy")[0]
             failures[reason] = failures.get(reason, 0) + 1
             continue
-        det = discounted_expected_flights(
-            pm,
-            rx,
-            rtx,
-            rT,
-            horizon_months=horizon_months,
-            discount_rate_annual=discount_rate_annual,
-            days_per_unit=dpu,
-            unique=True,
-        )[inv]
+        det = _discounted_per_member(
+            pm, (rx, rtx, rT), inv, horizon_months, discount_rate_annual, dpu
+        )
         clv = margin * spend_per_flight(sm, summary) * det
         if not np.all(np.isfinite(clv)):
             # e.g. lifetimes' hypergeometric term at extreme estimates: never a silent NaN

@@ -98,6 +98,18 @@ class FitVerdict:
         return d
 
     @classmethod
+    def at_bound(cls, model, detail: str, parameters, context: str = "") -> FitVerdict:
+        """The ``at_bound`` verdict of a fitted ``model`` (its ``name`` and ``penalizer``)."""
+        return cls(
+            model.name,
+            "at_bound",
+            penalizer=model.penalizer,
+            detail=detail,
+            parameters=tuple(parameters),
+            context=context,
+        )
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FitVerdict:
         """Inverse of :meth:`to_dict` (extra keys such as ``sentence`` are ignored)."""
         keys = ("model", "status", "penalizer", "detail", "parameters", "context")

@@ -44,6 +44,8 @@ QUIRK_RATES = {
     "first_flight_after_load_time": 1 / 20_000,
     "zero_padded_dates": 0.05,
 }
+#: The columns the writer leaves empty in some rows (the ``null_<column>`` rates above).
+NULL_COLUMNS = tuple(k.removeprefix("null_") for k in QUIRK_RATES if k.startswith("null_"))
 
 _GENDER_TO_CHINESE = {
     "m": "男",
@@ -307,15 +309,7 @@ def _format_textbook(frame: pd.DataFrame, *, quirks: bool, rates: dict, seed: in
     last[blocks["last_flight_placeholder"]] = LAST_FLIGHT_PLACEHOLDER
     out["LAST_FLIGHT_DATE"] = last
 
-    for c in (
-        "SUM_YR_1",
-        "SUM_YR_2",
-        "AGE",
-        "GENDER",
-        "WORK_CITY",
-        "WORK_PROVINCE",
-        "WORK_COUNTRY",
-    ):
+    for c in NULL_COLUMNS:
         if c == "AGE":  # keep the ages above 100 visible
             pool = np.setdiff1d(np.arange(n), blocks["age_over_100"])
             rows = rng.choice(pool, size=min(count("null_AGE"), len(pool)), replace=False)
@@ -336,4 +330,4 @@ def _unpadded(d: pd.Series) -> np.ndarray:
     return (y + "/" + m + "/" + day).astype(object).to_numpy()
 
 
-__all__ = ["QUIRK_RATES", "textbook_frame", "write_textbook_csv"]
+__all__ = ["NULL_COLUMNS", "QUIRK_RATES", "textbook_frame", "write_textbook_csv"]

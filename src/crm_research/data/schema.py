@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,31 @@ def row_labels(df: pd.DataFrame, mask) -> list:
     return [int(i) + 1 for i in idx]
 
 
+def refuse_rows(
+    problem: str, df: pd.DataFrame, mask, values=None, *, source, column, hint=None
+) -> NoReturn:
+    """Raise a :class:`DataValidationError` naming the rows of ``df`` where ``mask`` holds
+    (1-based, see :func:`row_labels`) and the offending ``values``."""
+    raise DataValidationError(
+        problem,
+        source=source,
+        column=column,
+        rows=row_labels(df, mask),
+        values=values,
+        hint=hint,
+    )
+
+
+def _refuse_entries(
+    problem: str, df: pd.DataFrame, column: str, mask, source, hint=None
+) -> NoReturn:
+    """:func:`refuse_rows` with the offending entries of ``df[column]`` as the values."""
+    mask = np.asarray(mask)
+    refuse_rows(
+        problem, df, mask, df[column][mask].tolist(), source=source, column=column, hint=hint
+    )
+
+
 def require_columns(df: pd.DataFrame, required: Sequence[str], source: str) -> None:
     """Raise if any of ``required`` is missing from ``df``."""
     missing = [c for c in required if c not in df.columns]
@@ -200,13 +226,13 @@ def parse_dates(
         else:
             ambiguous = text.str.match(AMBIGUOUS_DATE).fillna(False).astype(bool)
             if ambiguous.any():
-                raise DataValidationError(
+                _refuse_entries(
                     "dates whose day/month order is ambiguous (05.03.2013 is 5 March or 3 May)",
-                    source=source,
-                    column=column,
-                    rows=row_labels(df, ambiguous),
-                    values=raw[ambiguous].tolist(),
-                    hint="Give the parameter date_format (e.g. '%d.%m.%Y' or '%m/%d/%Y') or "
+                    df,
+                    column,
+                    ambiguous,
+                    source,
+                    "Give the parameter date_format (e.g. '%d.%m.%Y' or '%m/%d/%Y') or "
                     "write dates as YYYY-MM-DD",
                 )
             local = text.str.replace(TZ_SUFFIX, "", regex=True)
@@ -222,14 +248,14 @@ def parse_dates(
         out = out.mask(relative)
         bad = out.isna() & text.notna() & (text != "")
         if bad.any():
-            raise DataValidationError(
+            _refuse_entries(
                 "dates that cannot be parsed"
                 + (f" with date_format {date_format!r}" if date_format else ""),
-                source=source,
-                column=column,
-                rows=row_labels(df, bad),
-                values=raw[bad].tolist(),
-                hint="Write dates as YYYY-MM-DD or YYYY/M/D",
+                df,
+                column,
+                bad,
+                source,
+                "Write dates as YYYY-MM-DD or YYYY/M/D",
             )
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
@@ -243,12 +269,12 @@ def parse_dates(
         today = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
         odd = ((out < EARLIEST_DATE) | (out >= today)).fillna(False).to_numpy()
         if odd.any():
-            raise DataValidationError(
+            _refuse_entries(
                 f"implausible dates (before {EARLIEST_DATE.date()} or in the future)",
-                source=source,
-                column=column,
-                rows=row_labels(df, odd),
-                values=raw[odd].tolist(),
+                df,
+                column,
+                odd,
+                source,
             )
     return out
 
@@ -286,22 +312,12 @@ def numeric(
         out = pd.to_numeric(raw, errors="coerce").astype(float)
         bad = out.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
         if bad.any():
-            raise DataValidationError(
-                "non-numeric values",
-                source=source,
-                column=column,
-                rows=row_labels(df, bad),
-                values=raw[bad].tolist(),
-            )
+            _refuse_entries("non-numeric values", df, column, bad, source)
     if absurd is not None:
         odd = (~np.isfinite(out) & out.notna()) | (out.abs() > absurd)
         if odd.any():
-            raise DataValidationError(
-                f"infinite or absurd values (beyond {absurd:g})",
-                source=source,
-                column=column,
-                rows=row_labels(df, odd.to_numpy()),
-                values=raw[odd].tolist(),
+            _refuse_entries(
+                f"infinite or absurd values (beyond {absurd:g})", df, column, odd.to_numpy(), source
             )
     if not allow_missing and out.isna().any():
         raise DataValidationError(

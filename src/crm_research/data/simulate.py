@@ -159,16 +159,10 @@ class SimulatedProgramme:
 
     def to_dataset(self, as_of=None) -> Dataset:
         """The :class:`Dataset` with the member snapshot built at ``as_of`` (default obs_end)."""
-        from .snapshot import build_snapshot
+        from .snapshot import snapshot_of
 
         as_of = self.obs_end if as_of is None else pd.Timestamp(as_of)
-        snap = build_snapshot(
-            self.flights,
-            self.members,
-            as_of,
-            complaints=self.complaints,
-            noshows=self.noshows,
-        )
+        snap = snapshot_of(self, as_of)
         info = {
             "source": "synthetic",
             "obs_end": str(as_of.date()),

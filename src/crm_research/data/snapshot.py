@@ -88,22 +88,16 @@ def validate_flights(
     if members is not None:
         ffp = members.set_index(S.MEMBER)[S.FFP_DATE]
         known = out[S.MEMBER].isin(ffp.index)
-        if not known.all():
-            raise DataValidationError(
-                "flights by members missing from the member table",
-                source=source,
-                column=S.MEMBER,
-                rows=S.row_labels(out, ~known),
-                values=pd.unique(out.loc[~known, S.MEMBER]).tolist(),
-            )
+        _refuse_unknown(out, known, "flights by members missing from the member table", source)
         enrol = out[S.MEMBER].map(ffp)
         early = out[S.FLIGHT_DATE] < enrol
         if early.any():
-            raise DataValidationError(
+            S.refuse_rows(
                 "flights before the member's enrolment date (FFP_DATE)",
+                out,
+                early,
                 source=source,
                 column=S.FLIGHT_DATE,
-                rows=S.row_labels(out, early),
                 values=[
                     f"member {m}: flight {d.date()} < enrolment {e.date()}"
                     for m, d, e in zip(
@@ -133,6 +127,19 @@ def validate_members(members: pd.DataFrame, source: str = "member table") -> pd.
 
 
 MAX_SEGMENT_KM = 25_000  # the longest scheduled flight is about 15,300 km
+
+
+def _refuse_unknown(out: pd.DataFrame, known, problem: str, source: str) -> None:
+    """Raise naming the rows of ``out`` whose member is not ``known`` and those members."""
+    if not known.all():
+        S.refuse_rows(
+            problem,
+            out,
+            ~known,
+            pd.unique(out.loc[~known, S.MEMBER]).tolist(),
+            source=source,
+            column=S.MEMBER,
+        )
 
 
 def _check_ids(df: pd.DataFrame, source: str) -> None:
@@ -167,14 +174,12 @@ def validate_events(
         out[date_col] = pd.to_datetime(out[date_col])
     if known_ids is not None and len(out):
         known = out[S.MEMBER].isin(pd.Index(known_ids))
-        if not known.all():
-            raise DataValidationError(
-                "events of members that are not in the member table or the flight log",
-                source=source,
-                column=S.MEMBER,
-                rows=S.row_labels(out, ~known),
-                values=pd.unique(out.loc[~known, S.MEMBER]).tolist(),
-            )
+        _refuse_unknown(
+            out,
+            known,
+            "events of members that are not in the member table or the flight log",
+            source,
+        )
     if obs_end is not None and len(out):
         late = out[date_col] > pd.Timestamp(obs_end)
         if late.any():
@@ -333,6 +338,19 @@ def build_snapshot(
     cols = [c for c in S.SNAPSHOT_COLUMNS if c in out.columns]
     cols += [c for c in out.columns if c not in cols]
     return out[cols].reset_index(drop=True)
+
+
+def snapshot_of(tables, as_of, *, window_days: int = WINDOW_DAYS) -> pd.DataFrame:
+    """:func:`build_snapshot` of an object holding ``flights``, ``members``, ``complaints``
+    and ``noshows`` (a simulated programme, the pandas engine)."""
+    return build_snapshot(
+        tables.flights,
+        tables.members,
+        as_of,
+        complaints=tables.complaints,
+        noshows=tables.noshows,
+        window_days=window_days,
+    )
 
 
 def _is_sorted(member: np.ndarray, day: np.ndarray) -> bool:

@@ -354,16 +354,7 @@ def load_flight_log_folder(
         # table is read by our reader (encodings, date formats) and checked in pandas
         log, snap, end = _lazy_log(engine, spark_master, paths, obs_end, validate=True)
         tables = {k: _read_checked(k, p, log) for k, p in paths.items() if k != "flights"}
-        info = {
-            "source": "flightlog",
-            "obs_end": str(end.date()),
-            "obs_end_from": "parameter" if obs_end else "last flight in the log",
-            "has_ffp_columns": S.SEG_KM in log.columns and S.DISCOUNT in log.columns,
-            "time_unit": "weeks",
-            "input": str(folder),
-            "engine": engine,
-            "spark_master": spark_master,
-        }
+        info = _flightlog_info(folder, engine, obs_end, end, log, spark_master=spark_master)
         return Dataset(snapshot=snap, flights=log, info=info, **tables)
     raw = {"flights": _read(fpath), "members": _read(mpath) if mpath is not None else None}
     for stem in ("complaints", "noshows"):
@@ -391,7 +382,13 @@ def load_flight_log_folder(
             else None
         )
     snap = _snapshot(engine, spark_master, flights, members, end, **events)
-    info = {
+    info = _flightlog_info(folder, engine, obs_end, end, flights)
+    return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
+
+
+def _flightlog_info(folder, engine, obs_end, end, flights, **extra) -> dict:
+    """``Dataset.info`` of a flight-log folder (``flights`` eager or lazy: its columns)."""
+    return {
         "source": "flightlog",
         "obs_end": str(end.date()),
         "obs_end_from": "parameter" if obs_end else "last flight in the log",
@@ -399,8 +396,8 @@ def load_flight_log_folder(
         "time_unit": "weeks",
         "input": str(folder),
         "engine": engine,
+        **extra,
     }
-    return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
 
 
 OUTLIER_DAYS = 92

@@ -41,19 +41,10 @@ if TYPE_CHECKING:
     from . import Dataset
 
 #: The 44 columns of the textbook's ``air_data.csv``, in the file's order.
+#: The snapshot keeps the book's names and order, so the file starts with the snapshot's
+#: first 12 columns (``MEMBER_NO`` .. ``BP_SUM``).
 TEXTBOOK_COLUMNS = (
-    "MEMBER_NO",
-    "FFP_DATE",
-    "FIRST_FLIGHT_DATE",
-    "GENDER",
-    "FFP_TIER",
-    "WORK_CITY",
-    "WORK_PROVINCE",
-    "WORK_COUNTRY",
-    "AGE",
-    "LOAD_TIME",
-    "FLIGHT_COUNT",
-    "BP_SUM",
+    *S.SNAPSHOT_COLUMNS[: S.SNAPSHOT_COLUMNS.index("BP_SUM") + 1],
     "EP_SUM_YR_1",
     "EP_SUM_YR_2",
     "SUM_YR_1",
@@ -276,12 +267,13 @@ def standardise_textbook(
     ids = S.numeric(raw, S.MEMBER, source)
     frac = ids != np.round(ids)
     if frac.any():
-        raise DataValidationError(
+        S.refuse_rows(
             "member ids must be whole numbers",
+            raw,
+            frac,
+            raw.loc[frac, S.MEMBER].tolist(),
             source=source,
             column=S.MEMBER,
-            rows=S.row_labels(raw, frac),
-            values=raw.loc[frac, S.MEMBER].tolist(),
         )
     out[S.MEMBER] = ids.astype(np.int64)
     S.check_unique(out[S.MEMBER], source, S.MEMBER)

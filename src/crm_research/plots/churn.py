@@ -12,6 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ._axes import finish_curves
+from ._axes import new_ax as _ax
+
 __all__ = [
     "plot_calibration",
     "plot_campaign",
@@ -29,12 +32,6 @@ __all__ = [
     "plot_roc",
     "plot_textbook_ratio",
 ]
-
-
-def _ax(ax, size=(7, 4.5)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_definition_rates(summary: pd.DataFrame, ax=None):
@@ -130,12 +127,14 @@ def plot_roc(y, scores: Mapping[str, np.ndarray], ax=None):
     for name, s in scores.items():
         fpr, tpr, _ = roc_curve(y, s)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, s):.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="random (AUC 0.5)")
-    ax.set_xlabel("false positive rate (share of stayers flagged)")
-    ax.set_ylabel("true positive rate (share of churners caught)")
-    ax.set_title("ROC curves, held-out members")
-    ax.legend(fontsize=8, loc="lower right")
-    return ax
+    return finish_curves(
+        ax,
+        1,
+        "random (AUC 0.5)",
+        "false positive rate (share of stayers flagged)",
+        "true positive rate (share of churners caught)",
+        "ROC curves, held-out members",
+    )
 
 
 def plot_precision_recall(y, scores: Mapping[str, np.ndarray], ax=None):
@@ -186,12 +185,14 @@ def plot_gains(y, scores: Mapping[str, np.ndarray], ax=None, n_bins: int = 10):
             marker="o",
             label=f"{name} (top-decile lift {t['lift'].iloc[0]:.2f})",
         )
-    ax.plot([0, 100], [0, 100], color="grey", ls=":", label="random")
-    ax.set_xlabel("members contacted, highest score first (%)")
-    ax.set_ylabel("churners caught (%)")
-    ax.set_title("Cumulative gains, held-out members")
-    ax.legend(fontsize=8, loc="lower right")
-    return ax
+    return finish_curves(
+        ax,
+        100,
+        "random",
+        "members contacted, highest score first (%)",
+        "churners caught (%)",
+        "Cumulative gains, held-out members",
+    )
 
 
 def plot_confusion(cm: pd.DataFrame, ax=None, title: str = "Confusion matrix"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from ._axes import new_ax as _ax
 
 __all__ = [
     "plot_bootstrap_distribution",
@@ -20,12 +21,6 @@ __all__ = [
     "plot_parameter_recovery",
     "plot_spend_vs_frequency",
 ]
-
-
-def _ax(ax, size=(7, 4.5)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def plot_frequency_recency_matrix(

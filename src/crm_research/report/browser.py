@@ -22,6 +22,17 @@ import time
 from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: Chromium without a screen, a sandbox, a GPU or network chatter (CI containers).
+HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 #: A4 in inches, the unit of ``Page.printToPDF``.
 A4 = (8.27, 11.69)
 FOOTER = (
@@ -78,14 +89,7 @@ class Browser:
             os.dup2(from_child_w, 4)
 
         flags = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *HEADLESS_FLAGS,
             "--remote-debugging-pipe",
             f"--user-data-dir={self._profile}",
             "about:blank",

@@ -144,15 +144,8 @@ class SQLChecks:
         if n:
             if fmt is not None and vals is not None:
                 vals = [fmt(v) for v in vals]
-            raise counted_error(
-                problem,
-                source=self.sources[table],
-                column=column,
-                rows=rows,
-                n_rows=n,
-                values=vals,
-                n_values=n if vals is not None else None,
-                hint=hint,
+            raise self._error(
+                table, problem, column, (rows, n), (vals, n if vals is not None else None), hint
             )
 
     def _raise_ids(self, table: str, where: str, problem: str, column: str = S.MEMBER):
@@ -165,14 +158,20 @@ class SQLChecks:
             f"GROUP BY MEMBER_NO ORDER BY o LIMIT {MAX_LISTED}"
         )
         n_ids = self._collect(f"SELECT COUNT(DISTINCT MEMBER_NO) AS n FROM {table}_t WHERE {where}")
-        raise counted_error(
+        values = [_py(v) for v in ids["MEMBER_NO"]]
+        raise self._error(table, problem, column, (rows, n), (values, int(n_ids["n"].iloc[0])))
+
+    def _error(self, table, problem, column, rows, values, hint=None) -> DataValidationError:
+        """:func:`counted_error` for ``table``: ``rows`` and ``values`` are (first, count)."""
+        return counted_error(
             problem,
             source=self.sources[table],
             column=column,
-            rows=rows,
-            n_rows=n,
-            values=[_py(v) for v in ids["MEMBER_NO"]],
-            n_values=int(n_ids["n"].iloc[0]),
+            rows=rows[0],
+            n_rows=rows[1],
+            values=values[0],
+            n_values=values[1],
+            hint=hint,
         )
 
     # --- the checks of one column ----------------------------------------------------------

@@ -99,17 +99,9 @@ class PandasEngine(Engine):
         }
 
     def snapshot(self, as_of, *, window_days: int = 730) -> Table:
-        from ..snapshot import build_snapshot
+        from ..snapshot import snapshot_of
 
-        snap = build_snapshot(
-            self.flights,
-            self.members,
-            as_of,
-            complaints=self.complaints,
-            noshows=self.noshows,
-            window_days=window_days,
-        )
-        return PandasTable(snap)
+        return PandasTable(snapshot_of(self, as_of, window_days=window_days))
 
     def summary(
         self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
