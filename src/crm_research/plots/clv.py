@@ -227,19 +227,13 @@ def plot_frequency_recency_matrices(
     (right) over frequency and recency (see :func:`plot_frequency_recency_matrix`);
     ``at`` names the model and the member's age for the titles."""
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
-    plot_frequency_recency_matrix(
-        expected,
-        ax=axes[0],
-        time_label=time_label,
-        title=f"Expected flights in the next year ({at})",
-        colorbar_label="expected flights",
+    panels = (
+        (expected, f"Expected flights in the next year ({at})", "expected flights"),
+        (p_alive, f"Probability of being alive ({at})", "P(alive)"),
     )
-    plot_frequency_recency_matrix(
-        p_alive,
-        ax=axes[1],
-        time_label=time_label,
-        title=f"Probability of being alive ({at})",
-        colorbar_label="P(alive)",
-    )
+    for ax, (matrix, title, label) in zip(axes, panels, strict=True):
+        plot_frequency_recency_matrix(
+            matrix, ax=ax, time_label=time_label, title=title, colorbar_label=label
+        )
     fig.tight_layout()
     return fig
