@@ -273,6 +273,22 @@ def test_validation_tables(cdnow):
     assert {"aic", "bic", "holdout_mae"} <= set(comp.columns)
 
 
+def test_cumulative_tracking_expected_is_the_sum_over_members(cdnow):
+    # the expectation is evaluated once per distinct day gap (period end - first flight):
+    # it must equal the direct sum over members of E[X(t)] at each period end
+    from crm_research.data.cdnow import load_cdnow_transactions
+
+    s, bg = cdnow["summary"], cdnow["bgnbd"]
+    tr = clv.cumulative_tracking(bg, s, load_cdnow_transactions(sample=True), merge_same_day=True)
+    first = s["first_flight"]
+    first_d = (first - first.min()).dt.days.to_numpy()
+    for k in (0, 10, 38, len(tr) - 1):
+        end = 7 * (k + 1)
+        t = np.clip(end - first_d, 0, None) / 7.0
+        direct = bg.expected_flights_unconditional(t).sum()
+        assert tr["expected_cum"].iloc[k] == pytest.approx(direct, rel=1e-12)
+
+
 def test_discretisation_effect_runs_lifetimes_summary(cdnow):
     # the "distinct weeks" row calls lifetimes' summary_data_from_transaction_data, which
     # must keep working under pandas 3 (copy-on-write, no SettingWithCopyWarning class)

@@ -118,9 +118,13 @@ def cumulative_tracking(
     ends = period_days * np.arange(1, n_periods + 1)  # day offsets of the period ends (exclusive)
 
     # expected: sum over first-flight days of E[X(end - first)]
+    # E[X(t)] depends on the whole-day gap between a period end and a first flight only:
+    # evaluated once per distinct gap (a few thousand), not once per (cohort, period)
+    # pair (about 1.5 million hypergeometric terms at 60,000 members, 5 s per model)
     cohort, size = np.unique(first_d, return_counts=True)
-    t = (ends[None, :] - cohort[:, None]) / dpu
-    ex = model.expected_flights_unconditional(np.clip(t, 0, None).ravel()).reshape(t.shape)
+    gap = np.clip(ends[None, :] - cohort[:, None], 0, None)
+    gaps, where = np.unique(gap, return_inverse=True)
+    ex = model.expected_flights_unconditional(gaps / dpu)[where.reshape(gap.shape)]
     expected_cum = (size[:, None] * ex).sum(axis=0)
 
     # actual: repeat flights (all but each member's first) of these members, by period
