@@ -42,6 +42,7 @@ from .folders import (
     _table_files,
     _writable_folder,
 )
+from .kernels import start_kernel, stop_kernel
 from .landing import REPORT_FILES, _index_html, data_range
 from .notebooks import (
     NOTEBOOK_DIR,
@@ -586,9 +587,8 @@ def _run_locked(
     timings: dict[str, float] = {}
     rows = []
     used_params: dict[str, dict] = {}
-    bar = tqdm(books, desc="study", unit="notebook", disable=not progress, file=sys.stderr)
-    for book in bar:
-        bar.set_postfix_str(book.stem)
+    jobs = []  # (book, language, stem, parameters): notebook 06 once per edition
+    for book in books:
         declared = notebook_parameters(book)
         p = {k: v for k, v in common.items() if k in declared}
         p.update(per_book.get(book.stem, {}))
@@ -597,11 +597,22 @@ def _run_locked(
         }
         for language in _editions(book, declared, per_book.get(book.stem, {})):
             stem = book.stem if language in (None, "en") else f"{book.stem}_{language}"
-            if language is not None:
-                p["language"] = language
+            q = p if language is None else {**p, "language": language}
+            jobs.append((book, language, stem, q))
+    bar = tqdm(
+        total=len(books), desc="study", unit="notebook", disable=not progress, file=sys.stderr
+    )
+    # each notebook runs in a fresh kernel of its own, one after another; the next one's
+    # kernel is started (and imports its modules) while the current one runs (.kernels)
+    kernels = {0: start_kernel(jobs[0][0], jobs[0][0].parent)} if jobs else {}
+    try:
+        for i, (book, language, stem, p) in enumerate(jobs):
+            bar.set_postfix_str(book.stem)
             executed = staging / f"{stem}.ipynb"
             t = time.perf_counter()
             _RUNNING[0] = f" while running {book.name}" + (f" ({language})" if language else "")
+            if i + 1 < len(jobs):
+                kernels[i + 1] = start_kernel(jobs[i + 1][0], jobs[i + 1][0].parent)
             try:
                 pm.execute_notebook(
                     str(book),
@@ -611,10 +622,7 @@ def _run_locked(
                     progress_bar=False,
                     cwd=str(book.parent),
                     log_output=False,
-                    # the kernel writes its own log to our stderr (ipykernel 7 warns about
-                    # TCP at every start, logs a caught Ctrl-C): cell errors reach the
-                    # report anyway
-                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                    km=kernels[i],
                 )
             except KeyboardInterrupt:
                 bar.close()
@@ -628,6 +636,8 @@ def _run_locked(
                     _failure_message(book, kept / executed.name, exc)
                     + "\nthe previous complete report and its tables are untouched"
                 ) from None
+            finally:
+                stop_kernel(kernels.pop(i))
             timings[stem] = round(time.perf_counter() - t, 2)
             row = {"name": stem, "ipynb": executed.name, "seconds": timings[stem]}
             if html:
@@ -641,6 +651,12 @@ def _run_locked(
                     ).name
             rows.append(row)
             log(f"  {stem}: {timings[stem]:.1f} s")
+            if i + 1 == len(jobs) or jobs[i + 1][0] != book:
+                bar.update(1)
+    finally:
+        for km in kernels.values():  # the next notebook's kernel after a failure
+            stop_kernel(km)
+    bar.close()
     report_status = _print_reports(staging, log) if html else {}
 
     metrics = {}
