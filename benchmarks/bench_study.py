@@ -3,10 +3,13 @@
 For each size, runs ``crm-research run`` (simulation, the six notebooks, the report) with
 the old code and with this tree's code, one after the other, on the same machine. The old
 code is ``git archive <commit>`` extracted into ``--old-dir`` (never a git worktree) with
-a venv of its own made by its own ``make install`` (its pins: eb32594 has pandas 2.3, which
-today's venv does not have; made once and reused), and prints both wall times, the ratio new/old and the peak memory (the
-largest resident size of the runner or of any notebook kernel). The machine is shared
-and noisy: read the ratio of the two runs made together.
+a venv of its own made by its own ``make install`` (its pins: eb32594 has pandas 2.3,
+which today's venv does not have; made once and reused), and prints both wall times, the
+ratio new/old, each notebook's seconds and the peak memory: the largest resident size of
+one process (the runner or a notebook kernel) and the largest sum over all the run's
+processes at once (this tree starts the next notebook's kernel while the current one
+runs, so two kernels live together). The machine is shared and noisy: read the ratio of
+the two runs made together.
 
 Targets (issue 12): at 60,000 members new/old <= 0.5; at 1,000,000 members <= 0.4 with
 peak memory under 4 GB.
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,24 +56,65 @@ def old_python(root: Path) -> Path:
     return py
 
 
-def run(code_root: Path, python, members: int, seed: int, work: Path) -> tuple[float, float]:
-    """Wall time and peak memory (GB) of one study with the code under ``code_root``."""
+def _tree_rss(root: int) -> int:
+    """Resident memory (bytes) of ``root`` and all its descendants (Linux ``/proc``)."""
+    parent, rss = {}, {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            parent[int(d.name)] = int(fields[1])
+            rss[int(d.name)] = int(fields[21]) * page
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, grew = {root}, True
+    while grew:
+        new = {pid for pid, pp in parent.items() if pp in tree and pid not in tree}
+        tree |= new
+        grew = bool(new)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def run(code_root: Path, python, members: int, seed: int, work: Path) -> dict:
+    """Wall time, peak memory and per-notebook seconds of one study with the code under
+    ``code_root``.
+
+    Peak memory twice: ``peak_gb``, the largest resident size of a single process (the
+    runner or one notebook kernel: ``getrusage``), and ``peak_sum_gb``, the largest sum
+    over the runner and all its processes at one time (sampled every 0.2 s), which counts
+    the next notebook's kernel that this tree starts while the current one runs.
+    """
     cmd = [str(python), "-c", CLI, "run", "--members", str(members), "--seed", str(seed),
            "--raw", str(work / "raw"), "--processed", str(work / "processed"),
            "--out", str(work / "reports"), "--no-progress"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(code_root / "src")}  # this tree's or the old one
     t0 = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True, env=env,
-        cwd=code_root,
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRAP, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env, cwd=code_root,
     )  # fmt: skip
+    peak_sum, done = [0], threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            peak_sum[0] = max(peak_sum[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    done.set()
+    sampler.join()
     elapsed = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise RuntimeError(
-            f"study at {members:,} members failed ({code_root}):\n{r.stderr[-3000:]}"
-        )
-    peak_gb = int(r.stdout.strip().splitlines()[-1]) / 1024**2
-    return elapsed, peak_gb
+    if proc.returncode != 0:
+        raise RuntimeError(f"study at {members:,} members failed ({code_root}):\n{err[-3000:]}")
+    lines = out.strip().splitlines()
+    books = dict(re.findall(r"^\s+(\d\d\w*): ([\d.]+) s$", out, flags=re.M))
+    return {
+        "seconds": elapsed,
+        "peak_gb": int(lines[-1]) / 1024**2,
+        "peak_sum_gb": peak_sum[0] / 1024**3,
+        "notebooks": {k: float(v) for k, v in books.items()},
+    }
 
 
 def main() -> None:
@@ -89,12 +135,17 @@ def main() -> None:
         for label, root, py in (("old", old_root, old_py), ("new", REPO, sys.executable)):
             with tempfile.TemporaryDirectory() as work:
                 res[label] = run(root, py, n, a.seed, Path(work))
+            r = res[label]
             print(
                 f"{n:>10,} members, {label} ({a.old if label == 'old' else 'this tree'}): "
-                f"{res[label][0]:7.1f} s, peak memory {res[label][1]:.2f} GB",
+                f"{r['seconds']:7.1f} s, peak memory {r['peak_gb']:.2f} GB (one process), "
+                f"{r['peak_sum_gb']:.2f} GB (all its processes at once)",
                 flush=True,
             )
-        ratio = res["new"][0] / res["old"][0]
+            per = ", ".join(f"{k[:2]}{k[-3:] if k.endswith('_zh') else ''} {v:.1f}"
+                            for k, v in r["notebooks"].items())  # fmt: skip
+            print(f"{'':>10}   notebooks (s): {per}; load {os.getloadavg()[0]:.1f}", flush=True)
+        ratio = res["new"]["seconds"] / res["old"]["seconds"]
         print(f"{n:>10,} members: new/old time {ratio:.2f}", flush=True)
 
 
