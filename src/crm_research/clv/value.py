@@ -229,11 +229,14 @@ def bootstrap_clv(
     for _ in range(n_bootstrap):
         w = np.bincount(rng.integers(0, n, n), minlength=n)
         try:
+            # on the distinct histories with the replicate's members per history: the fit
+            # condenses to exactly these rows and weights anyway (the same estimates),
+            # without condensing all the members again in each replicate
             pm = cls(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False).fit(
-                x,
-                tx,
-                tt,
-                weights=w,
+                rx,
+                rtx,
+                rT,
+                weights=np.bincount(inv, weights=w, minlength=len(rows)),
                 source="bootstrap sample",
                 start_from=purchase,
                 standard_errors=False,  # replicates need the estimates only
