@@ -291,9 +291,11 @@ def fit_covariates(
             return val, grd
 
         from scipy.optimize import minimize  # noqa: PLC0415
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415  (scikit-learn's)
 
         bounds = [(-30, 30)] * 4 + [(-20, 20)] * k_gam
-        with np.errstate(all="ignore"):
+        # one BLAS thread: L-BFGS-B's small vector operations (see likelihoods.fit_ml)
+        with np.errstate(all="ignore"), threadpool_limits(limits=1, user_api="blas"):
             res = minimize(
                 f,
                 x0,

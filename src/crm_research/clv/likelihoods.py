@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln
+from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 
 def _dot(a, b) -> float:
@@ -471,6 +472,9 @@ def penalized_objective(loglik, data, penalizer: float, per: float, n: float):
     return f
 
 
+# one BLAS thread: L-BFGS-B's small vector operations cost ~5 ms per iteration when
+# OpenBLAS wakes its threads on the shared machine (~0 with one); same estimates
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def fit_ml(
     loglik,
     data,
