@@ -64,3 +64,68 @@ def pareto_alive_expectation(params, t, x, T) -> np.ndarray:
         if abs(s - 1.0) < 1e-12:  # the limit s -> 1: log((beta + T + t) / (beta + T))
             return lead * np.log1p(t / (beta + T))
         return lead * -np.expm1((s - 1) * np.log((beta + T) / (beta + T + t))) / (s - 1)
+
+
+#: Chebyshev nodes per frequency for :func:`discounted_alive_expectation`.
+INTERPOLATION_NODES = 32
+
+
+def discounted_alive_expectation(
+    alive_expectation, params, times, weights, x, T, *, nodes: int = INTERPOLATION_NODES
+) -> np.ndarray:
+    """``sum_j weights[j] * g(times[j]; x_i, T_i)`` for each distinct history ``(x_i, T_i)``.
+
+    The CLV's discounted flights need this sum for every distinct ``(x, T)`` (180,000 of
+    them at 1,000,000 members, 36 months each: 6.5 million hypergeometric terms, about
+    2 s, in each of the 50 bootstrap replicates). For a frequency ``x`` shared by many
+    ages ``T`` the sum is a smooth function of ``w = log(alpha + T)``: the hypergeometric
+    models' terms are singular only where ``alpha + T + t = 0`` or
+    ``t / (alpha + T + t) >= 1``, i.e. at ``Im w = pi``, so a Chebyshev interpolant in
+    ``w`` on the ages' range converges like ``rho^-nodes`` with ``rho`` about 3 or more
+    (Trefethen, *Approximation Theory and Approximation Practice*, 2013, thm. 8.2).
+    With 32 nodes it agrees with the direct sum to about 1e-13 relative (tested). It is
+    used for the BG/NBD and MBG/NBD (hypergeometric) where a frequency has more than
+    ``2 * nodes`` ages; everything else, and the Pareto/NBD (closed form, cheap), is
+    evaluated directly.
+    """
+    times = np.asarray(times, dtype=float)
+    wts = np.asarray(weights, dtype=float)
+    x = np.asarray(x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    out = np.empty(len(x))
+    direct = np.ones(len(x), dtype=bool)
+    hypergeometric = alive_expectation in (bgnbd_alive_expectation, mbgnbd_alive_expectation)
+    if hypergeometric and nodes > 1:
+        alpha = float(params[1])
+        xs, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+        k = np.arange(nodes + 1)
+        cheb = np.cos(np.pi * k / nodes)  # Chebyshev points of the second kind, 1 .. -1
+        bary = np.where(k % 2 == 0, 1.0, -1.0)
+        bary[[0, -1]] *= 0.5
+        for j in np.flatnonzero(counts > 2 * nodes):
+            rows = np.flatnonzero(inv == j)
+            w = np.log(alpha + T[rows])
+            lo, hi = w.min(), w.max()
+            if hi - lo < 1e-12:
+                continue
+            wn = 0.5 * (hi + lo) + 0.5 * (hi - lo) * cheb
+            g = alive_expectation(params, times[None, :], xs[j], np.exp(wn)[:, None] - alpha)
+            fn = np.einsum("ij,j->i", g, wts)
+            if not np.all(np.isfinite(fn)):
+                continue  # an overflowing term at some age: every age directly, below
+            diff = w[:, None] - wn[None, :]
+            hit = diff == 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                c = bary / diff
+                val = np.einsum("ij,j->i", c, fn) / c.sum(axis=1)
+            if hit.any():  # an age on a node: the node's value
+                r_, n_ = np.nonzero(hit)
+                val[r_] = fn[n_]
+            out[rows] = val
+            direct[rows] = False
+    idx = np.flatnonzero(direct)
+    for lo in range(0, len(idx), 50_000):  # blocks of histories, all times at once
+        sl = idx[lo : lo + 50_000]
+        g = alive_expectation(params, times[None, :], x[sl, None], T[sl, None])
+        out[sl] = np.einsum("ij,j->i", g, wts)  # no BLAS threads (see likelihoods._dot)
+    return out

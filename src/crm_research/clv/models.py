@@ -575,12 +575,8 @@ class _PurchaseModel(_Fitted):
             wts = np.asarray(combine, dtype=float)
             if wts.shape != times.shape:
                 raise ValueError("combine needs one weight per time")
-            acc = np.zeros(len(ux))
-            # blocks of distinct (x, T), all times at once (no loop over the times)
-            for lo in range(0, len(ux), 50_000):
-                sl = slice(lo, lo + 50_000)
-                g = self._alive_expectation(p, times[None, :], ux[sl, None], uT[sl, None])
-                acc[sl] = np.einsum("ij,j->i", g, wts)  # no BLAS threads (see likelihoods._dot)
+            # per distinct (x, T), all times at once (expectations.discounted_alive_expectation)
+            acc = ex.discounted_alive_expectation(self._alive_expectation, p, times, wts, ux, uT)
             return pa * acc[code]
         g = self._alive_expectation(p, times[None, :], ux[:, None], uT[:, None])
         return pa[:, None] * g[code]
