@@ -542,3 +542,24 @@ def test_discounted_alive_expectation_interpolation_matches_the_direct_sum(model
         # NaN exactly where the direct sum is NaN (MBG/NBD's hypergeometric term overflows
         # at the extreme estimates for a few large x at small T: not interpolated there)
         np.testing.assert_allclose(fast, direct, rtol=1e-11, atol=0, equal_nan=True)
+
+
+def test_repeated_validation_calls_are_recomputed_after_a_refit(cdnow):
+    # holdout predictions and tracking counts are computed once per (model, estimates,
+    # summary, log): a refit of the same object on other data gives its own numbers
+    from crm_research.data.cdnow import load_cdnow_transactions
+
+    s = cdnow["summary"]
+    log = load_cdnow_transactions(sample=True)
+    bg = clv.BGNBD().fit(s)
+    first = clv.holdout_errors(bg, s)
+    assert clv.holdout_errors(bg, s) == first
+    tr1 = clv.cumulative_tracking(bg, s, log, merge_same_day=True)
+    bg.fit(s.iloc[: len(s) // 2])  # the same object, other estimates
+    fresh = clv.BGNBD().fit(s.iloc[: len(s) // 2])
+    assert clv.holdout_errors(bg, s) == clv.holdout_errors(fresh, s) != first
+    tr2 = clv.cumulative_tracking(bg, s, log, merge_same_day=True)
+    pd.testing.assert_series_equal(tr1["actual_cum"], tr2["actual_cum"])  # the same flights
+    assert not np.allclose(tr1["expected_cum"], tr2["expected_cum"])
+    other = clv.cumulative_tracking(fresh, s, log.copy(), merge_same_day=True)  # another log
+    pd.testing.assert_frame_equal(tr2, other)
