@@ -101,29 +101,29 @@ STUDY_MEMBERS = 2_500
 STUDY_SEED = 5
 
 
-def _study_in(root, data: str = "synthetic", seed: int = STUDY_SEED, **kw):
-    """``run_study`` on ``data`` with every folder under ``root`` (no progress, no log,
-    the repository's figures/ left alone); a simulation has ``STUDY_MEMBERS`` members."""
+def _study_in(root, data: str = "synthetic", **options):
+    """``run_study`` on ``data`` with every folder under ``root``, no progress, no log and
+    the repository's figures/ left alone; a simulation of ``STUDY_MEMBERS`` members, seed
+    ``STUDY_SEED``. ``options`` (run_study's) replace any of these."""
     from crm_research.report import run_study
 
-    kw.setdefault("members", STUDY_MEMBERS if data == "synthetic" else None)
-    return run_study(
-        data,
+    default = dict(
         out_dir=root / "reports",
         raw_dir=root / "raw",
         processed_dir=root / "processed",
         figures_dir=None,
-        seed=seed,
+        members=STUDY_MEMBERS if data == "synthetic" else None,
+        seed=STUDY_SEED,
         progress=False,
         log=lambda *a: None,
-        **kw,
     )
+    return run_study(data, **{**default, **options})
 
 
 @pytest.fixture(scope="session")
 def study_in():
-    """The function that runs a small whole study into a folder: ``study_in(root, data,
-    seed=5, **run_study_options)``, for tests that need a run of their own."""
+    """The function that runs a small whole study into a folder, ``study_in(root, data,
+    **run_study_options)``, for tests that need a run of their own."""
     return _study_in
 
 
