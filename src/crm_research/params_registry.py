@@ -16,10 +16,6 @@ from .config import DEFAULT_SEED
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence accepts any non-negative int; keep it portable
 
 
-class ParameterError(ValueError):
-    """A parameter of the run is refused: the message names it, its value and what is allowed."""
-
-
 @dataclass(frozen=True)
 class Param:
     """One notebook parameter.
@@ -90,6 +86,10 @@ class Param:
         if self.optional:
             text += ", or null"
         return text
+
+
+class ParameterError(ValueError):
+    """A parameter of the run is refused: the message names it, its value and what is allowed."""
 
 
 def _num(x: float) -> str:
