@@ -168,79 +168,84 @@ def csv_flights(*rows: str, head: str = FLIGHTS_HEAD) -> str:
 # ======================================================================================
 # structure
 # ======================================================================================
+#: A table refused for its structure: (the file, its content or None for no file, what the
+#: message says besides the file's name).
 STRUCTURE = {
-    "no_flights_file": ({"flights.csv": None}, ["no flights.csv"]),
-    "empty_flights_file": ({"flights.csv": ""}, ["flights.csv", "empty"]),
-    "header_only": ({"flights.csv": FLIGHTS_HEAD + "\n"}, ["flights.csv", "no data rows"]),
-    "blank_first_line": ({"flights.csv": "\n" + csv_flights()}, ["flights.csv", "header"]),
+    "no_flights_file": ("flights.csv", None, ["no flights.csv"]),
+    "empty_flights_file": ("flights.csv", "", ["empty"]),
+    "header_only": ("flights.csv", FLIGHTS_HEAD + "\n", ["no data rows"]),
+    "blank_first_line": ("flights.csv", "\n" + csv_flights(), ["header"]),
     "missing_member_column": (
-        {"flights.csv": "FLIGHT_DATE,SEG_KM\n2013-01-01,800\n"},
-        ["flights.csv", "MEMBER_NO", "missing required column"],
+        "flights.csv",
+        "FLIGHT_DATE,SEG_KM\n2013-01-01,800\n",
+        ["MEMBER_NO", "missing required column"],
     ),
-    "missing_date_column": (
-        {"flights.csv": "MEMBER_NO,SEG_KM\n1,800\n"},
-        ["flights.csv", "FLIGHT_DATE"],
-    ),
+    "missing_date_column": ("flights.csv", "MEMBER_NO,SEG_KM\n1,800\n", ["FLIGHT_DATE"]),
     "duplicate_headers": (
-        {"flights.csv": "MEMBER_NO,FLIGHT_DATE,FLIGHT_DATE\n1,2013-01-01,2013-01-02\n"},
-        ["flights.csv", "duplicate column names", "'FLIGHT_DATE' at positions [2, 3]"],
+        "flights.csv",
+        "MEMBER_NO,FLIGHT_DATE,FLIGHT_DATE\n1,2013-01-01,2013-01-02\n",
+        ["duplicate column names", "'FLIGHT_DATE' at positions [2, 3]"],
     ),
     "duplicate_headers_after_trimming": (
-        {"members.csv": "MEMBER_NO,FFP_DATE, FFP_DATE\n1,2011-01-01,2011-01-01\n"},
-        ["members.csv", "duplicate column names", "FFP_DATE"],
+        "members.csv",
+        "MEMBER_NO,FFP_DATE, FFP_DATE\n1,2011-01-01,2011-01-01\n",
+        ["duplicate column names", "FFP_DATE"],
     ),
     "ragged_row": (
-        {"flights.csv": csv_flights("1,2013-01-05,800,0.5,300,EXTRA,MORE")},
-        ["flights.csv", "not a well-formed csv", "line"],
+        "flights.csv",
+        csv_flights("1,2013-01-05,800,0.5,300,EXTRA,MORE"),
+        ["not a well-formed csv", "line"],
     ),
-    "binary_file": (
-        {"flights.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20},
-        ["flights.csv", "binary"],
-    ),
-    "damaged_parquet": (
-        {"flights.csv": None, "flights.parquet": b"PAR1 this is not parquet"},
-        ["flights.parquet", "not a readable parquet"],
-    ),
+    "binary_file": ("flights.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, ["binary"]),
     "duplicate_member_ids": (
-        {"members.csv": MEMBERS_HEAD + "\n1,2011-01-01,4,30,a\n1,2011-02-01,4,31,b\n"},
-        ["members.csv", "MEMBER_NO", "duplicate ids", "rows: 1, 2"],
+        "members.csv",
+        MEMBERS_HEAD + "\n1,2011-01-01,4,30,a\n1,2011-02-01,4,31,b\n",
+        ["MEMBER_NO", "duplicate ids", "rows: 1, 2"],
     ),
-    "members_without_enrolment_column": (
-        {"members.csv": "MEMBER_NO,AGE\n1,30\n"},
-        ["members.csv", "FFP_DATE"],
-    ),
+    "members_without_enrolment_column": ("members.csv", "MEMBER_NO,AGE\n1,30\n", ["FFP_DATE"]),
     "flights_of_unknown_members": (
-        {"flights.csv": csv_flights("999,2013-01-05,800,0.5,300")},
-        ["flights.csv", "MEMBER_NO", "missing from the member table", "row", "61", "999"],
+        "flights.csv",
+        csv_flights("999,2013-01-05,800,0.5,300"),
+        ["MEMBER_NO", "missing from the member table", "row", "61", "999"],
     ),
     "complaints_of_unknown_members": (
-        {"complaints.csv": "MEMBER_NO,COMPLAINT_DATE\n1,2013-01-01\n777,2013-01-02\n"},
-        ["complaints.csv", "MEMBER_NO", "not in the member table", "rows: 2", "777"],
+        "complaints.csv",
+        "MEMBER_NO,COMPLAINT_DATE\n1,2013-01-01\n777,2013-01-02\n",
+        ["MEMBER_NO", "not in the member table", "rows: 2", "777"],
     ),
     "noshows_of_unknown_members": (
-        {"noshows.csv": "MEMBER_NO,NOSHOW_DATE\nX9,2013-01-02\n"},
-        ["noshows.csv", "MEMBER_NO", "rows: 1", "X9"],
+        "noshows.csv",
+        "MEMBER_NO,NOSHOW_DATE\nX9,2013-01-02\n",
+        ["MEMBER_NO", "rows: 1", "X9"],
     ),
     "complaints_without_date": (
-        {"complaints.csv": "MEMBER_NO,WHEN\n1,2013-01-01\n"},
-        ["complaints.csv", "COMPLAINT_DATE"],
+        "complaints.csv",
+        "MEMBER_NO,WHEN\n1,2013-01-01\n",
+        ["COMPLAINT_DATE"],
     ),
     "blank_member_id": (
-        {"flights.csv": csv_flights(",2013-01-05,800,0.5,300")},
-        ["flights.csv", "MEMBER_NO", "missing member ids", "61"],
+        "flights.csv",
+        csv_flights(",2013-01-05,800,0.5,300"),
+        ["MEMBER_NO", "missing member ids", "61"],
     ),
     "flight_before_enrolment": (
-        {"flights.csv": csv_flights("1,2010-01-05,800,0.5,300")},
-        ["flights.csv", "before the member's enrolment", "61"],
+        "flights.csv",
+        csv_flights("1,2010-01-05,800,0.5,300"),
+        ["before the member's enrolment", "61"],
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(STRUCTURE))
 def test_structure(world, capsys, case):
-    files, fragments = STRUCTURE[case]
-    world.write(files)
-    refused(world, world.args(), capsys, *fragments)
+    name, content, fragments = STRUCTURE[case]
+    world.write({name: content})
+    refused(world, world.args(), capsys, name, *fragments)
+
+
+def test_structure_damaged_parquet(world, capsys):
+    world.write({"flights.csv": None, "flights.parquet": b"PAR1 this is not parquet"})
+    refused(world, world.args(), capsys, "flights.parquet", "not a readable parquet")
 
 
 def test_structure_data_path_missing(world, capsys):
