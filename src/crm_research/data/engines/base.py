@@ -498,15 +498,19 @@ class SQLEngine(SQLChecks, Engine):
         name, obs_d, cal_d, unit_days, has_rev, attrs = self._summary_parts(
             calibration_end, observation_end, time_unit, merge_same_day
         )
-        sql = Q.summary_sql(
-            self.dialect,
-            name,
-            cal_d=cal_d,
-            unit_days=unit_days,
-            holdout_days=obs_d - cal_d,
-            has_rev=has_rev,
-        )
-        return self._table(sql, attrs=attrs, index=S.MEMBER)
+        sqls = [
+            Q.summary_sql(
+                self.dialect,
+                name,
+                cal_d=cal_d,
+                unit_days=unit_days,
+                holdout_days=obs_d - cal_d,
+                has_rev=has_rev,
+                where=where,
+            )
+            for where in self.member_parts()
+        ]
+        return self._table(sqls, attrs=attrs, index=S.MEMBER)
 
     def histories(
         self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False

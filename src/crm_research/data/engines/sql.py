@@ -223,7 +223,14 @@ FROM {table}
 
 
 def summary_sql(
-    dialect: str, table: str, *, cal_d: int, unit_days: float, holdout_days: int, has_rev: bool
+    dialect: str,
+    table: str,
+    *,
+    cal_d: int,
+    unit_days: float,
+    holdout_days: int,
+    has_rev: bool,
+    where: str = "TRUE",
 ) -> str:
     """The summary (frequency, recency, T, ...) from the per-member aggregates."""
     u = repr(float(unit_days))
@@ -248,7 +255,7 @@ def summary_sql(
             cols.append("rev_hold AS revenue_holdout")
         cols.append(f"CAST({holdout_days} AS DOUBLE) / {u} AS duration_holdout")
     sel = ",\n       ".join(cols)
-    return f"SELECT {sel}\nFROM {table} WHERE first_day <= {cal_d} ORDER BY MEMBER_NO"
+    return f"SELECT {sel}\nFROM {table} WHERE first_day <= {cal_d} AND {where} ORDER BY MEMBER_NO"
 
 
 def histories_sql(table: str, cal_d: int) -> str:
