@@ -122,6 +122,7 @@ class DuckDBEngine(SQLEngine):
         if temp_directory:
             config["temp_directory"] = str(temp_directory)
         self.con = duckdb.connect(config=config)
+        self.con.execute("SET enable_progress_bar = false")  # no bars in the run's log
         self._frames = {}
 
     def close(self) -> None:
