@@ -43,13 +43,13 @@ class DuckTable(Table):
 
     @property
     def sql(self) -> str:
-        """One query of all the rows (the parts in order)."""
+        """One query of all the rows (the parts in order; each part is in member order)."""
         if len(self.parts) == 1:
             return self.parts[0]
         union = " UNION ALL ".join(
             f"SELECT {i} AS _part, * FROM ({q})" for i, q in enumerate(self.parts)
         )
-        return f"SELECT * EXCLUDE (_part) FROM ({union}) ORDER BY _part"
+        return f"SELECT * EXCLUDE (_part) FROM ({union}) ORDER BY _part, MEMBER_NO"
 
     def to_pandas(self) -> pd.DataFrame:
         con = self.engine.con
