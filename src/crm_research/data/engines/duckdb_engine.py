@@ -122,7 +122,10 @@ class DuckDBEngine(SQLEngine):
         if temp_directory:
             config["temp_directory"] = str(temp_directory)
         self.con = duckdb.connect(config=config)
-        self.con.execute("SET enable_progress_bar = false")  # no bars in the run's log
+        try:  # no bars in the run's log (in Jupyter, DuckDB refuses without ipywidgets)
+            self.con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass
         self._frames = {}
 
     def close(self) -> None:
