@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 
 def _dot(a, b) -> float:
@@ -61,13 +62,49 @@ def _dot(a, b) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
+def _softplus(d: np.ndarray) -> np.ndarray:
+    """``log(1 + exp(d))`` elementwise, as ``max(d, 0) + log(1 + exp(-|d|))``.
+
+    ``np.logaddexp`` has no vectorised (SIMD) loop and was the largest single cost of a
+    BG/NBD likelihood evaluation (measured: 49 ms for 817,611 histories against 12 ms
+    here). ``log(1 + e)`` instead of ``log1p(e)`` for ``e = exp(-|d|) <= 1`` errs by at
+    most one rounding of ``1 + e`` (absolute 1.1e-16 per member), far below the
+    summation's own rounding over a million members. ``d = -inf`` gives 0.
+    """
+    e = np.abs(d)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e += 1.0
+    np.log(e, out=e)
+    e += np.maximum(d, 0.0)
+    return e
+
+
+def _logaddexp(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``log(exp(u) + exp(v))`` by :func:`_softplus` (``v`` may be ``-inf``; ``u`` finite)."""
+    out = _softplus(v - u)
+    out += u
+    return out
+
+
+def _expit(d: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-d))`` (exact to rounding; ``exp`` overflowing gives 0, as it should).
+
+    scipy's ``expit`` has no vectorised loop either (9 ms against 6 ms here).
+    """
+    with np.errstate(over="ignore"):
+        e = np.exp(-d)
+    e += 1.0
+    return np.reciprocal(e, out=e)
+
+
 #: Largest number of series terms of the Pareto/NBD's hypergeometric function.
 MAX_SERIES_TERMS = 20_000
 
 
 @dataclass
 class Histories:
-    """Distinct histories with counts, and their distinct ``x`` (computed once).
+    """Distinct histories with counts, and their distinct ``x`` and times (computed once).
 
     Attributes
     ----------
@@ -89,6 +126,8 @@ class Histories:
     pairs: tuple | None = None
     #: distinct T and t_x with their inverse indices (times recur: day resolution)
     times: tuple | None = None
+    #: members per distinct T and their repeat flights (``wT``, ``wxT``), made on first use
+    time_weights: tuple | None = None
 
     def distinct_times(self):
         """``(uT, iT, utx, itx)``: the log and reciprocal of ``alpha + T`` are taken once
@@ -96,20 +135,53 @@ class Histories:
         if self.times is None:
             uT, iT = np.unique(self.T, return_inverse=True)
             utx, itx = np.unique(self.tx, return_inverse=True)
-            self.times = (uT, iT, utx, itx)
+            self.times = (uT, iT.ravel(), utx, itx.ravel())
         return self.times
 
+    def weights_per_T(self):
+        """``(wT, wxT)``: members and their repeat flights per distinct ``T``.
+
+        Sums over members of terms in ``T`` alone, or ``x`` times a term in ``T``, are
+        then taken over the distinct ``T`` (a few thousand) instead of the histories.
+        """
+        if self.time_weights is None:
+            uT, iT, _, _ = self.distinct_times()
+            self.time_weights = (
+                np.bincount(iT, weights=self.w, minlength=len(uT)),
+                np.bincount(iT, weights=self.w * self.x, minlength=len(uT)),
+            )
+        return self.time_weights
+
     @classmethod
-    def make(cls, x, tx, T, w=None) -> Histories:
+    def make(cls, x, tx, T, w=None, codes=None) -> Histories:
+        """Histories from the rows; ``codes``: ``(ux, ix, utx, itx, uT, iT)`` when known
+        (:func:`crm_research.clv.summary.compress_codes` has them: no sort again)."""
         x = np.asarray(x, dtype=float)
         w = np.ones(len(x)) if w is None else np.asarray(w, dtype=float)
-        ux, ix = np.unique(x, return_inverse=True)
+        tx, T = np.asarray(tx, float), np.asarray(T, float)
+        if codes is None:
+            ux, ix = np.unique(x, return_inverse=True)
+            ix, times = ix.ravel(), None
+        else:
+            ux, ix, utx, itx, uT, iT = codes
+            ux = np.asarray(ux, dtype=float)
+            times = (np.asarray(uT, float), iT, np.asarray(utx, float), itx)
         wx = np.bincount(ix, weights=w, minlength=len(ux))
-        return cls(x, np.asarray(tx, float), np.asarray(T, float), w, ux, ix, wx)
+        return cls(x, tx, T, w, ux, ix, wx, times=times)
 
     def scaled(self, scale: float) -> Histories:
-        """The same histories with time multiplied by ``scale``."""
-        return Histories(self.x, self.tx * scale, self.T * scale, self.w, self.ux, self.ix, self.wx)
+        """The same histories with time multiplied by ``scale`` (codes kept)."""
+        times = pairs = None
+        if self.times is not None:
+            uT, iT, utx, itx = self.times
+            times = (uT * scale, iT, utx * scale, itx)
+        if self.pairs is not None:
+            px, ptau, code = self.pairs
+            pairs = (px, ptau * scale, code)
+        return Histories(
+            self.x, self.tx * scale, self.T * scale, self.w, self.ux, self.ix, self.wx,
+            pairs=pairs, times=times, time_weights=self.time_weights,
+        )  # fmt: skip
 
     @property
     def n(self) -> float:
@@ -125,43 +197,50 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     ``A1 = lnG(r + x) - lnG(r) + r ln(alpha)``,
     ``A2 = lnG(a + b) + lnG(b + x) - lnG(b) - lnG(a + b + x)``,
     ``A3 = -(r + x) ln(alpha + T)``, ``A4 = ln(a) - ln(b + x - 1) - (r + x) ln(alpha + t_x)``.
-    The terms in ``x`` alone are taken per distinct ``x``, those in ``T`` or ``t_x`` alone
-    per distinct time.
+    The terms in ``x`` alone are taken per distinct ``x``; those in ``T`` alone (``A3``
+    summed over members) per distinct ``T``; only ``log(1 + exp(A4 - A3))`` is taken per
+    history, from logs gathered per distinct time (a handful of passes over the rows:
+    this function is the BG/NBD fit's whole cost).
     """
     r, alpha, a, b = np.exp(np.asarray(log_params, dtype=float))
     ux, wx, x, w, ix = h.ux, h.wx, h.x, h.w, h.ix
     uT, iT, utx, itx = h.distinct_times()
+    wT, wxT = h.weights_per_T()
     n = h.n
     s1 = _dot(wx, gammaln(r + ux) + gammaln(b + ux) - gammaln(a + b + ux))
     const = n * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
-    la_T = np.log(alpha + uT)[iT]
-    la_t = np.log(alpha + utx)[itx]
-    rx = r + x
-    pos = x > 0
-    # d = A4 - A3; log(exp(A3) + exp(A4)) = A3 + log(1 + exp(d)) for x > 0, else A3
-    d = np.log(a) - np.log(b + np.maximum(ux, 1) - 1)[ix] + rx * (la_T - la_t)
-    with np.errstate(over="ignore"):
-        mix = -rx * la_T + np.where(pos, np.logaddexp(0.0, d), 0.0)
-    ll = s1 + const + _dot(w, mix)
+    lT, lt = np.log(alpha + uT), np.log(alpha + utx)
+    s3 = -_dot(r * wT + wxT, lT)  # sum of w * A3
+    pos = ux > 0
+    # d = A4 - A3 = c_x + (r + x) (ln(alpha + T) - ln(alpha + t_x)); c_x = -inf at x = 0
+    # (no A4 term): log(1 + exp(d)) and its derivative expit(d) are then 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cx = np.where(pos, np.log(a) - np.log(b + ux - 1.0), -np.inf)
+    D = lT[iT]
+    D -= lt[itx]
+    rx = x + r
+    d = rx * D
+    d += cx[ix]
+    ll = s1 + const + s3 + _dot(w, _softplus(d))
     if not grad:
         return float(ll)
-    p4 = np.where(pos, expit(d), 0.0)
-    wp4 = w * p4
-    wp3 = w - wp4
-    inv_T = (1.0 / (alpha + uT))[iT]
-    inv_t = (1.0 / (alpha + utx))[itx]
-    d_r = (
-        _dot(wx, digamma(r + ux))
-        + n * (-digamma(r) + np.log(alpha))
-        - _dot(wp3, la_T)
-        - _dot(wp4, la_t)
+    wp4 = _expit(d)
+    wp4 *= w  # members' weight on the A4 term
+    q = wp4 * rx
+    inv_T, inv_t = 1.0 / (alpha + uT), 1.0 / (alpha + utx)
+    wp4_x = np.bincount(ix, weights=wp4, minlength=len(ux))
+    d_r = _dot(wx, digamma(r + ux)) + n * (-digamma(r) + np.log(alpha)) - _dot(wT, lT) + _dot(wp4, D)
+    d_alpha = (
+        n * r / alpha
+        - _dot(r * wT + wxT, inv_T)
+        + _dot(np.bincount(iT, weights=q, minlength=len(uT)), inv_T)
+        - _dot(np.bincount(itx, weights=q, minlength=len(utx)), inv_t)
     )
-    d_alpha = n * r / alpha - _dot(wp3 * rx, inv_T) - _dot(wp4 * rx, inv_t)
-    d_a = n * digamma(a + b) - _dot(wx, digamma(a + b + ux)) + wp4.sum() / a
+    d_a = n * digamma(a + b) - _dot(wx, digamma(a + b + ux)) + wp4_x.sum() / a
     d_b = (
         n * (digamma(a + b) - digamma(b))
         + _dot(wx, digamma(b + ux) - digamma(a + b + ux))
-        - _dot(wp4, (1.0 / (b + np.maximum(ux, 1) - 1))[ix])
+        - _dot(wp4_x, np.where(pos, 1.0 / (b + np.maximum(ux, 1.0) - 1.0), 0.0))
     )
     g = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return float(ll), g
@@ -211,60 +290,94 @@ def mbgnbd_loglik(log_params, h: Histories, grad: bool = True):
 
 
 # -- Pareto/NBD ---------------------------------------------------------------------------
-def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS):
+def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True):
     """``log 2F1(1, b; c; z)`` and its derivatives in ``b``, ``c``, ``z`` (0 < b < c, 0 <= z < 1).
 
     The series ``sum_n (b)_n / (c)_n z^n`` has positive terms falling at least as fast
     as ``z^n``; it is summed until the next term, and the next terms of the derivative
-    series, are below 1e-17 of the sum (or after ``max_terms`` terms).
+    series, are below 1e-17 of the sum (or after ``max_terms`` terms). Elements leave the
+    sum as they converge; the updates are in place (this loop is most of the Pareto/NBD
+    fit's time). ``grad=False``: the log of the sum only (no derivative series).
     """
     b, c, z = (np.asarray(v, dtype=float) for v in (b, c, z))
     size = len(z)
     H = np.ones(size)
-    Hb = np.zeros(size)
-    Hc = np.zeros(size)
-    Hz = np.zeros(size)
+    Hb, Hc, Hz = (np.zeros(size) for _ in range(3)) if grad else (None, None, None)
     idx = np.arange(size)
     a_n = np.ones(size)
-    sb = np.zeros(size)
-    sc = np.zeros(size)
+    sb, sc = np.zeros(size), np.zeros(size)
     bb, cc, zz = b, c, z
-    h, hb, hc, hz = H.copy(), Hb.copy(), Hc.copy(), Hz.copy()
+    h = H.copy()
+    hb, hc, hz = (Hb.copy(), Hc.copy(), Hz.copy()) if grad else (None, None, None)
     tail = 1.0 / np.maximum(1.0 - zz, 1e-300)
     for k in range(max_terms):
-        a_n = a_n * (bb + k) / (cc + k) * zz
-        sb = sb + 1.0 / (bb + k)
-        sc = sc + 1.0 / (cc + k)
-        h = h + a_n
-        hb = hb + a_n * sb
-        hc = hc - a_n * sc
-        hz = hz + (k + 1) * a_n
+        bk, ck = bb + k, cc + k
+        a_n *= bk
+        a_n /= ck
+        a_n *= zz
+        h += a_n
+        if grad:
+            sb += np.reciprocal(bk, out=bk)
+            sc += np.reciprocal(ck, out=ck)
+            hb += a_n * sb
+            hc -= a_n * sc
+            hz += (k + 1) * a_n
         if k % 8 == 7 or k == max_terms - 1:
-            done = a_n * (k + 2 + sb + sc) * tail <= 1e-17 * h
+            err = a_n * (k + 2 + sb + sc) if grad else a_n.copy()
+            err *= tail
+            done = err <= 1e-17 * h
             if done.any() or k == max_terms - 1:
-                sel = idx[done] if k < max_terms - 1 else idx
-                keep = done if k < max_terms - 1 else np.ones(len(idx), bool)
-                H[sel], Hb[sel], Hc[sel], Hz[sel] = h[keep], hb[keep], hc[keep], hz[keep]
-                if k == max_terms - 1:
+                last = k == max_terms - 1
+                keep = np.ones(len(idx), bool) if last else done
+                sel = idx[keep]
+                H[sel] = h[keep]
+                if grad:
+                    Hb[sel], Hc[sel], Hz[sel] = hb[keep], hc[keep], hz[keep]
+                if last:
                     break
                 live = ~done
-                idx, a_n, sb, sc = idx[live], a_n[live], sb[live], sc[live]
-                bb, cc, zz, tail = bb[live], cc[live], zz[live], tail[live]
-                h, hb, hc, hz = h[live], hb[live], hc[live], hz[live]
+                idx, a_n, bb, cc, zz, tail, h = (
+                    v[live] for v in (idx, a_n, bb, cc, zz, tail, h)
+                )
+                if grad:
+                    sb, sc, hb, hc, hz = (v[live] for v in (sb, sc, hb, hc, hz))
                 if len(idx) == 0:
                     break
+    if not grad:
+        return np.log(H)
     with np.errstate(divide="ignore", invalid="ignore"):
         dz = np.where(z > 0, Hz / np.where(z > 0, z, 1.0), b / c)
     return np.log(H), Hb / H, Hc / H, dz / H
 
 
-def _log_G(tau, r, alpha, s, beta, x):
+def _hyp2f1_1bc_bounds(b, c, z, n_terms: int):
+    """Lower and upper bounds of ``log 2F1(1, b; c; z)`` from its first ``n_terms`` terms.
+
+    The terms are positive, so the partial sum is a lower bound; each later term is at
+    most ``z`` times the one before (``(b + k) / (c + k) < 1``), so the rest is at most
+    ``a_n z / (1 - z)``: the partial sum plus that is an upper bound. Exact (to rounding)
+    at any ``z < 1``, in a fixed number of terms (the ridge check of the verdict needs
+    the likelihood far from the optimum, where ``z`` nears 1 and the series is slow).
+    """
+    b, c, z = (np.asarray(v, dtype=float) for v in (b, c, z))
+    a_n = np.ones(len(z))
+    h = np.ones(len(z))
+    for k in range(n_terms):
+        a_n *= (b + k) / (c + k) * z
+        h += a_n
+    with np.errstate(divide="ignore"):
+        return np.log(h), np.log(h + a_n * z / (1.0 - z))
+
+
+def _log_G(tau, r, alpha, s, beta, x, grad: bool = True, n_terms: int | None = None):
     """``log G(tau)`` with ``I = G(t_x) - G(T)``, and its gradient in ``(r, alpha, s, beta)``.
 
     With ``P = max(alpha, beta)``, ``d = |alpha - beta|``, ``V = 1 / (P + tau)``,
     ``m = r + s + x`` and ``t`` the exponent of the other factor (``s + 1`` when
     ``alpha >= beta``, else ``r + x``): ``G = V^m / m (1 - dV)^(1 - t) 2F1(1, m + 1 - t;
-    m + 1; dV)`` (note 009, eq. 19 after Euler's transformation).
+    m + 1; dV)`` (note 009, eq. 19 after Euler's transformation). ``grad=False``: the
+    log only; ``n_terms``: lower and upper bounds of the log from that many series terms
+    (:func:`_hyp2f1_1bc_bounds`).
     """
     case_a = alpha >= beta
     P, d = (alpha, alpha - beta) if case_a else (beta, beta - alpha)
@@ -272,19 +385,25 @@ def _log_G(tau, r, alpha, s, beta, x):
     t = (s + 1.0) * np.ones_like(x) if case_a else r + x
     V = 1.0 / (P + tau)
     z = d * V
-    lH, Hb, Hc, Hz = _hyp2f1_1bc(m + 1.0 - t, m + 1.0, z)
     l1z = np.log1p(-z)
-    lg = m * np.log(V) - np.log(m) + (1.0 - t) * l1z + lH
+    lead = m * np.log(V) - np.log(m) + (1.0 - t) * l1z
+    if n_terms is not None:
+        lo, hi = _hyp2f1_1bc_bounds(m + 1.0 - t, m + 1.0, z, n_terms)
+        return lead + lo, lead + hi
+    if not grad:
+        return lead + _hyp2f1_1bc(m + 1.0 - t, m + 1.0, z, grad=False)
+    lH, Hb, Hc, Hz = _hyp2f1_1bc(m + 1.0 - t, m + 1.0, z)
+    lg = lead + lH
     g_m = np.log(V) - 1.0 / m + Hb + Hc
     g_t = -l1z - Hb
     g_d = -(1.0 - t) * V / (1.0 - z) + Hz * V
     g_V = m / V - (1.0 - t) * d / (1.0 - z) + Hz * d
     g_P = -(V**2) * g_V
     if case_a:
-        grad = (g_m, g_d + g_P, g_m + g_t, -g_d)
+        grad_ = (g_m, g_d + g_P, g_m + g_t, -g_d)
     else:
-        grad = (g_m + g_t, -g_d, g_m, g_d + g_P)
-    return lg, grad
+        grad_ = (g_m + g_t, -g_d, g_m, g_d + g_P)
+    return lg, grad_
 
 
 def distinct_pairs(x, tx, T):
@@ -296,6 +415,33 @@ def distinct_pairs(x, tx, T):
     code = np.empty(len(xx), dtype=np.int64)
     code[order] = np.cumsum(new) - 1
     return xs[new], ts[new], code
+
+
+def history_pairs(h: Histories):
+    """:func:`distinct_pairs` of ``h`` from its codes of ``x`` and the times (no row sort).
+
+    Each row's pair is coded as ``code(x) * (number of distinct times) + code(time)``;
+    where that key space is small (it is: a few hundred ``x`` by a few thousand days) the
+    distinct keys are marked in a table, else found by ``np.unique``. Same pairs, same
+    order, same codes as :func:`distinct_pairs` (tested).
+    """
+    if h.pairs is None:
+        uT, iT, utx, itx = h.distinct_times()
+        utau = np.union1d(uT, utx)
+        nt = len(utau)
+        key_T = h.ix * nt + np.searchsorted(utau, uT)[iT]
+        key_t = h.ix * nt + np.searchsorted(utau, utx)[itx]
+        keys = np.concatenate([key_t, key_T])
+        nkey = len(h.ux) * nt
+        if nkey <= 8 * len(keys) + 1024:
+            mark = np.zeros(nkey, dtype=bool)
+            mark[keys] = True
+            ukeys = np.flatnonzero(mark)
+            code = (np.cumsum(mark) - 1)[keys]
+        else:
+            ukeys, code = np.unique(keys, return_inverse=True)
+        h.pairs = (h.ux[ukeys // nt], utau[ukeys % nt], code.ravel())
+    return h.pairs
 
 
 def pareto_log_integral(r, alpha, s, beta, x, tx, T, pairs=None):
@@ -321,38 +467,78 @@ def pareto_log_integral(r, alpha, s, beta, x, tx, T, pairs=None):
     return log_i, grads
 
 
-def pareto_loglik(log_params, h: Histories, grad: bool = True):
+def pareto_loglik(log_params, h: Histories, grad: bool = True, n_terms: int | None = None):
     """Total Pareto/NBD log-likelihood and gradient in log parameters.
 
     Per member (Schmittlein, Morrison & Colombo 1987; Fader & Hardie note 009, eq. 18):
     ``ll = lnG(r + x) - lnG(r) + r ln(alpha) + s ln(beta)
     + log((alpha + T)^-(r + x) (beta + T)^-s + s I)``.
+
+    ``G`` (:func:`_log_G`) is evaluated once per distinct ``(x, tau)``
+    (:func:`history_pairs`); the sums over members of terms in ``T`` alone are taken per
+    distinct ``T``, and the gradient's sums over members of terms in ``G`` are gathered
+    onto the pairs (``np.bincount``) before the four products with ``G``'s derivatives.
+
+    ``n_terms`` (no gradient): an upper bound of the log-likelihood from that many terms
+    of each series (:func:`_hyp2f1_1bc_bounds`): ``I <= G_upper(t_x) - G_lower(T)``.
     """
     r, alpha, s, beta = np.exp(np.asarray(log_params, dtype=float))
     ux, wx, x, w = h.ux, h.wx, h.x, h.w
+    uT, iT, _, _ = h.distinct_times()
+    wT, wxT = h.weights_per_T()
+    nrow = len(x)
     n = h.n
     const = _dot(wx, gammaln(r + ux)) + n * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta))
-    lb_T = np.log(beta + h.T)
-    la_T = np.log(alpha + h.T)
-    u1 = -(r + x) * la_T - s * lb_T
-    if h.pairs is None:
-        h.pairs = distinct_pairs(x, h.tx, h.T)
-    log_i, gi = pareto_log_integral(r, alpha, s, beta, x, h.tx, h.T, h.pairs)
-    u2 = np.log(s) + log_i
-    ll = const + _dot(w, np.logaddexp(u1, u2))
-    if not grad:
+    laT, lbT = np.log(alpha + uT), np.log(beta + uT)
+    la_T = laT[iT]
+    u1 = x * la_T
+    u1 += (r * laT + s * lbT)[iT]
+    np.negative(u1, out=u1)  # -(r + x) ln(alpha + T) - s ln(beta + T)
+    px, ptau, code = history_pairs(h)
+    code_t, code_T = code[:nrow], code[nrow:]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if n_terms is not None:
+            lo, hi = _log_G(ptau, r, alpha, s, beta, px, n_terms=n_terms)
+            l1, l2 = hi[code_t], lo[code_T]
+        elif grad:
+            lgu, ggu = _log_G(ptau, r, alpha, s, beta, px)
+            l1, l2 = lgu[code_t], lgu[code_T]
+        else:
+            lgu = _log_G(ptau, r, alpha, s, beta, px, grad=False)
+            l1, l2 = lgu[code_t], lgu[code_T]
+        rho = np.exp(l2 - l1)  # G(T) / G(t_x), < 1 (1 where t_x = T: no integral)
+        if n_terms is not None:
+            rho[code_t == code_T] = 1.0
+        np.minimum(rho, 1.0, out=rho)
+        u2 = np.log1p(-rho)
+        u2 += l1
+        u2 += np.log(s)  # log(s I); -inf where t_x = T
+        ll = const + _dot(w, _logaddexp(u1, u2))
+    if not grad or n_terms is not None:
         return float(ll)
-    p2 = expit(u2 - u1)
-    wp1, wp2 = w * (1.0 - p2), w * p2
+    with np.errstate(invalid="ignore", over="ignore"):
+        wp2 = _expit(u2 - u1)  # 0 where u2 = -inf
+        wp2 *= w
+        wp1 = w - wp2
+        # sum_w p2 d log I = sum_w p2 (dG(t_x) - rho dG(T)) / (G(t_x) (1 - rho)) / ...: per row
+        # q = w p2 / (1 - rho) on the t_x pair and -q rho on the T pair
+        q = np.zeros(nrow)
+        np.divide(wp2, 1.0 - rho, out=q, where=rho < 1.0)
+        npair = len(px)
+        A = np.bincount(code_t, weights=q, minlength=npair)
+        A -= np.bincount(code_T, weights=q * rho, minlength=npair)
+    B1 = np.bincount(iT, weights=wp1, minlength=len(uT))
+    B1x = np.bincount(iT, weights=wp1 * x, minlength=len(uT))
+    inv_aT, inv_bT = 1.0 / (alpha + uT), 1.0 / (beta + uT)
     d_r = (
         _dot(wx, digamma(r + ux))
         + n * (np.log(alpha) - digamma(r))
-        - _dot(wp1, la_T)
-        + _dot(wp2, gi[0])
+        - _dot(B1, laT)
+        + _dot(A, ggu[0])
     )
-    d_alpha = n * r / alpha - _dot(wp1, (r + x) / (alpha + h.T)) + _dot(wp2, gi[1])
-    d_s = n * np.log(beta) - _dot(wp1, lb_T) + _dot(wp2, 1.0 / s + gi[2])
-    d_beta = n * s / beta - _dot(wp1, s / (beta + h.T)) + _dot(wp2, gi[3])
+    d_alpha = n * r / alpha - _dot(r * B1 + B1x, inv_aT) + _dot(A, ggu[1])
+    d_s = n * np.log(beta) - _dot(B1, lbT) + (n - B1.sum()) / s + _dot(A, ggu[2])
+    d_beta = n * s / beta - s * _dot(B1, inv_bT) + _dot(A, ggu[3])
     g = np.array([d_r * r, d_alpha * alpha, d_s * s, d_beta * beta])
     return float(ll), g
 
@@ -503,6 +689,17 @@ def fit_ml(
         subsample): then BFGS starts with it and needs a few iterations from a warm start;
         should it fail, L-BFGS-B takes over from where it stopped.
     """
+    # one BLAS thread: the optimisers' small vector operations would otherwise wake
+    # OpenBLAS's threads on every iteration (measured: 0.2 s of a 1.5 s BG/NBD fit on the
+    # shared 2-core machine, in L-BFGS-B's setulb)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_ml(
+            loglik, data, x0, penalizer=penalizer, per=per, n=n, tol=tol,
+            standard_errors=standard_errors, bound=bound, hess_inv0=hess_inv0,
+        )  # fmt: skip
+
+
+def _fit_ml(loglik, data, x0, *, penalizer, per, n, tol, standard_errors, bound, hess_inv0):
     f = penalized_objective(loglik, data, penalizer, per, n)
     x0 = np.clip(np.asarray(x0, dtype=float), -bound + 1, bound - 1)
     res = None
