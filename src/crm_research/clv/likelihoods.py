@@ -100,6 +100,10 @@ def _expit(d: np.ndarray) -> np.ndarray:
 
 #: Largest number of series terms of the Pareto/NBD's hypergeometric function.
 MAX_SERIES_TERMS = 20_000
+#: Below this many unconverged elements the series is summed in blocks of
+#: ``SERIES_BLOCK`` terms (see :func:`_hyp2f1_1bc`).
+SERIES_BLOCK_ROWS = 4096
+SERIES_BLOCK = 64
 
 
 @dataclass
@@ -310,39 +314,59 @@ def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True):
     h = H.copy()
     hb, hc, hz = (Hb.copy(), Hc.copy(), Hz.copy()) if grad else (None, None, None)
     tail = 1.0 / np.maximum(1.0 - zz, 1e-300)
-    for k in range(max_terms):
-        bk, ck = bb + k, cc + k
-        a_n *= bk
-        a_n /= ck
-        a_n *= zz
-        h += a_n
-        if grad:
-            sb += np.reciprocal(bk, out=bk)
-            sc += np.reciprocal(ck, out=ck)
-            hb += a_n * sb
-            hc -= a_n * sc
-            hz += (k + 1) * a_n
-        if k % 8 == 7 or k == max_terms - 1:
-            err = a_n * (k + 2 + sb + sc) if grad else a_n.copy()
-            err *= tail
-            done = err <= 1e-17 * h
-            if done.any() or k == max_terms - 1:
-                last = k == max_terms - 1
-                keep = np.ones(len(idx), bool) if last else done
-                sel = idx[keep]
-                H[sel] = h[keep]
+    k = 0  # terms added so far
+    while k < max_terms and len(idx):
+        if len(idx) > SERIES_BLOCK_ROWS:
+            # many elements: term by term, in place, for 8 terms
+            for j in range(k, min(k + 8, max_terms)):
+                bk, ck = bb + j, cc + j
+                a_n *= bk
+                a_n /= ck
+                a_n *= zz
+                h += a_n
                 if grad:
-                    Hb[sel], Hc[sel], Hz[sel] = hb[keep], hc[keep], hz[keep]
-                if last:
-                    break
-                live = ~done
-                idx, a_n, bb, cc, zz, tail, h = (
-                    v[live] for v in (idx, a_n, bb, cc, zz, tail, h)
-                )
-                if grad:
-                    sb, sc, hb, hc, hz = (v[live] for v in (sb, sc, hb, hc, hz))
-                if len(idx) == 0:
-                    break
+                    sb += np.reciprocal(bk, out=bk)
+                    sc += np.reciprocal(ck, out=ck)
+                    hb += a_n * sb
+                    hc -= a_n * sc
+                    hz += (j + 1) * a_n
+            k = min(k + 8, max_terms)
+        else:
+            # few elements left (a slow series, z near 1): the next terms as a block,
+            # so that numpy's per-call overhead is paid once per block, not per term
+            kk = np.arange(k, min(k + SERIES_BLOCK, max_terms), dtype=float)
+            bk, ck = bb[:, None] + kk, cc[:, None] + kk
+            ratio = bk / ck
+            ratio *= zz[:, None]
+            A = np.cumprod(ratio, axis=1)
+            A *= a_n[:, None]
+            h += A.sum(axis=1)
+            if grad:
+                SB = np.cumsum(np.reciprocal(bk, out=bk), axis=1)
+                SB += sb[:, None]
+                SC = np.cumsum(np.reciprocal(ck, out=ck), axis=1)
+                SC += sc[:, None]
+                hb += np.einsum("ij,ij->i", A, SB)
+                hc -= np.einsum("ij,ij->i", A, SC)
+                hz += A @ (kk + 1.0)
+                sb, sc = SB[:, -1].copy(), SC[:, -1].copy()
+            a_n = A[:, -1].copy()
+            k += len(kk)
+        # converged when the next term of every series, and the rest (at most the next
+        # term / (1 - z)), is below 1e-17 of the sum
+        err = a_n * (k + 1 + sb + sc) if grad else a_n.copy()
+        err *= tail
+        last = k >= max_terms
+        done = np.ones(len(idx), bool) if last else err <= 1e-17 * h
+        if done.any():
+            sel = idx[done]
+            H[sel] = h[done]
+            if grad:
+                Hb[sel], Hc[sel], Hz[sel] = hb[done], hc[done], hz[done]
+            live = ~done
+            idx, a_n, bb, cc, zz, tail, h = (v[live] for v in (idx, a_n, bb, cc, zz, tail, h))
+            if grad:
+                sb, sc, hb, hc, hz = (v[live] for v in (sb, sc, hb, hc, hz))
     if not grad:
         return np.log(H)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -407,8 +407,14 @@ def _ranks(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             present = np.bincount(col - lo, minlength=hi - lo + 1) > 0
             rank = np.cumsum(present) - 1
             return np.flatnonzero(present) + lo, rank[col - lo]
-    uniques, codes = np.unique(col, return_inverse=True)
-    return uniques, codes.ravel()
+    # anything else: a hash factorisation and a sort of the distinct values only (fewer
+    # than the members: day-resolution times), faster than sorting the column
+    codes, uniques = pd.factorize(col, sort=False)
+    uniques = np.asarray(uniques)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    return uniques[order], rank[codes]
 
 
 def _stable_order(*codes: np.ndarray) -> np.ndarray:
@@ -475,9 +481,20 @@ def compress_codes(frequency, recency, T) -> Compressed:
     utx, ctx = _ranks(tx)
     uT, cT = _ranks(tt)
     order = _stable_order(cx, ctx, cT)
-    sx, stx, sT = cx[order], ctx[order], cT[order]
-    new = np.ones(n, dtype=bool)
-    if n > 1:
+    # one key per member, equal for equal (x, t_x, T) (overflow impossible below 2**21
+    # distinct values per column; beyond, the three codes are compared one by one)
+    if len(ux) * len(utx) * len(uT) < 2**62:
+        key = cx * len(utx)
+        key += ctx
+        key *= len(uT)
+        key += cT
+        sk = key[order]
+        new = np.empty(n, dtype=bool)
+        new[:1] = True
+        np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    else:
+        sx, stx, sT = cx[order], ctx[order], cT[order]
+        new = np.ones(n, dtype=bool)
         new[1:] = (sx[1:] != sx[:-1]) | (stx[1:] != stx[:-1]) | (sT[1:] != sT[:-1])
     group = np.cumsum(new) - 1
     inverse = np.empty(n, dtype=np.int64)
@@ -487,7 +504,7 @@ def compress_codes(frequency, recency, T) -> Compressed:
     rows = pd.DataFrame(
         {"frequency": x[first], "recency": tx[first], "T": tt[first], "weights": weights}
     )
-    return Compressed(rows, inverse, ux, sx[new], utx, stx[new], uT, sT[new])
+    return Compressed(rows, inverse, ux, cx[first], utx, ctx[first], uT, cT[first])
 
 
 def compress(frequency, recency, T) -> tuple[pd.DataFrame, np.ndarray]:
