@@ -62,7 +62,7 @@ def _dot(a, b) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
-def _softplus(d: np.ndarray) -> np.ndarray:
+def _softplus(d: np.ndarray, expit: bool = False):
     """``log(1 + exp(d))`` elementwise, as ``max(d, 0) + log(1 + exp(-|d|))``.
 
     ``np.logaddexp`` has no vectorised (SIMD) loop and was the largest single cost of a
@@ -70,32 +70,24 @@ def _softplus(d: np.ndarray) -> np.ndarray:
     here). ``log(1 + e)`` instead of ``log1p(e)`` for ``e = exp(-|d|) <= 1`` errs by at
     most one rounding of ``1 + e`` (absolute 1.1e-16 per member), far below the
     summation's own rounding over a million members. ``d = -inf`` gives 0.
+
+    ``expit=True``: returns ``(softplus, expit(d))``, the derivative from the same
+    exponential (``1 / (1 + e)`` where ``d >= 0``, else ``e / (1 + e)``), else
+    ``(softplus, None)``.
     """
     e = np.abs(d)
     np.negative(e, out=e)
     np.exp(e, out=e)
+    p = None
+    if expit:
+        p = e.copy()
+        p[d >= 0] = 1.0
     e += 1.0
+    if expit:
+        p /= e
     np.log(e, out=e)
     e += np.maximum(d, 0.0)
-    return e
-
-
-def _logaddexp(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``log(exp(u) + exp(v))`` by :func:`_softplus` (``v`` may be ``-inf``; ``u`` finite)."""
-    out = _softplus(v - u)
-    out += u
-    return out
-
-
-def _expit(d: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-d))`` (exact to rounding; ``exp`` overflowing gives 0, as it should).
-
-    scipy's ``expit`` has no vectorised loop either (9 ms against 6 ms here).
-    """
-    with np.errstate(over="ignore"):
-        e = np.exp(-d)
-    e += 1.0
-    return np.reciprocal(e, out=e)
+    return e, p
 
 
 #: Largest number of series terms of the Pareto/NBD's hypergeometric function.
@@ -103,6 +95,8 @@ MAX_SERIES_TERMS = 20_000
 #: Below this many unconverged elements the series is summed in blocks of
 #: ``SERIES_BLOCK`` terms (see :func:`_hyp2f1_1bc`).
 SERIES_BLOCK_ROWS = 4096
+#: The series stop when what is left is below this fraction of the sum.
+SERIES_TOL = 1e-17
 SERIES_BLOCK = 64
 
 
@@ -225,10 +219,10 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     rx = x + r
     d = rx * D
     d += cx[ix]
-    ll = s1 + const + s3 + _dot(w, _softplus(d))
+    sp, wp4 = _softplus(d, expit=grad)
+    ll = s1 + const + s3 + _dot(w, sp)
     if not grad:
         return float(ll)
-    wp4 = _expit(d)
     wp4 *= w  # members' weight on the A4 term
     q = wp4 * rx
     inv_T, inv_t = 1.0 / (alpha + uT), 1.0 / (alpha + utx)
@@ -294,14 +288,18 @@ def mbgnbd_loglik(log_params, h: Histories, grad: bool = True):
 
 
 # -- Pareto/NBD ---------------------------------------------------------------------------
-def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True):
+def _hyp2f1_1bc(
+    b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True, bounds: bool = False
+):
     """``log 2F1(1, b; c; z)`` and its derivatives in ``b``, ``c``, ``z`` (0 < b < c, 0 <= z < 1).
 
     The series ``sum_n (b)_n / (c)_n z^n`` has positive terms falling at least as fast
     as ``z^n``; it is summed until the next term, and the next terms of the derivative
     series, are below 1e-17 of the sum (or after ``max_terms`` terms). Elements leave the
     sum as they converge; the updates are in place (this loop is most of the Pareto/NBD
-    fit's time). ``grad=False``: the log of the sum only (no derivative series).
+    fit's time). ``grad=False``: the log of the sum only (no derivative series);
+    ``bounds=True`` (with ``grad=False``): the logs of the partial sum and of it plus the
+    bound of the rest (:func:`_hyp2f1_1bc_bounds`).
     """
     b, c, z = (np.asarray(v, dtype=float) for v in (b, c, z))
     size = len(z)
@@ -314,6 +312,7 @@ def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True):
     h = H.copy()
     hb, hc, hz = (Hb.copy(), Hc.copy(), Hz.copy()) if grad else (None, None, None)
     tail = 1.0 / np.maximum(1.0 - zz, 1e-300)
+    rest = np.zeros(size) if bounds else None  # bound of the terms not summed
     k = 0  # terms added so far
     while k < max_terms and len(idx):
         if len(idx) > SERIES_BLOCK_ROWS:
@@ -353,20 +352,24 @@ def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True):
             a_n = A[:, -1].copy()
             k += len(kk)
         # converged when the next term of every series, and the rest (at most the next
-        # term / (1 - z)), is below 1e-17 of the sum
+        # term / (1 - z)), is below SERIES_TOL of the sum
         err = a_n * (k + 1 + sb + sc) if grad else a_n.copy()
         err *= tail
         last = k >= max_terms
-        done = np.ones(len(idx), bool) if last else err <= 1e-17 * h
+        done = np.ones(len(idx), bool) if last else err <= SERIES_TOL * h
         if done.any():
             sel = idx[done]
             H[sel] = h[done]
+            if bounds:
+                rest[sel] = (a_n * zz * tail)[done]
             if grad:
                 Hb[sel], Hc[sel], Hz[sel] = hb[done], hc[done], hz[done]
             live = ~done
             idx, a_n, bb, cc, zz, tail, h = (v[live] for v in (idx, a_n, bb, cc, zz, tail, h))
             if grad:
                 sb, sc, hb, hc, hz = (v[live] for v in (sb, sc, hb, hc, hz))
+    if bounds:
+        return np.log(H), np.log(H + rest)
     if not grad:
         return np.log(H)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -375,22 +378,16 @@ def _hyp2f1_1bc(b, c, z, max_terms: int = MAX_SERIES_TERMS, grad: bool = True):
 
 
 def _hyp2f1_1bc_bounds(b, c, z, n_terms: int):
-    """Lower and upper bounds of ``log 2F1(1, b; c; z)`` from its first ``n_terms`` terms.
+    """Lower and upper bounds of ``log 2F1(1, b; c; z)`` from at most ``n_terms`` terms.
 
-    The terms are positive, so the partial sum is a lower bound; each later term is at
+    The terms are positive, so a partial sum is a lower bound; each later term is at
     most ``z`` times the one before (``(b + k) / (c + k) < 1``), so the rest is at most
     ``a_n z / (1 - z)``: the partial sum plus that is an upper bound. Exact (to rounding)
-    at any ``z < 1``, in a fixed number of terms (the ridge check of the verdict needs
+    at any ``z < 1`` in a bounded number of terms (the ridge check of the verdict needs
     the likelihood far from the optimum, where ``z`` nears 1 and the series is slow).
+    Where the series converges sooner, the two bounds agree to 1e-17.
     """
-    b, c, z = (np.asarray(v, dtype=float) for v in (b, c, z))
-    a_n = np.ones(len(z))
-    h = np.ones(len(z))
-    for k in range(n_terms):
-        a_n *= (b + k) / (c + k) * z
-        h += a_n
-    with np.errstate(divide="ignore"):
-        return np.log(h), np.log(h + a_n * z / (1.0 - z))
+    return _hyp2f1_1bc(b, c, z, max_terms=n_terms, grad=False, bounds=True)
 
 
 def _log_G(tau, r, alpha, s, beta, x, grad: bool = True, n_terms: int | None = None):
@@ -498,28 +495,25 @@ def pareto_loglik(log_params, h: Histories, grad: bool = True, n_terms: int | No
     ``ll = lnG(r + x) - lnG(r) + r ln(alpha) + s ln(beta)
     + log((alpha + T)^-(r + x) (beta + T)^-s + s I)``.
 
-    ``G`` (:func:`_log_G`) is evaluated once per distinct ``(x, tau)``
-    (:func:`history_pairs`); the sums over members of terms in ``T`` alone are taken per
-    distinct ``T``, and the gradient's sums over members of terms in ``G`` are gathered
-    onto the pairs (``np.bincount``) before the four products with ``G``'s derivatives.
+    ``G`` (:func:`_log_G`) and the first term inside the log, which depends on ``(x, T)``
+    only, are evaluated once per distinct ``(x, tau)`` (:func:`history_pairs`) and
+    gathered; the gradient's sums over members are gathered onto the pairs
+    (``np.bincount``) before the products with the pairs' derivatives.
 
     ``n_terms`` (no gradient): an upper bound of the log-likelihood from that many terms
-    of each series (:func:`_hyp2f1_1bc_bounds`): ``I <= G_upper(t_x) - G_lower(T)``.
+    of each series (:func:`_hyp2f1_1bc_bounds`): ``I <= G_upper(t_x) - G_lower(T)`` (where the
+    series converge within ``n_terms``, the bound is the log-likelihood).
     """
     r, alpha, s, beta = np.exp(np.asarray(log_params, dtype=float))
     ux, wx, x, w = h.ux, h.wx, h.x, h.w
-    uT, iT, _, _ = h.distinct_times()
-    wT, wxT = h.weights_per_T()
     nrow = len(x)
     n = h.n
     const = _dot(wx, gammaln(r + ux)) + n * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta))
-    laT, lbT = np.log(alpha + uT), np.log(beta + uT)
-    la_T = laT[iT]
-    u1 = x * la_T
-    u1 += (r * laT + s * lbT)[iT]
-    np.negative(u1, out=u1)  # -(r + x) ln(alpha + T) - s ln(beta + T)
     px, ptau, code = history_pairs(h)
     code_t, code_T = code[:nrow], code[nrow:]
+    # per pair (x, tau): -(r + x) ln(alpha + tau) - s ln(beta + tau), used at tau = T
+    la_p, lb_p = np.log(alpha + ptau), np.log(beta + ptau)
+    u1p = -(r + px) * la_p - s * lb_p
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if n_terms is not None:
             lo, hi = _log_G(ptau, r, alpha, s, beta, px, n_terms=n_terms)
@@ -530,39 +524,43 @@ def pareto_loglik(log_params, h: Histories, grad: bool = True, n_terms: int | No
         else:
             lgu = _log_G(ptau, r, alpha, s, beta, px, grad=False)
             l1, l2 = lgu[code_t], lgu[code_T]
-        rho = np.exp(l2 - l1)  # G(T) / G(t_x), < 1 (1 where t_x = T: no integral)
+        rho = l2
+        rho -= l1
+        np.exp(rho, out=rho)  # G(T) / G(t_x), < 1 (1 where t_x = T: no integral)
         if n_terms is not None:
             rho[code_t == code_T] = 1.0
         np.minimum(rho, 1.0, out=rho)
         u2 = np.log1p(-rho)
         u2 += l1
         u2 += np.log(s)  # log(s I); -inf where t_x = T
-        ll = const + _dot(w, _logaddexp(u1, u2))
+        u1 = u1p[code_T]
+        u2 -= u1  # the log of the ratio of the two terms
+        sp, wp2 = _softplus(u2, expit=grad and n_terms is None)
+        ll = const + _dot(w, u1) + _dot(w, sp)
     if not grad or n_terms is not None:
         return float(ll)
     with np.errstate(invalid="ignore", over="ignore"):
-        wp2 = _expit(u2 - u1)  # 0 where u2 = -inf
-        wp2 *= w
-        wp1 = w - wp2
-        # sum_w p2 d log I = sum_w p2 (dG(t_x) - rho dG(T)) / (G(t_x) (1 - rho)) / ...: per row
+        wp2 *= w  # members' weight on the s I term (0 where t_x = T)
+        # sum_w p2 d log I = sum_w p2 (dG(t_x) / G(t_x) - rho dG(T) / G(T)) / (1 - rho):
         # q = w p2 / (1 - rho) on the t_x pair and -q rho on the T pair
         q = np.zeros(nrow)
         np.divide(wp2, 1.0 - rho, out=q, where=rho < 1.0)
         npair = len(px)
         A = np.bincount(code_t, weights=q, minlength=npair)
-        A -= np.bincount(code_T, weights=q * rho, minlength=npair)
-    B1 = np.bincount(iT, weights=wp1, minlength=len(uT))
-    B1x = np.bincount(iT, weights=wp1 * x, minlength=len(uT))
-    inv_aT, inv_bT = 1.0 / (alpha + uT), 1.0 / (beta + uT)
+        q *= rho
+        A -= np.bincount(code_T, weights=q, minlength=npair)
+        # the first term's weight w (1 - p2), per pair
+        np.subtract(w, wp2, out=wp2)
+        B = np.bincount(code_T, weights=wp2, minlength=npair)
     d_r = (
         _dot(wx, digamma(r + ux))
         + n * (np.log(alpha) - digamma(r))
-        - _dot(B1, laT)
+        - _dot(B, la_p)
         + _dot(A, ggu[0])
     )
-    d_alpha = n * r / alpha - _dot(r * B1 + B1x, inv_aT) + _dot(A, ggu[1])
-    d_s = n * np.log(beta) - _dot(B1, lbT) + (n - B1.sum()) / s + _dot(A, ggu[2])
-    d_beta = n * s / beta - s * _dot(B1, inv_bT) + _dot(A, ggu[3])
+    d_alpha = n * r / alpha - _dot(B, (r + px) / (alpha + ptau)) + _dot(A, ggu[1])
+    d_s = n * np.log(beta) - _dot(B, lb_p) + (n - B.sum()) / s + _dot(A, ggu[2])
+    d_beta = n * s / beta - s * _dot(B, 1.0 / (beta + ptau)) + _dot(A, ggu[3])
     g = np.array([d_r * r, d_alpha * alpha, d_s * s, d_beta * beta])
     return float(ll), g
 

@@ -53,14 +53,16 @@ from .verdict import FitVerdict
 #: Above this many distinct rows, start from a fit on a subsample (see module docstring).
 WARM_START_ROWS = 30_000
 WARM_START_MEMBERS = 20_000
+WARM_START_TOL = 1e-5
 #: Scaled parameters (time rescaled so max T = 1) outside this range mean a degenerate fit.
 PARAM_BOUNDS = (1e-6, 1e6)
 #: A fit is at a bound when moving a parameter this many times further towards the edge
 #: of the parameter space lowers the log-likelihood by less than ``RIDGE_DROP``.
 RIDGE_FACTOR = 100.0
 RIDGE_DROP = 1.92
-#: Series terms of the Pareto/NBD's upper bound of the likelihood in the ridge check.
-RIDGE_BOUND_TERMS = 64
+#: Series terms of the Pareto/NBD's upper bounds of the likelihood in the ridge check
+#: (tried in turn until one settles the move).
+RIDGE_BOUND_TERMS = (32, 256, 2048)
 #: The fit ladder: plain maximum likelihood, then these penalizers, until a usable fit.
 PENALIZER_LADDER = (0.0, 0.001, 0.01, 0.1)
 
@@ -360,7 +362,7 @@ class _PurchaseModel(_Fitted):
                 # a cheap upper bound of the log-likelihood there (Pareto/NBD) that is
                 # already more than the limit below the optimum settles the move
                 with np.errstate(all="ignore"):
-                    upper = self._loglik_upper(rows, p)
+                    upper = self._loglik_upper(rows, p, ll0 - limit)
                 if upper is not None and np.isfinite(upper) and ll0 - upper >= limit:
                     ll = None
                     break
@@ -385,8 +387,10 @@ class _PurchaseModel(_Fitted):
         p[1] *= scale
         return p
 
-    def _loglik_upper(self, rows: pd.DataFrame, params) -> float | None:
-        """An upper bound of :meth:`log_likelihood` cheaper than it, or None (none here)."""
+    def _loglik_upper(self, rows: pd.DataFrame, params, below: float) -> float | None:
+        """An upper bound of :meth:`log_likelihood` cheaper than it, or None (none here).
+
+        ``below``: the value the caller wants the bound under (it may stop there)."""
         return None
 
     def _start(self, rows: pd.DataFrame):
@@ -399,17 +403,37 @@ class _PurchaseModel(_Fitted):
         counts = np.bincount(pick, minlength=len(rows))
         sub = rows.loc[counts > 0].copy()
         sub["weights"] = counts[counts > 0]
+        start = None
+        if self._pilot_members:
+            # the subsample's own start from a pilot of its first draws (the first steps
+            # from the fixed start, far from the optimum, are the slow ones)
+            c = np.bincount(pick[: self._pilot_members], minlength=len(rows))
+            pilot = rows.loc[c > 0].copy()
+            pilot["weights"] = c[c > 0]
+            try:
+                fp = self._run(pilot, None, standard_errors=True, tol=WARM_START_TOL)
+                start = np.log(self._scaled(fp.params_.to_numpy(), 1.0 / sub["T"].max()))
+                start = self._with_hessian(start, pilot["weights"].sum())
+            except FitError:
+                start = None
         try:
-            f = self._run(sub, None, standard_errors=True)
+            # a start only: its optimum differs from the full data's by the subsample's
+            # sampling error (about 1%), so a gradient tolerance of 1e-5 suffices
+            f = self._run(sub, start, standard_errors=True, tol=WARM_START_TOL)
         except FitError:
             return None
         init = np.log(self._scaled(f.params_.to_numpy(), 1.0 / rows["T"].max()))
-        # the subsample's Hessian, per member, as BFGS's first inverse Hessian
+        return self._with_hessian(init, sub["weights"].sum())
+
+    def _with_hessian(self, init, n: float):
+        """``(init, inverse Hessian per member)`` from the last fit's Hessian, or ``init``.
+
+        The last fit's Hessian, per member, as BFGS's first inverse Hessian."""
         h = self._ml.hessian
         if h is None or not np.all(np.isfinite(h)):
             return init
         try:
-            hinv = np.linalg.inv(h / sub["weights"].sum())
+            hinv = np.linalg.inv(h / n)
         except np.linalg.LinAlgError:
             return init
         hinv = (hinv + hinv.T) / 2
@@ -423,9 +447,13 @@ class _PurchaseModel(_Fitted):
     _per = "sum"
     #: the likelihood uses the distinct (x, tau) pairs (:func:`~.likelihoods.history_pairs`)
     _needs_pairs = False
+    #: members of a pilot fit that starts the subsample's fit (0: none)
+    _pilot_members = 0
     _alive_expectation = staticmethod(ex.bgnbd_alive_expectation)
 
-    def _run(self, rows: pd.DataFrame, init, standard_errors: bool | None = None, hist=None):
+    def _run(
+        self, rows: pd.DataFrame, init, standard_errors: bool | None = None, hist=None, tol=None
+    ):
         """Maximum likelihood (:func:`~crm_research.clv.likelihoods.fit_ml`) on ``rows``.
 
         Time is rescaled so that the oldest member has ``T = 1`` and the penalizer
@@ -452,7 +480,7 @@ class _PurchaseModel(_Fitted):
                 penalizer=self.penalizer,
                 per=per,
                 n=w.sum(),
-                tol=min(self.tol, 1e-7),
+                tol=min(self.tol, 1e-7) if tol is None else tol,
                 standard_errors=se,
                 hess_inv0=hinv,
             )
@@ -682,6 +710,7 @@ class ParetoNBD(_PurchaseModel):
     _fitter = "ParetoNBDFitter"
     _loglik = staticmethod(lk.pareto_loglik)
     _needs_pairs = True
+    _pilot_members = 2_000
     _alive_expectation = staticmethod(ex.pareto_alive_expectation)
     _per = "mean"
     param_names = ("r", "alpha", "s", "beta")
@@ -701,18 +730,22 @@ class ParetoNBD(_PurchaseModel):
         p[3] *= scale
         return p
 
-    def _loglik_upper(self, rows: pd.DataFrame, params) -> float | None:
-        """Upper bound of the log-likelihood from :data:`RIDGE_BOUND_TERMS` series terms.
+    def _loglik_upper(self, rows: pd.DataFrame, params, below: float) -> float | None:
+        """Upper bound of the log-likelihood from a limited number of series terms.
 
         Far from the optimum (the ridge check's moves by a factor 100) the 2F1 series
         can need 20,000 terms (measured: 5 s of a 13 s fit on a million members); the
-        bound (:func:`~crm_research.clv.likelihoods._hyp2f1_1bc_bounds`) takes a fixed
-        number and settles every move whose likelihood drops by more than the limit.
+        bound (:func:`~crm_research.clv.likelihoods._hyp2f1_1bc_bounds`) takes at most
+        :data:`RIDGE_BOUND_TERMS` terms, more only until it falls ``below``.
         """
         if rows is not getattr(self, "data_", None):
             return None
-        p = np.asarray(params, dtype=float)
-        return float(lk.pareto_loglik(np.log(p), self._hist, grad=False, n_terms=RIDGE_BOUND_TERMS))
+        lp = np.log(np.asarray(params, dtype=float))
+        for k in RIDGE_BOUND_TERMS:
+            upper = float(lk.pareto_loglik(lp, self._hist, grad=False, n_terms=k))
+            if not np.isfinite(upper) or upper < below:
+                break
+        return upper
 
     def prob_no_flight(self, t: float, frequency, recency, T, *, unique: bool = False):
         """P(no flight in ``(T, T + t]`` | x, t_x, T) under the Pareto/NBD.
