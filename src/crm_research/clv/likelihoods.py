@@ -530,7 +530,10 @@ def pareto_loglik(log_params, h: Histories, grad: bool = True, n_terms: int | No
         if n_terms is not None:
             rho[code_t == code_T] = 1.0
         np.minimum(rho, 1.0, out=rho)
-        u2 = np.log1p(-rho)
+        # log(1 - rho), not log1p(-rho) (no vectorised loop: 10 ms against 4 ms): the
+        # rounding of 1 - rho is at most 1.1e-16 absolute, as is the log's error then
+        u2 = np.subtract(1.0, rho)
+        np.log(u2, out=u2)
         u2 += l1
         u2 += np.log(s)  # log(s I); -inf where t_x = T
         u1 = u1p[code_T]

@@ -710,7 +710,7 @@ class ParetoNBD(_PurchaseModel):
     _fitter = "ParetoNBDFitter"
     _loglik = staticmethod(lk.pareto_loglik)
     _needs_pairs = True
-    _pilot_members = 2_000
+    _pilot_members = 500
     _alive_expectation = staticmethod(ex.pareto_alive_expectation)
     _per = "mean"
     param_names = ("r", "alpha", "s", "beta")
