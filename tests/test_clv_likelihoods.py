@@ -311,8 +311,9 @@ def test_series_bounds_bracket_the_sum():
     for n_terms in (8, 64, 1024):
         lo, hi = lk._hyp2f1_1bc_bounds(b, c, z, n_terms)
         assert np.all(lo <= exact + 1e-13) and np.all(exact <= hi + 1e-13)
+    # where the series converge, the bounds close in on the sum
     lo, hi = lk._hyp2f1_1bc_bounds(b, c, z, lk.MAX_SERIES_TERMS)
-    np.testing.assert_allclose(lo[:200], exact[:200], rtol=1e-14)
+    assert np.all(hi[:200] - lo[:200] <= 10 * lk.BOUNDS_TOL)
 
 
 def test_pareto_upper_bound_and_ridge_check(cdnow):

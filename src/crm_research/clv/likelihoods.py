@@ -97,6 +97,8 @@ MAX_SERIES_TERMS = 20_000
 SERIES_BLOCK_ROWS = 4096
 #: The series stop when what is left is below this fraction of the sum.
 SERIES_TOL = 1e-17
+#: ... and, for the bounds of :func:`_hyp2f1_1bc_bounds`, below this fraction.
+BOUNDS_TOL = 1e-9
 SERIES_BLOCK = 64
 
 
@@ -356,7 +358,10 @@ def _hyp2f1_1bc(
         err = a_n * (k + 1 + sb + sc) if grad else a_n.copy()
         err *= tail
         last = k >= max_terms
-        done = np.ones(len(idx), bool) if last else err <= SERIES_TOL * h
+        # (bounds: what is left is added as a bound, so a coarser stop stays an upper
+        # bound, only a looser one)
+        tol = BOUNDS_TOL if bounds else SERIES_TOL
+        done = np.ones(len(idx), bool) if last else err <= tol * h
         if done.any():
             sel = idx[done]
             H[sel] = h[done]

@@ -62,7 +62,7 @@ RIDGE_FACTOR = 100.0
 RIDGE_DROP = 1.92
 #: Series terms of the Pareto/NBD's upper bounds of the likelihood in the ridge check
 #: (tried in turn until one settles the move).
-RIDGE_BOUND_TERMS = (32, 256, 2048)
+RIDGE_BOUND_TERMS = (128, 2048)
 #: The fit ladder: plain maximum likelihood, then these penalizers, until a usable fit.
 PENALIZER_LADDER = (0.0, 0.001, 0.01, 0.1)
 
