@@ -292,7 +292,9 @@ def test_series_in_blocks_equals_term_by_term():
     c = b + rng.uniform(0.05, 20, n)
     z = rng.uniform(0, 0.995, n)
     whole = lk._hyp2f1_1bc(b, c, z)
-    parts = [lk._hyp2f1_1bc(b[i : i + 500], c[i : i + 500], z[i : i + 500]) for i in range(0, n, 500)]
+    parts = [
+        lk._hyp2f1_1bc(b[i : i + 500], c[i : i + 500], z[i : i + 500]) for i in range(0, n, 500)
+    ]
     for k, got in enumerate(whole):
         np.testing.assert_allclose(
             got, np.concatenate([p[k] for p in parts]), rtol=1e-13, atol=1e-14

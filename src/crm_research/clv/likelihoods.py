@@ -229,7 +229,9 @@ def bgnbd_loglik(log_params, h: Histories, grad: bool = True):
     q = wp4 * rx
     inv_T, inv_t = 1.0 / (alpha + uT), 1.0 / (alpha + utx)
     wp4_x = np.bincount(ix, weights=wp4, minlength=len(ux))
-    d_r = _dot(wx, digamma(r + ux)) + n * (-digamma(r) + np.log(alpha)) - _dot(wT, lT) + _dot(wp4, D)
+    d_r = (
+        _dot(wx, digamma(r + ux)) + n * (-digamma(r) + np.log(alpha)) - _dot(wT, lT) + _dot(wp4, D)
+    )
     d_alpha = (
         n * r / alpha
         - _dot(r * wT + wxT, inv_T)

@@ -93,7 +93,10 @@ def _as_arrays(frequency, recency, T, source: str):
         bad = ~np.isfinite(v)
         if bad.any():
             raise DataValidationError(
-                "missing or infinite values", source=source, column=col, rows=row_labels(frame(), bad)
+                "missing or infinite values",
+                source=source,
+                column=col,
+                rows=row_labels(frame(), bad),
             )
     checks = (
         ("frequency", (x < 0) | (x != np.round(x)), "frequency must be a whole number >= 0"),
