@@ -8,7 +8,8 @@ pmf), and lifetimes is the cross-check of our likelihoods in the tests. What the
 add:
 
 - fits on the condensed data (unique ``(x, t_x, T)`` rows with weights, exact) and, for
-  large inputs, start L-BFGS-B from a fit on a 20,000-member subsample, so the final
+  large inputs, start BFGS from a fit on a 10,000-member subsample (with its Hessian;
+  the Pareto/NBD's subsample fit itself starts from a 500-member pilot), so the final
   optimum is still the one of the full data, reached in a few iterations;
 - deterministic starting values, lifetimes' time rescaling (oldest member T = 1) and its
   penalizer, so the fit ladder's penalizers mean what they mean in lifetimes;
@@ -52,7 +53,7 @@ from .verdict import FitVerdict
 
 #: Above this many distinct rows, start from a fit on a subsample (see module docstring).
 WARM_START_ROWS = 30_000
-WARM_START_MEMBERS = 20_000
+WARM_START_MEMBERS = 10_000
 WARM_START_TOL = 1e-5
 #: Scaled parameters (time rescaled so max T = 1) outside this range mean a degenerate fit.
 PARAM_BOUNDS = (1e-6, 1e6)
@@ -676,7 +677,7 @@ class BGNBD(_PurchaseModel):
     tol : float
         Gradient tolerance of BFGS.
     warm_start : bool
-        Start large fits from a fit on a 20,000-member subsample.
+        Start large fits from a fit on a 10,000-member subsample.
     """
 
     name = "BG/NBD"
