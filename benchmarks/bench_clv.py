@@ -11,10 +11,10 @@ In one run, on the same data:
 3. Gamma-Gamma and the 36-month CLV of every member (vectorised discounted flights).
 
 Before the timings every fitter (ours and lifetimes') fits 5,000 members drawn at random once,
-so that one-time costs (imports, first calls) count for none of them. Each of the three
-timed fits runs ``--repeat`` times (default 3) and the shortest time counts (as
-``timeit`` does: the machine is shared, and other work only ever adds time); all times
-are printed. Prints the times, the ratios and the parameters side by side. Usage::
+so that one-time costs (imports, first calls) count for none of them. The three timed
+fits run in turn, ``--repeat`` rounds (default 3), and for each the shortest time counts
+(as ``timeit`` does: the machine is shared, and other work only ever adds time); all
+times are printed. Prints the times, the ratios and the parameters side by side. Usage::
 
     .venv/bin/python benchmarks/bench_clv.py [--members 1000000] [--seed 42] [--repeat 3]
 """
@@ -45,17 +45,22 @@ def _timed(fn):
     return out, time.perf_counter() - t
 
 
-def _best(fn, repeat: int):
-    """``fn()``'s result and its shortest time over ``repeat`` runs, with all the times
-    (wall, and in brackets this process's CPU time: a wall time far above the CPU time
-    means the machine was busy with other work during that run)."""
-    times, shown = [], []
+def _interleaved(fns: dict, repeat: int) -> dict:
+    """Run each of ``fns`` once per round, ``repeat`` rounds (so that a burst of other work
+    on the shared machine falls on all of them alike); per name, the last result, the
+    shortest wall time and all times (wall, and in brackets this process's CPU time: a
+    wall time far above it means the machine was busy with other work during that run)."""
+    out = {k: [None, []] for k in fns}
     for _ in range(repeat):
-        c = time.process_time()
-        out, t = _timed(fn)
-        times.append(t)
-        shown.append(f"{t:.2f} ({time.process_time() - c:.2f} CPU)")
-    return out, min(times), ", ".join(shown)
+        for k, fn in fns.items():
+            c = time.process_time()
+            res, t = _timed(fn)
+            out[k][0] = res
+            out[k][1].append((t, time.process_time() - c))
+    return {
+        k: (res, min(t for t, _ in ts), ", ".join(f"{t:.2f} ({c:.2f} CPU)" for t, c in ts))
+        for k, (res, ts) in out.items()
+    }
 
 
 def main() -> None:
@@ -84,16 +89,27 @@ def main() -> None:
     with lifetimes_guard():
         lt.BetaGeoFitter().fit(small["frequency"], small["recency"], small["T"])
 
-    # --- BG/NBD: ours vs lifetimes on the same data -----------------------------------------
-    bg, t_bg, all_bg = _best(lambda: clv.BGNBD().fit(summ), args.repeat)
-    with lifetimes_guard():
-        ref, t_lt, all_lt = _best(
-            lambda: lt.BetaGeoFitter().fit(
+    # --- the three timed fits, interleaved: ours BG/NBD, lifetimes' BG/NBD, ours Pareto/NBD
+    def lifetimes_fit():
+        with lifetimes_guard():
+            return lt.BetaGeoFitter().fit(
                 rows["frequency"].to_numpy(), rows["recency"].to_numpy(), rows["T"].to_numpy(),
                 weights=w,
-            ),
-            args.repeat,
-        )  # fmt: skip
+            )  # fmt: skip
+
+    timed = _interleaved(
+        {
+            "bg": lambda: clv.BGNBD().fit(summ),
+            "lt": lifetimes_fit,
+            "pn": lambda: clv.ParetoNBD().fit(summ),
+        },
+        args.repeat,
+    )
+    (bg, t_bg, all_bg), (ref, t_lt, all_lt), (pn, t_pn, all_pn) = (
+        timed[k] for k in ("bg", "lt", "pn")
+    )
+
+    # --- BG/NBD: ours vs lifetimes on the same data -----------------------------------------
     print(f"\nBG/NBD ours      : {t_bg:7.2f} s  ({bg.verdict_.sentence()}, with standard errors)")
     print(f"                   runs: {all_bg} s (the members' summary in, all of the fit)")
     print(f"BG/NBD lifetimes : {t_lt:7.2f} s  (BetaGeoFitter on the same distinct histories")
@@ -107,7 +123,6 @@ def main() -> None:
     )
 
     # --- Pareto/NBD ------------------------------------------------------------------------
-    pn, t_pn, all_pn = _best(lambda: clv.ParetoNBD().fit(summ), args.repeat)
     print(f"\nPareto/NBD ours  : {t_pn:7.2f} s  ({pn.verdict_.sentence()}, with standard errors)")
     print(f"                   runs: {all_pn} s")
     print(f"Pareto / BG/NBD  : {t_pn / t_bg:7.2f}   (target <= 3)")
