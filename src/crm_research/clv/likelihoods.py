@@ -2,22 +2,27 @@
 Gamma-Gamma models, and the maximum-likelihood fit on them.
 
 Why not lifetimes: lifetimes 0.11.3 differentiates its likelihoods with autograd, which
-on a million members costs several times a hand-written gradient (measured: BG/NBD 14.5 s
-in lifetimes, about 1.3 s here), and fits the Pareto/NBD by Nelder-Mead without a
-gradient (30 s on a million members). lifetimes stays the cross-check: the tests check
+on a million members costs ten times a hand-written gradient (``benchmarks/bench_clv.py``:
+BG/NBD 10.5-16.5 s in lifetimes, 0.8-1.2 s for our whole fit with standard errors), and
+fits the Pareto/NBD by Nelder-Mead without a gradient (30 s on a million members). lifetimes stays the cross-check: the tests check
 that every log-likelihood here equals lifetimes' to 1e-8 relative on the same data and
 parameters, and the gradients against finite differences.
 
 Everything works on *distinct histories* ``(x, t_x, T)`` with counts ``w`` (exact: the
 likelihood is a product over members). The terms that depend on ``x`` only (``gammaln``,
-``digamma``) are computed once per distinct ``x`` (:class:`Histories`). Parameters are
+``digamma``) are computed once per distinct ``x``, those in ``T`` or ``t_x`` alone once per
+distinct time (:class:`Histories`, with the codes :func:`~.summary.compress_codes` made
+while condensing), the Pareto/NBD's integral terms once per distinct ``(x, tau)``, and the
+gradients' sums over members gathered onto those values by ``np.bincount``; what is left
+per history is a handful of vectorised passes (``exp`` and ``log`` rather than
+``logaddexp``, which numpy does not vectorise: :func:`_softplus`). Parameters are
 optimised on the log scale by L-BFGS-B, on time rescaled so that the oldest member has
 ``T = 1`` (as lifetimes does), with lifetimes' penalizer: ``penalizer * sum(params**2)``
 on the rescaled parameters added to the mean negative log-likelihood (BG/NBD, MBG/NBD,
 Gamma-Gamma: divided by ``sum(w)``; Pareto/NBD: by ``mean(w)``, as lifetimes'
 ``ParetoNBDFitter``), so a penalizer means the same here as in lifetimes and in the fit
 ladder. Standard errors come from the Hessian of the total penalized negative
-log-likelihood in log parameters, taken by central differences of the analytic gradient
+log-likelihood in log parameters, taken by differences of the analytic gradient
 (delta method back to the parameters, as lifetimes' ``_compute_variance_matrix``).
 
 The Pareto/NBD's integral term
@@ -468,29 +473,6 @@ def history_pairs(h: Histories):
             ukeys, code = np.unique(keys, return_inverse=True)
         h.pairs = (h.ux[ukeys // nt], utau[ukeys % nt], code.ravel())
     return h.pairs
-
-
-def pareto_log_integral(r, alpha, s, beta, x, tx, T, pairs=None):
-    """``log I`` and its gradient in ``(r, alpha, s, beta)``; ``-inf`` where ``t_x = T``.
-
-    ``I = int_{t_x}^{T} (alpha + tau)^-(r + x) (beta + tau)^-(s + 1) d tau`` (the
-    probability of a death between the last flight and ``T``, up to constants).
-    """
-    n = len(x)
-    # G depends on (x, tau) only: evaluated once per distinct pair (t_x and T together)
-    ux, utau, code = pairs if pairs is not None else distinct_pairs(x, tx, T)
-    lgu, ggu = _log_G(utau, r, alpha, s, beta, ux)
-    lg, gg = lgu[code], [g[code] for g in ggu]
-    l1, l2 = lg[:n], lg[n:]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        rho = np.exp(l2 - l1)
-        ok = rho < 1.0
-        log_i = np.where(ok, l1 + np.log1p(-np.where(ok, rho, 0.0)), -np.inf)
-        grads = []
-        for g in gg:
-            gi = (g[:n] - rho * g[n:]) / (1.0 - rho)
-            grads.append(np.where(ok, gi, 0.0))
-    return log_i, grads
 
 
 def pareto_loglik(log_params, h: Histories, grad: bool = True, n_terms: int | None = None):
