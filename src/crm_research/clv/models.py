@@ -391,6 +391,10 @@ class _PurchaseModel(_Fitted):
         p[1] *= scale
         return p
 
+    def _default_start(self, h) -> np.ndarray:
+        """The optimiser's start without a subsample fit (log scaled parameters)."""
+        return np.full(self.n_params, 0.1)
+
     def _loglik_upper(self, rows: pd.DataFrame, params, below: float) -> float | None:
         """An upper bound of :meth:`log_likelihood` cheaper than it, or None (none here).
 
@@ -473,7 +477,7 @@ class _PurchaseModel(_Fitted):
         hinv = None
         if isinstance(init, tuple):
             init, hinv = init
-        x0 = np.full(self.n_params, 0.1) if init is None else np.asarray(init, dtype=float)
+        x0 = self._default_start(h) if init is None else np.asarray(init, dtype=float)
         se = self._want_se if standard_errors is None else standard_errors
         per = w.sum() if self._per == "sum" else w.mean()
         with np.errstate(all="ignore"):
@@ -733,6 +737,14 @@ class ParetoNBD(_PurchaseModel):
         p[1] *= scale
         p[3] *= scale
         return p
+
+    def _default_start(self, h) -> np.ndarray:
+        """Start at the flight rate of the data (``r = 1``, ``alpha = sum T / sum x`` on
+        the rescaled time) and the same for the dropout (``s = 1``, ``beta = alpha``,
+        where the 2F1 series is trivial, ``z = 0``)."""
+        rate = float(np.sum(h.w * h.x)) / max(float(np.sum(h.w * h.T)), 1e-12)
+        a = np.log(1.0 / max(rate, 1e-12))
+        return np.clip(np.array([0.0, a, 0.0, a]), -20.0, 20.0)
 
     def _loglik_upper(self, rows: pd.DataFrame, params, below: float) -> float | None:
         """Upper bound of the log-likelihood from a limited number of series terms.
