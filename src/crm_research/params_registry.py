@@ -154,6 +154,15 @@ PARAMETERS: tuple[Param, ...] = (
         runner=True,
         how="--spark-master",
     ),
+    _p(
+        "snapshot_file",
+        "path",
+        "01",
+        None,
+        "the snapshot the run's input checks built (read, not built again)",
+        runner=True,
+        how="the run's input checks",
+    ),
     # --- every notebook -----------------------------------------------------------------
     _p("seed", "int", ALL, DEFAULT_SEED, "the one seed of every random step", low=0, high=SEED_MAX),
     # --- 01 data ------------------------------------------------------------------------
