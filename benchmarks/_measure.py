@@ -7,11 +7,15 @@ Each measured step runs in its own process so that its peak resident memory
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 WRAPPER = """
@@ -57,6 +61,36 @@ def simulated_tables(tmp: str, members: int, seed: int) -> Path:
         setup="from crm_research.data.simulate import simulate_programme",
     )
     return processed
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """What a stage benchmark works on: its options, a temporary folder, the simulated
+    tables in it and ``load``, the setup code that loads them as ``ds``."""
+
+    args: argparse.Namespace
+    tmp: str
+    processed: Path
+    load: str
+
+    def time_notebook(self, stem: str, target: str, dirs) -> None:
+        """:func:`time_notebook` on these tables, unless ``--no-notebook`` was given."""
+        if not self.args.no_notebook:
+            time_notebook(stem, self.tmp, self.processed, self.args.members, target, dirs)
+
+
+@contextlib.contextmanager
+def stage_tables(doc: str) -> Iterator[Stage]:
+    """The :class:`Stage` of a benchmark (options from :func:`stage_args`, tables from
+    :func:`simulated_tables`); its temporary folder is removed after."""
+    a = stage_args(doc)
+    with tempfile.TemporaryDirectory() as tmp:
+        processed = simulated_tables(tmp, a.members, a.seed)
+        load = f"""
+            from crm_research.data import load_processed
+            ds = load_processed(r"{processed}")
+            """
+        yield Stage(a, tmp, processed, textwrap.dedent(load))
 
 
 def time_notebook(stem: str, tmp: str, processed: Path, members: int, target: str, dirs) -> None:

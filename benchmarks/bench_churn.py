@@ -8,24 +8,16 @@ Prints the time of each step (each in a fresh process) and of the whole notebook
 
 from __future__ import annotations
 
-import tempfile
+import textwrap
 
-from _measure import measure, simulated_tables, stage_args, time_notebook
+from _measure import measure, stage_tables
 
 
 def main() -> None:
-    a = stage_args(__doc__)
-    with tempfile.TemporaryDirectory() as tmp:
-        processed = simulated_tables(tmp, a.members, a.seed)
-        base = f"""
-            import pandas as pd
-            from crm_research import churn as C
-            from crm_research.data import load_processed
-            ds = load_processed(r"{processed}")
+    with stage_tables(__doc__) as stage:
+        base = "import pandas as pd\nfrom crm_research import churn as C\n" + stage.load
+        with_data = base + textwrap.dedent(
             """
-        with_data = (
-            base
-            + """
             cd = C.build_churn_data(ds, "forward", horizon_months=12, seed=1, cache={})
             gbm = C.ChurnGBM(seed=1).fit(cd.X_train, cd.y_train)
             """
@@ -58,15 +50,8 @@ def main() -> None:
             r = measure(body, setup=setup)
             print(f"{label:<55} {r['seconds']:6.2f} s  (peak {r['peak_mb']:.0f} MB)")
 
-        if not a.no_notebook:
-            time_notebook(
-                "05_churn_analysis",
-                tmp,
-                processed,
-                a.members,
-                "well under 45 s",
-                ("figures_dir", "metrics_dir", "reports_dir"),
-            )
+        dirs = ("figures_dir", "metrics_dir", "reports_dir")
+        stage.time_notebook("05_churn_analysis", "well under 45 s", dirs)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,20 @@ the calibration/holdout summary (written as Parquet) and the distinct-history co
 2. Engines at 10M rows in one run: today's pandas code (the whole log in memory),
    DuckDB and Spark (local mode, all cores). Target: DuckDB no slower than pandas.
    Spark's peak memory is the JVM's (a child process), not measured here.
+3. Scoring (``--part scoring``): every member of the 10M and the 100M log (about 0.6M
+   and 6M members) scored from the model file (BG/NBD fitted on the 10M log's distinct
+   histories, Gamma-Gamma on 100,000 of its members) and the per-member summaries in
+   Parquet, batch by batch with DuckDB (``data.engines.scoring.score_members``), each
+   in its own process. Target: the peak memory stays flat (100M / 10M <= 1.2) while
+   the members grow tenfold. The summaries and the model are made once into
+   ``--data``/scoring (not timed).
 
 Each engine runs in a fresh process; the ratios printed are the targets, the absolute
 times depend on the machine (and on whatever else it runs).
 
     .venv/bin/python benchmarks/bench_scale.py                  # both parts
     .venv/bin/python benchmarks/bench_scale.py --part engines   # only the 10M comparison
+    .venv/bin/python benchmarks/bench_scale.py --part scoring   # only the batch scoring
     .venv/bin/python benchmarks/bench_scale.py --small 1000000 --large 10000000  # quicker
 
 The logs are simulated once into ``--data`` (default ``benchmarks/.data``) and reused.
@@ -61,6 +69,55 @@ print("__RESULT__" + json.dumps({{
 """.format(obs=OBS, cal=CAL)  # noqa: UP032
 
 
+PREPARE = """
+import sys
+from pathlib import Path
+import pandas as pd
+from crm_research import clv
+from crm_research.data.engines import get_engine
+from crm_research.data.engines.scale import fit_on_histories
+data, out, fit = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+kw = {{"calibration_end": "{cal}", "observation_end": "{obs}"}}
+with get_engine("duckdb", memory_limit="3GB") as eng:
+    eng.load(data / "flights")
+    eng.summary(**kw).write_parquet(out / "summary")
+    if fit:
+        m = fit_on_histories(eng.histories(**kw))
+        clv.save_purchase_model(m, out / "purchase_model.json", time_unit="weeks",
+                                counting_rule="flights", calibration_end="{cal}")
+if fit:
+    s = pd.read_parquet(out / "summary").sample(100_000, random_state=0)
+    from pyspark import cloudpickle  # our lifetimes subclass pickles by value
+    (out / "spend.pickle").write_bytes(cloudpickle.dumps(clv.GammaGamma().fit(s)))
+""".format(obs=OBS, cal=CAL)  # noqa: UP032
+
+SCORE = """
+import json, pickle, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+summary, model, out, opts = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4])
+from crm_research.data.engines.scoring import score_members
+spend = pickle.loads((model / "spend.pickle").read_bytes())
+score_members(summary, model / "purchase_model.json", out / "scores", spend=spend, **opts)
+import pyarrow.parquet as pq
+n = sum(pq.ParquetFile(f).metadata.num_rows for f in (out / "scores").glob("*.parquet"))
+print("__RESULT__" + json.dumps({"seconds": time.perf_counter() - t0, "rows": n}))
+"""
+
+
+def prepare_scoring(data: Path, log: Path, fit: bool) -> Path:
+    """The per-member summaries of ``log`` (and, with ``fit``, the model files), once."""
+    d = data / "scoring" / log.name
+    done = d / ("purchase_model.json" if fit else "summary")
+    if not done.exists():
+        print(f"writing the summaries of {log} (and the model: {fit}) into {d} ...")
+        d.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-c", PREPARE, str(log), str(d), "1" if fit else "0"], check=True
+        )
+    return d
+
+
 def make_log(data: Path, rows: int, seed: int) -> Path:
     """A simulated partitioned log of about ``rows`` flights (made once, then reused)."""
     members = int(round(rows / FLIGHTS_PER_MEMBER))
@@ -88,14 +145,18 @@ def make_log(data: Path, rows: int, seed: int) -> Path:
     return d
 
 
-def run_step(engine: str, data: Path, opts: dict) -> dict:
-    """One engine on one log in a fresh process: its times and peak resident memory."""
+def run_step(engine: str, data: Path, opts: dict, script: str = STEP, argv=None) -> dict:
+    """One engine on one log in a fresh process: its times and peak resident memory.
+
+    The process runs ``script`` with ``argv`` (default: the engine and the log), then an
+    output folder and ``opts`` as JSON."""
+    argv = [engine, str(data)] if argv is None else argv
     with tempfile.TemporaryDirectory() as out:
         outs = Path(out)
         t = time.perf_counter()
         with open(outs / "stdout", "w") as so, open(outs / "stderr", "w") as se:
             p = subprocess.Popen(
-                [sys.executable, "-c", STEP, engine, str(data), out, json.dumps(opts)],
+                [sys.executable, "-c", script, *argv, out, json.dumps(opts)],
                 stdout=so,
                 stderr=se,
             )
@@ -109,6 +170,9 @@ def run_step(engine: str, data: Path, opts: dict) -> dict:
     res = json.loads(line[len("__RESULT__") :])
     res["wall"] = wall
     res["peak_mb"] = usage.ru_maxrss / 1024
+    # CPU seconds of the process (user + system): far less sensitive than wall time to
+    # the other jobs on a shared machine
+    res["cpu"] = usage.ru_utime + usage.ru_stime
     return res
 
 
@@ -118,21 +182,30 @@ def show(name: str, r: dict) -> None:
         f"(validate {r['validate']:.1f}, snapshot {r['snapshot']:.1f}, summary+histories "
         f"{r['summary']:.1f})  {1e9 * r['seconds'] / r['rows']:6.0f} ns/row  "
         f"peak {r['peak_mb'] / 1024:5.2f} GB  histories {r['histories']:,} for "
-        f"{r['members']:,} members"
+        f"{r['members']:,} members  CPU {r['cpu']:.1f} s"
     )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--part", choices=["all", "scale", "engines"], default="all")
+    ap.add_argument("--part", choices=["all", "scale", "engines", "scoring"], default="all")
     ap.add_argument("--small", type=int, default=10_000_000, help="rows of the smaller log")
     ap.add_argument("--large", type=int, default=100_000_000, help="rows of the larger log")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / ".data")
     ap.add_argument("--memory-limit", default="3GB", help="DuckDB's memory_limit")
+    ap.add_argument(
+        "--part-rows",
+        type=int,
+        default=None,
+        help="DuckDB's flight rows per range of members (default the engine's, 5,000,000; "
+        "0: the log in one scan, as before ranges)",
+    )
     a = ap.parse_args()
     a.data.mkdir(parents=True, exist_ok=True)
     duck = {"memory_limit": a.memory_limit, "temp_directory": str(a.data / "duckdb_tmp")}
+    if a.part_rows is not None:
+        duck["part_rows"] = a.part_rows
 
     small = make_log(a.data, a.small, a.seed)
     if a.part in ("all", "engines"):
@@ -154,7 +227,8 @@ def main() -> None:
 
     if a.part in ("all", "scale"):
         large = make_log(a.data, a.large, a.seed)
-        print(f"\nDuckDB scale, memory_limit {a.memory_limit} (one process each):")
+        rows = "" if a.part_rows is None else f", part_rows {a.part_rows:,}"
+        print(f"\nDuckDB scale, memory_limit {a.memory_limit}{rows} (one process each):")
         r_small = run_step("duckdb", small, duck)
         show("duckdb", r_small)
         r_large = run_step("duckdb", large, duck)
@@ -162,14 +236,36 @@ def main() -> None:
         per_small = r_small["seconds"] / r_small["rows"]
         per_large = r_large["seconds"] / r_large["rows"]
         ratio = per_large / per_small
+        cpu = (r_large["cpu"] / r_large["rows"]) / (r_small["cpu"] / r_small["rows"])
         print(
             f"  time per row {a.large // 1_000_000}M / {a.small // 1_000_000}M: {ratio:.2f} "
-            f"(target <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'})"
+            f"(target <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'}); CPU time per row "
+            f"{cpu:.2f} (target <= 1.2: {'met' if cpu <= 1.2 else 'NOT met'})"
         )
         peak = r_large["peak_mb"] / 1024
         print(
             f"  peak memory at {r_large['rows']:,} rows: {peak:.2f} GB "
             f"(target < 4 GB: {'met' if peak < 4 else 'NOT met'})"
+        )
+
+    if a.part in ("all", "scoring"):
+        large = make_log(a.data, a.large, a.seed)
+        model = prepare_scoring(a.data, small, fit=True)
+        print("\nscoring every member from the model file, DuckDB batches (one process each):")
+        res = []
+        for log in (small, large):
+            summ = prepare_scoring(a.data, log, fit=log == small) / "summary"
+            r = run_step("duckdb", summ, {"engine": "duckdb"}, SCORE, [str(summ), str(model)])
+            res.append(r)
+            print(
+                f"  {r['rows']:>10,} members  {r['seconds']:6.1f} s  "
+                f"{1e6 * r['seconds'] / r['rows']:5.1f} us/member  peak {r['peak_mb'] / 1024:5.2f} GB"
+            )
+        grow = res[1]["peak_mb"] / res[0]["peak_mb"]
+        print(
+            f"  peak memory {res[1]['rows']:,} / {res[0]['rows']:,} members: {grow:.2f} "
+            f"(target flat, <= 1.2: {'met' if grow <= 1.2 else 'NOT met'}); time per member "
+            f"{(res[1]['seconds'] / res[1]['rows']) / (res[0]['seconds'] / res[0]['rows']):.2f}"
         )
 
 

@@ -8,22 +8,20 @@ Prints the time of each step (each in a fresh process) and of the whole notebook
 
 from __future__ import annotations
 
-import tempfile
+import textwrap
 
-from _measure import measure, simulated_tables, stage_args, time_notebook
+from _measure import measure, stage_tables
 
 
 def main() -> None:
-    a = stage_args(__doc__)
-    with tempfile.TemporaryDirectory() as tmp:
-        processed = simulated_tables(tmp, a.members, a.seed)
-        setup = f"""
+    with stage_tables(__doc__) as stage:
+        setup = stage.load + textwrap.dedent(
+            """
             from crm_research import segmentation as sg
-            from crm_research.data import load_processed
-            ds = load_processed(r"{processed}")
             kept, _ = sg.clean_members(ds.snapshot, "first_edition")
             X = sg.lrfmc_features(kept)
             """
+        )
         steps = [
             ("features (clean + L..C)", "sg.lrfmc_features(sg.clean_members(ds.snapshot)[0])"),
             ("k-means k=5, n_init=10", "sg.cluster_lrfmc(X, 5, n_init=10, seed=1)"),
@@ -41,7 +39,7 @@ def main() -> None:
             r = measure(body, setup=setup, extra="extra = {'n': len(X)}")
             n = r["n"]
             print(f"{label:<45} {r['seconds']:6.2f} s  (peak {r['peak_mb']:.0f} MB)")
-        print(f"(members segmented: {n:,} of {a.members:,})")
+        print(f"(members segmented: {n:,} of {stage.args.members:,})")
         # k selection and stability on every member against the default subsample
         best = (
             "extra = {'answer': [int(t['silhouette'].idxmax()), "
@@ -64,15 +62,8 @@ def main() -> None:
             a_, b_ = found
             print(f"{step}: subsample / all members, time x{b_['seconds'] / a_['seconds']:.2f}")
 
-        if not a.no_notebook:
-            time_notebook(
-                "04_lrfmc_segmentation",
-                tmp,
-                processed,
-                a.members,
-                "well under 40 s",
-                ("figures_dir", "metrics_dir"),
-            )
+        dirs = ("figures_dir", "metrics_dir")
+        stage.time_notebook("04_lrfmc_segmentation", "well under 40 s", dirs)
 
 
 if __name__ == "__main__":

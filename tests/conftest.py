@@ -90,3 +90,47 @@ def log():
         }
     )
     return f, m, c
+
+
+# --------------------------------------------------------------------------------------
+# the whole study, run once per session for the slow tests that only read its outputs
+# --------------------------------------------------------------------------------------
+#: The shared synthetic study: 2,500 simulated members, seed 5 (tests/test_study.py's
+#: golden metrics were recorded on exactly this study).
+STUDY_MEMBERS = 2_500
+STUDY_SEED = 5
+
+
+def _study_in(root, data: str = "synthetic", **options):
+    """``run_study`` on ``data`` with every folder under ``root``, no progress, no log and
+    the repository's figures/ left alone; a simulation of ``STUDY_MEMBERS`` members, seed
+    ``STUDY_SEED``. ``options`` (run_study's) replace any of these."""
+    from crm_research.report import run_study
+
+    default = dict(
+        out_dir=root / "reports",
+        raw_dir=root / "raw",
+        processed_dir=root / "processed",
+        figures_dir=None,
+        members=STUDY_MEMBERS if data == "synthetic" else None,
+        seed=STUDY_SEED,
+        progress=False,
+        log=lambda *a: None,
+    )
+    return run_study(data, **{**default, **options})
+
+
+@pytest.fixture(scope="session")
+def study_in():
+    """The function that runs a small whole study into a folder, ``study_in(root, data,
+    **run_study_options)``, for tests that need a run of their own."""
+    return _study_in
+
+
+@pytest.fixture(scope="session")
+def synthetic_study(tmp_path_factory):
+    """The whole study on the default simulation (2,500 members, seed 5), run once per
+    session and shared by every slow test that only reads a finished study's outputs
+    (test_study, test_report_browser). Read it, never change it: a test that writes
+    makes a run of its own (``study_in``)."""
+    return _study_in(tmp_path_factory.mktemp("synthetic_study"))

@@ -16,6 +16,7 @@ import errno
 import hashlib
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pytest
@@ -167,79 +168,84 @@ def csv_flights(*rows: str, head: str = FLIGHTS_HEAD) -> str:
 # ======================================================================================
 # structure
 # ======================================================================================
+#: A table refused for its structure: (the file, its content or None for no file, what the
+#: message says besides the file's name).
 STRUCTURE = {
-    "no_flights_file": ({"flights.csv": None}, ["no flights.csv"]),
-    "empty_flights_file": ({"flights.csv": ""}, ["flights.csv", "empty"]),
-    "header_only": ({"flights.csv": FLIGHTS_HEAD + "\n"}, ["flights.csv", "no data rows"]),
-    "blank_first_line": ({"flights.csv": "\n" + csv_flights()}, ["flights.csv", "header"]),
+    "no_flights_file": ("flights.csv", None, ["no flights.csv"]),
+    "empty_flights_file": ("flights.csv", "", ["empty"]),
+    "header_only": ("flights.csv", FLIGHTS_HEAD + "\n", ["no data rows"]),
+    "blank_first_line": ("flights.csv", "\n" + csv_flights(), ["header"]),
     "missing_member_column": (
-        {"flights.csv": "FLIGHT_DATE,SEG_KM\n2013-01-01,800\n"},
-        ["flights.csv", "MEMBER_NO", "missing required column"],
+        "flights.csv",
+        "FLIGHT_DATE,SEG_KM\n2013-01-01,800\n",
+        ["MEMBER_NO", "missing required column"],
     ),
-    "missing_date_column": (
-        {"flights.csv": "MEMBER_NO,SEG_KM\n1,800\n"},
-        ["flights.csv", "FLIGHT_DATE"],
-    ),
+    "missing_date_column": ("flights.csv", "MEMBER_NO,SEG_KM\n1,800\n", ["FLIGHT_DATE"]),
     "duplicate_headers": (
-        {"flights.csv": "MEMBER_NO,FLIGHT_DATE,FLIGHT_DATE\n1,2013-01-01,2013-01-02\n"},
-        ["flights.csv", "duplicate column names", "'FLIGHT_DATE' at positions [2, 3]"],
+        "flights.csv",
+        "MEMBER_NO,FLIGHT_DATE,FLIGHT_DATE\n1,2013-01-01,2013-01-02\n",
+        ["duplicate column names", "'FLIGHT_DATE' at positions [2, 3]"],
     ),
     "duplicate_headers_after_trimming": (
-        {"members.csv": "MEMBER_NO,FFP_DATE, FFP_DATE\n1,2011-01-01,2011-01-01\n"},
-        ["members.csv", "duplicate column names", "FFP_DATE"],
+        "members.csv",
+        "MEMBER_NO,FFP_DATE, FFP_DATE\n1,2011-01-01,2011-01-01\n",
+        ["duplicate column names", "FFP_DATE"],
     ),
     "ragged_row": (
-        {"flights.csv": csv_flights("1,2013-01-05,800,0.5,300,EXTRA,MORE")},
-        ["flights.csv", "not a well-formed csv", "line"],
+        "flights.csv",
+        csv_flights("1,2013-01-05,800,0.5,300,EXTRA,MORE"),
+        ["not a well-formed csv", "line"],
     ),
-    "binary_file": (
-        {"flights.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20},
-        ["flights.csv", "binary"],
-    ),
-    "damaged_parquet": (
-        {"flights.csv": None, "flights.parquet": b"PAR1 this is not parquet"},
-        ["flights.parquet", "not a readable parquet"],
-    ),
+    "binary_file": ("flights.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, ["binary"]),
     "duplicate_member_ids": (
-        {"members.csv": MEMBERS_HEAD + "\n1,2011-01-01,4,30,a\n1,2011-02-01,4,31,b\n"},
-        ["members.csv", "MEMBER_NO", "duplicate ids", "rows: 1, 2"],
+        "members.csv",
+        MEMBERS_HEAD + "\n1,2011-01-01,4,30,a\n1,2011-02-01,4,31,b\n",
+        ["MEMBER_NO", "duplicate ids", "rows: 1, 2"],
     ),
-    "members_without_enrolment_column": (
-        {"members.csv": "MEMBER_NO,AGE\n1,30\n"},
-        ["members.csv", "FFP_DATE"],
-    ),
+    "members_without_enrolment_column": ("members.csv", "MEMBER_NO,AGE\n1,30\n", ["FFP_DATE"]),
     "flights_of_unknown_members": (
-        {"flights.csv": csv_flights("999,2013-01-05,800,0.5,300")},
-        ["flights.csv", "MEMBER_NO", "missing from the member table", "row", "61", "999"],
+        "flights.csv",
+        csv_flights("999,2013-01-05,800,0.5,300"),
+        ["MEMBER_NO", "missing from the member table", "row", "61", "999"],
     ),
     "complaints_of_unknown_members": (
-        {"complaints.csv": "MEMBER_NO,COMPLAINT_DATE\n1,2013-01-01\n777,2013-01-02\n"},
-        ["complaints.csv", "MEMBER_NO", "not in the member table", "rows: 2", "777"],
+        "complaints.csv",
+        "MEMBER_NO,COMPLAINT_DATE\n1,2013-01-01\n777,2013-01-02\n",
+        ["MEMBER_NO", "not in the member table", "rows: 2", "777"],
     ),
     "noshows_of_unknown_members": (
-        {"noshows.csv": "MEMBER_NO,NOSHOW_DATE\nX9,2013-01-02\n"},
-        ["noshows.csv", "MEMBER_NO", "rows: 1", "X9"],
+        "noshows.csv",
+        "MEMBER_NO,NOSHOW_DATE\nX9,2013-01-02\n",
+        ["MEMBER_NO", "rows: 1", "X9"],
     ),
     "complaints_without_date": (
-        {"complaints.csv": "MEMBER_NO,WHEN\n1,2013-01-01\n"},
-        ["complaints.csv", "COMPLAINT_DATE"],
+        "complaints.csv",
+        "MEMBER_NO,WHEN\n1,2013-01-01\n",
+        ["COMPLAINT_DATE"],
     ),
     "blank_member_id": (
-        {"flights.csv": csv_flights(",2013-01-05,800,0.5,300")},
-        ["flights.csv", "MEMBER_NO", "missing member ids", "61"],
+        "flights.csv",
+        csv_flights(",2013-01-05,800,0.5,300"),
+        ["MEMBER_NO", "missing member ids", "61"],
     ),
     "flight_before_enrolment": (
-        {"flights.csv": csv_flights("1,2010-01-05,800,0.5,300")},
-        ["flights.csv", "before the member's enrolment", "61"],
+        "flights.csv",
+        csv_flights("1,2010-01-05,800,0.5,300"),
+        ["before the member's enrolment", "61"],
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(STRUCTURE))
 def test_structure(world, capsys, case):
-    files, fragments = STRUCTURE[case]
-    world.write(files)
-    refused(world, world.args(), capsys, *fragments)
+    name, content, fragments = STRUCTURE[case]
+    world.write({name: content})
+    refused(world, world.args(), capsys, name, *fragments)
+
+
+def test_structure_damaged_parquet(world, capsys):
+    world.write({"flights.csv": None, "flights.parquet": b"PAR1 this is not parquet"})
+    refused(world, world.args(), capsys, "flights.parquet", "not a readable parquet")
 
 
 def test_structure_data_path_missing(world, capsys):
@@ -330,52 +336,6 @@ def test_dates(world, capsys, case):
     refused(world, world.args(), capsys, "flights.csv", "FLIGHT_DATE", *fragments)
 
 
-def test_dates_after_explicit_observation_end(world, capsys):
-    p = world.root / "p.yml"
-    p.write_text("obs_end: 2013-06-30\n", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--params", str(p)),
-        capsys,
-        "flights.csv",
-        "after the observation date 2013-06-30",
-        "rows",
-    )
-
-
-def test_dates_complaints_after_observation_end(world, capsys):
-    world.write({"complaints.csv": "MEMBER_NO,COMPLAINT_DATE\n1,2013-01-01\n2,2013-12-30\n"})
-    p = world.root / "p.yml"
-    p.write_text("obs_end: 2013-12-20\n", encoding="utf-8")
-    world.write({"flights.csv": csv_flights()})
-    # flights of the log reach December 2013: use a log that ends before
-    rows = [r for r in _flights_rows() if r.split(",")[1] <= "2013-12-20"]
-    world.write({"flights.csv": "\n".join([FLIGHTS_HEAD, *rows]) + "\n"})
-    refused(
-        world,
-        world.args("--params", str(p)),
-        capsys,
-        "complaints.csv",
-        "after the observation end",
-        "rows: 2",
-    )
-
-
-def test_dates_not_matching_the_declared_format(world, capsys):
-    p = world.root / "p.yml"
-    p.write_text("date_format: '%d.%m.%Y'\n", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--params", str(p)),
-        capsys,
-        "members.csv",
-        "FFP_DATE",
-        "with date_format '%d.%m.%Y'",
-    )
-
-
 BIG5_MEMBERS = (
     MEMBERS_HEAD
     + "\n"
@@ -393,16 +353,6 @@ def test_encoding_latin1_is_refused_not_guessed(world, capsys):
 def test_encoding_utf16_without_bom_is_named(world, capsys):
     world.write({"members.csv": base_files()["members.csv"].encode("utf-16-le")})
     refused(world, world.args(), capsys, "members.csv", "UTF-16", "utf-16-le")
-
-
-def test_encoding_declared_but_wrong(world, capsys):
-    world.write({"members.csv": BIG5_MEMBERS.encode("big5")})
-    p = world.root / "p.yml"
-    p.write_text("encoding: utf-8\n", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world, world.args("--params", str(p)), capsys, "members.csv", "not valid utf-8", "line 2"
-    )
 
 
 def test_encoding_big5_is_detected_not_garbled(tmp_path):
@@ -522,6 +472,71 @@ def test_parameters_file(world, capsys, case):
     refused(world, world.args("--params", str(p), only=None), capsys, *fragments)
 
 
+class WithParams(NamedTuple):
+    """A parameters file ``p.yml`` given with ``--params``, the input changed first."""
+
+    params: str | bytes
+    fragments: list[str]
+    extra: tuple[str, ...] = ()  # options after --params
+    data: str | None = None  # --data (None: the input folder)
+    only: str | None = "01"
+    files: dict[str, str | bytes] | None = None  # input files written first
+
+
+_LOG_TO_DEC_20 = [r for r in _flights_rows() if r.split(",")[1] <= "2013-12-20"]
+
+WITH_PARAMS = {
+    "two_seeds": WithParams("seed: 7\n", ["two seeds given"], extra=("--seed", "8")),
+    "cleaning_rule_for_a_flight_log": WithParams(
+        "cleaning: first_edition\n", ["'cleaning' = 'first_edition'", "textbook member table"]
+    ),
+    "obs_end_for_the_simulation": WithParams(
+        "obs_end: 2013-01-01\n", ["'obs_end'", "data synth --obs-end"], data="synthetic"
+    ),
+    "calibration_end_after_the_observation_end": WithParams(
+        "02:\n  calibration_end: 2015-01-01\n",
+        ["'calibration_end' = '2015-01-01'", "before the observation end"],
+        only="01-02",
+    ),
+    "params_file_not_utf8": WithParams("seed: 7 # café\n".encode("utf-16"), ["p.yml", "not utf-8"]),
+    "flights_after_explicit_observation_end": WithParams(
+        "obs_end: 2013-06-30\n",
+        ["flights.csv", "after the observation date 2013-06-30", "rows"],
+    ),
+    "complaints_after_observation_end": WithParams(
+        "obs_end: 2013-12-20\n",
+        ["complaints.csv", "after the observation end", "rows: 2"],
+        # flights of the log reach December 2013: a log that ends before
+        files={
+            "complaints.csv": "MEMBER_NO,COMPLAINT_DATE\n1,2013-01-01\n2,2013-12-30\n",
+            "flights.csv": "\n".join([FLIGHTS_HEAD, *_LOG_TO_DEC_20]) + "\n",
+        },
+    ),
+    "dates_not_matching_the_declared_format": WithParams(
+        "date_format: '%d.%m.%Y'\n", ["members.csv", "FFP_DATE", "with date_format '%d.%m.%Y'"]
+    ),
+    "encoding_declared_but_wrong": WithParams(
+        "encoding: utf-8\n",
+        ["members.csv", "not valid utf-8", "line 2"],
+        files={"members.csv": BIG5_MEMBERS.encode("big5")},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WITH_PARAMS))
+def test_parameters_file_with_the_input(world, capsys, case):
+    c = WITH_PARAMS[case]
+    world.write(c.files or {})
+    p = world.root / "p.yml"
+    if isinstance(c.params, bytes):
+        p.write_bytes(c.params)
+    else:
+        p.write_text(c.params, encoding="utf-8")
+    world.before = _tree(world.root)
+    argv = world.args("--params", str(p), *c.extra, data=c.data, only=c.only)
+    refused(world, argv, capsys, *c.fragments)
+
+
 def test_parameters_section_04_read_as_int_is_accepted(world):
     import yaml
 
@@ -553,79 +568,48 @@ def test_parameters_command_line(world, capsys, case):
     refused(world, world.args(*extra, data=data, only=only), capsys, *fragments)
 
 
-def test_parameters_two_seeds(world, capsys):
-    p = world.root / "p.yml"
-    p.write_text("seed: 7\n", encoding="utf-8")
+#: ``--only`` a later notebook with the tables of notebook 01 missing or damaged in
+#: ``--processed``: (the tables folder's files, None for no folder; --only; fragments, in
+#: which ``{tables}`` stands for the folder).
+TABLES_OF_01 = {
+    "only_03_without_the_tables_of_01": (
+        None,
+        "03",
+        [
+            "notebook 03_clv_monetary_value reads the tables notebook 01 writes",
+            "{tables}",
+            "run notebook 01 first",
+        ],
+    ),
+    "only_02_with_damaged_tables_of_01": (
+        {"dataset.json": "{not json", "snapshot.parquet": pd.DataFrame({"MEMBER_NO": ["1"]})},
+        "02",
+        ["dataset.json", "not a readable"],
+    ),
+    "only_02_without_a_snapshot": (
+        {"dataset.json": "{}"},
+        "02",
+        ["snapshot.parquet", "run notebook 01 first"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TABLES_OF_01))
+def test_parameters_only_a_later_notebook(world, capsys, tmp_path, case):
+    files, only, fragments = TABLES_OF_01[case]
+    tables = tmp_path / case
+    if files is not None:
+        tables.mkdir()
+        for name, content in files.items():
+            if isinstance(content, pd.DataFrame):
+                content.to_parquet(tables / name)
+            else:
+                (tables / name).write_text(content, encoding="utf-8")
     world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p), "--seed", "8"), capsys, "two seeds given")
-
-
-def test_parameters_cleaning_rule_for_a_flight_log(world, capsys):
-    p = world.root / "p.yml"
-    p.write_text("cleaning: first_edition\n", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--params", str(p)),
-        capsys,
-        "'cleaning' = 'first_edition'",
-        "textbook member table",
-    )
-
-
-def test_parameters_obs_end_for_the_simulation(world, capsys):
-    p = world.root / "p.yml"
-    p.write_text("obs_end: 2013-01-01\n", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--params", str(p), data="synthetic"),
-        capsys,
-        "'obs_end'",
-        "data synth --obs-end",
-    )
-
-
-def test_parameters_only_03_without_the_tables_of_01(world, capsys, tmp_path):
-    empty = tmp_path / "no_tables"
-    refused(
-        world,
-        world.args("--processed", str(empty), only="03"),
-        capsys,
-        "notebook 03_clv_monetary_value reads the tables notebook 01 writes",
-        str(empty),
-        "run notebook 01 first",
-    )
-    assert not empty.exists()
-
-
-def test_parameters_only_02_with_damaged_tables_of_01(world, capsys, tmp_path):
-    tables = tmp_path / "damaged"
-    tables.mkdir()
-    (tables / "dataset.json").write_text("{not json", encoding="utf-8")
-    pd.DataFrame({"MEMBER_NO": ["1"]}).to_parquet(tables / "snapshot.parquet")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--processed", str(tables), only="02"),
-        capsys,
-        "dataset.json",
-        "not a readable",
-    )
-
-
-def test_parameters_only_02_without_a_snapshot(world, capsys, tmp_path):
-    tables = tmp_path / "half"
-    tables.mkdir()
-    (tables / "dataset.json").write_text("{}", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--processed", str(tables), only="02"),
-        capsys,
-        "snapshot.parquet",
-        "run notebook 01 first",
-    )
+    argv = world.args("--processed", str(tables), only=only)
+    refused(world, argv, capsys, *(f.format(tables=tables) for f in fragments))
+    if files is None:
+        assert not tables.exists()
 
 
 def test_parameters_k_larger_than_the_members(world, capsys):
@@ -637,31 +621,11 @@ def test_parameters_k_larger_than_the_members(world, capsys):
     )
 
 
-def test_parameters_calibration_end_after_the_observation_end(world, capsys):
-    p = world.root / "p.yml"
-    p.write_text("02:\n  calibration_end: 2015-01-01\n", encoding="utf-8")
-    world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--params", str(p), only="01-02"),
-        capsys,
-        "'calibration_end' = '2015-01-01'",
-        "before the observation end",
-    )
-
-
 def test_parameters_params_file_missing_or_a_folder(world, capsys):
     refused(
         world, world.args("--params", str(world.root / "nope.yml")), capsys, "nope.yml", "not found"
     )
     refused(world, world.args("--params", str(world.inp)), capsys, "is a folder")
-
-
-def test_parameters_params_file_not_utf8(world, capsys):
-    p = world.root / "p.yml"
-    p.write_bytes("seed: 7 # café\n".encode("utf-16"))
-    world.before = _tree(world.root)
-    refused(world, world.args("--params", str(p)), capsys, "p.yml", "not utf-8")
 
 
 @pytest.mark.parametrize(
@@ -682,38 +646,28 @@ def test_parameters_data_synth(world, capsys, argv, fragments, monkeypatch):
 # ======================================================================================
 # faults: the operating system, other runs, signals
 # ======================================================================================
-def test_faults_out_is_a_file(world, capsys):
-    f = world.root / "a_file"
+#: A folder option pointing at a file (or below one): (the file's name, the option, the
+#: part below the file, --data, fragments).
+FOLDER_IS_A_FILE = {
+    "out_is_a_file": ("a_file", "--out", "", None, ["--out", "a_file", "is a file, not a folder"]),
+    "out_inside_a_file": ("a_file", "--out", "reports", None, ["a_file is a file, not a folder"]),
+    "processed_is_a_file": ("tables", "--processed", "", None, ["--processed", "is a file"]),
+    "raw_is_a_file": ("rawfile", "--raw", "", "synthetic", ["--raw", "is a file"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOLDER_IS_A_FILE))
+def test_faults_folder_is_a_file(world, capsys, case):
+    name, option, below, data, fragments = FOLDER_IS_A_FILE[case]
+    f = world.root / name
     f.write_text("x")
     world.before = _tree(world.root)
-    argv = world.args()
-    argv[argv.index("--out") + 1] = str(f)
-    refused(world, argv, capsys, "--out", "a_file", "is a file, not a folder")
-
-
-def test_faults_out_inside_a_file(world, capsys):
-    f = world.root / "a_file"
-    f.write_text("x")
-    world.before = _tree(world.root)
-    argv = world.args()
-    argv[argv.index("--out") + 1] = str(f / "reports")
-    refused(world, argv, capsys, "a_file is a file, not a folder")
-
-
-def test_faults_processed_is_a_file(world, capsys):
-    f = world.root / "tables"
-    f.write_text("x")
-    world.before = _tree(world.root)
-    refused(world, world.args("--processed", str(f)), capsys, "--processed", "is a file")
-
-
-def test_faults_raw_is_a_file(world, capsys):
-    f = world.root / "rawfile"
-    f.write_text("x")
-    world.before = _tree(world.root)
-    argv = world.args(data="synthetic")
-    argv[argv.index("--raw") + 1] = str(f)
-    refused(world, argv, capsys, "--raw", "is a file")
+    argv = world.args(data=data)
+    if option in argv:
+        argv[argv.index(option) + 1] = str(f / below)
+    else:
+        argv += [option, str(f / below)]
+    refused(world, argv, capsys, *fragments)
 
 
 def _deny(monkeypatch, target: Path, mode: int) -> None:
@@ -763,14 +717,8 @@ def test_faults_existing_simulation_is_never_overwritten(world, capsys):
     sim.mkdir()
     (sim / "members.parquet").write_bytes(b"the user's own data")
     world.before = _tree(world.root)
-    refused(
-        world,
-        world.args("--members", "200", data="synthetic"),
-        capsys,
-        str(sim),
-        "left as it is",
-        rc=1,
-    )
+    argv = world.args("--members", "200", data="synthetic")
+    refused(world, argv, capsys, str(sim), "left as it is", rc=1)
 
 
 def test_faults_data_synth_never_overwrites(world, capsys):
@@ -778,65 +726,56 @@ def test_faults_data_synth_never_overwrites(world, capsys):
     target.mkdir()
     (target / "flights.parquet").write_bytes(b"precious")
     world.before = _tree(world.root)
-    refused(
-        world,
-        ["data", "synth", "--members", "50", "--out", str(target)],
-        capsys,
-        "already holds files",
-        "another --out",
-    )
+    argv = ["data", "synth", "--members", "50", "--out", str(target)]
+    refused(world, argv, capsys, "already holds files", "another --out")
 
 
 def test_faults_another_run_holds_the_folder(world, capsys):
     lock = R.RunLock(world.out, "reports folder").acquire()
     world.before = _tree(world.root)
+    fragments = ["another run is using the reports folder", str(world.out)]
     try:
-        refused(
-            world,
-            world.args(),
-            capsys,
-            "another run is using the reports folder",
-            str(world.out),
-            rc=1,
-        )
+        refused(world, world.args(), capsys, *fragments, rc=1)
     finally:
         lock.release()
 
 
-def test_faults_interrupt_during_validation(world, capsys, monkeypatch):
+#: What the input's loader raises: (the exception, fragments, exit code, one line only).
+LOAD_FAILURES = {
+    "interrupt_during_validation": (
+        KeyboardInterrupt(),
+        ["interrupted (ctrl-c)", "nothing was written"],
+        130,
+        False,
+    ),
+    "unexpected_error_is_one_line": (
+        ZeroDivisionError("division by zero"),
+        ["unexpected ZeroDivisionError", "CRM_RESEARCH_DEBUG"],
+        1,
+        True,
+    ),
+    "os_error_is_one_line": (
+        PermissionError(errno.EACCES, "Permission denied", "/somewhere/table.parquet"),
+        ["/somewhere/table.parquet", "permission denied"],
+        1,
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOAD_FAILURES))
+def test_faults_while_loading(world, capsys, monkeypatch, case):
     from crm_research.data import sources
 
-    def interrupted(*a, **k):
-        raise KeyboardInterrupt
+    error, fragments, rc, one_line = LOAD_FAILURES[case]
 
-    monkeypatch.setattr(sources, "load_source", interrupted)
-    refused(world, world.args(), capsys, "interrupted (ctrl-c)", "nothing was written", rc=130)
+    def load_source(*a, **k):
+        raise error
 
-
-def test_faults_unexpected_error_is_one_line(world, capsys, monkeypatch):
-    from crm_research.data import sources
-
-    def broken(*a, **k):
-        raise ZeroDivisionError("division by zero")
-
-    monkeypatch.setattr(sources, "load_source", broken)
-    err = refused(
-        world, world.args(), capsys, "unexpected ZeroDivisionError", "CRM_RESEARCH_DEBUG", rc=1
-    )
-    assert len(err.strip().splitlines()) == 1
-
-
-def test_faults_os_error_is_one_line(world, capsys, monkeypatch):
-    from crm_research.data import sources
-
-    def denied(*a, **k):
-        raise PermissionError(errno.EACCES, "Permission denied", "/somewhere/table.parquet")
-
-    monkeypatch.setattr(sources, "load_source", denied)
-    err = refused(
-        world, world.args(), capsys, "/somewhere/table.parquet", "permission denied", rc=1
-    )
-    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setattr(sources, "load_source", load_source)
+    err = refused(world, world.args(), capsys, *fragments, rc=rc)
+    if one_line:
+        assert len(err.strip().splitlines()) == 1
 
 
 # ======================================================================================

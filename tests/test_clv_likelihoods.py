@@ -198,3 +198,152 @@ def test_replicate_fit_skips_standard_errors(cdnow):
     rep = clv.BGNBD(warm_start=False).fit(cdnow, start_from=main, standard_errors=False)
     assert rep.standard_errors_.isna().all() and rep.verdict_.usable
     np.testing.assert_allclose(rep.params_.to_numpy(), main.params_.to_numpy(), rtol=1e-4)
+
+
+# -- the fitting speed (issue 12): the faster paths give the same answers ------------------
+def _members(n=30_000, seed=5):
+    """Members with many repeated histories: day-resolution times, some odd floats."""
+    rng = np.random.default_rng(seed)
+    x = rng.poisson(2.0, n)
+    T = rng.integers(1, 400, n) / 7.0
+    tx = np.where(x > 0, np.floor(rng.uniform(0, 1, n) * T * 7) / 7.0, 0.0)
+    tx[:50] = np.where(x[:50] > 0, T[:50] * 0.123456789, 0.0)  # not on the day grid
+    return x, tx, T
+
+
+@pytest.mark.parametrize("freq_dtype", [np.int64, float])
+def test_compress_codes_equals_pandas_groupby_row_for_row(freq_dtype):
+    import pandas as pd
+
+    from crm_research.clv.summary import compress_codes
+
+    x, tx, T = _members()
+    x = x.astype(freq_dtype)
+    c = compress_codes(x, tx, T)
+    ref = (
+        pd.DataFrame({"frequency": x, "recency": tx, "T": T})
+        .groupby(["frequency", "recency", "T"], sort=True)
+        .size()
+        .reset_index(name="weights")
+    )
+    pd.testing.assert_frame_equal(c.rows, ref)
+    # every member maps to its own row, and the codes to the rows' values
+    for col, v in (("frequency", x), ("recency", tx), ("T", T)):
+        np.testing.assert_array_equal(c.rows[col].to_numpy()[c.inverse], v)
+    np.testing.assert_array_equal(c.ux[c.ix], c.rows["frequency"])
+    np.testing.assert_array_equal(c.utx[c.itx], c.rows["recency"])
+    np.testing.assert_array_equal(c.uT[c.iT], c.rows["T"])
+    rows, inv = clv.compress(x, tx, T)
+    pd.testing.assert_frame_equal(rows, c.rows)
+    np.testing.assert_array_equal(inv, c.inverse)
+
+
+def test_history_pairs_equal_distinct_pairs():
+    from crm_research.clv.summary import compress_codes
+
+    x, tx, T = _members()
+    c = compress_codes(x, tx, T)
+    r = c.rows
+    codes = (c.ux, c.ix, c.utx, c.itx, c.uT, c.iT)
+    for h in (
+        lk.Histories.make(r["frequency"], r["recency"], r["T"], r["weights"], codes=codes),
+        lk.Histories.make(r["frequency"], r["recency"], r["T"], r["weights"]),
+    ):
+        got = lk.history_pairs(h)
+        ref = lk.distinct_pairs(h.x, h.tx, h.T)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_likelihoods_with_codes_equal_without():
+    """Histories made from compress_codes' codes give the same values and gradients."""
+    from crm_research.clv.summary import compress_codes
+
+    x, tx, T = _members()
+    c = compress_codes(x, tx, T)
+    r = c.rows
+    codes = (c.ux, c.ix, c.utx, c.itx, c.uT, c.iT)
+    fast = lk.Histories.make(r["frequency"], r["recency"], r["T"], r["weights"], codes=codes)
+    plain = lk.Histories.make(r["frequency"], r["recency"], r["T"], r["weights"])
+    for model in ("bgnbd", "mbgnbd", "pareto"):
+        fn = FUNCS[model][0]
+        lp = np.log(PUBLISHED_PARAMS[model])
+        a, ga = fn(lp, fast.scaled(1 / 57.0))
+        b, gb = fn(lp, plain.scaled(1 / 57.0))
+        assert a == pytest.approx(b, rel=1e-13)
+        np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-8)
+
+
+def test_softplus_and_expit_equal_numpy_and_scipy():
+    from scipy.special import expit
+
+    d = np.r_[-np.inf, -800.0, -40.0, np.linspace(-30, 30, 601), 40.0, 800.0]
+    sp, p = lk._softplus(d, expit=True)
+    np.testing.assert_allclose(sp, np.logaddexp(0.0, d), rtol=1e-15, atol=2.3e-16)
+    np.testing.assert_allclose(p, expit(d), rtol=1e-15, atol=1e-300)
+    assert sp[0] == 0.0 and p[0] == 0.0
+
+
+def test_series_in_blocks_equals_term_by_term():
+    """Many elements (summed term by term) and few (summed in blocks) agree."""
+    rng = np.random.default_rng(1)
+    n = 3 * lk.SERIES_BLOCK_ROWS
+    b = rng.uniform(0.1, 30, n)
+    c = b + rng.uniform(0.05, 20, n)
+    z = rng.uniform(0, 0.995, n)
+    whole = lk._hyp2f1_1bc(b, c, z)
+    parts = [
+        lk._hyp2f1_1bc(b[i : i + 500], c[i : i + 500], z[i : i + 500]) for i in range(0, n, 500)
+    ]
+    for k, got in enumerate(whole):
+        np.testing.assert_allclose(
+            got, np.concatenate([p[k] for p in parts]), rtol=1e-13, atol=1e-14
+        )
+    np.testing.assert_allclose(
+        lk._hyp2f1_1bc(b, c, z, grad=False), whole[0], rtol=1e-15, atol=1e-15
+    )
+
+
+def test_series_bounds_bracket_the_sum():
+    rng = np.random.default_rng(2)
+    b = rng.uniform(0.1, 5, 400)
+    c = b + rng.uniform(0.05, 3, 400)
+    z = np.r_[rng.uniform(0, 0.9, 200), 1 - 10 ** rng.uniform(-4, -1, 200)]
+    exact = lk._hyp2f1_1bc(b, c, z, grad=False)
+    for n_terms in (8, 64, 1024):
+        lo, hi = lk._hyp2f1_1bc_bounds(b, c, z, n_terms)
+        assert np.all(lo <= exact + 1e-13) and np.all(exact <= hi + 1e-13)
+    # where the series converge, the bounds close in on the sum
+    lo, hi = lk._hyp2f1_1bc_bounds(b, c, z, lk.MAX_SERIES_TERMS)
+    assert np.all(hi[:200] - lo[:200] <= 10 * lk.BOUNDS_TOL)
+
+
+def test_pareto_upper_bound_and_ridge_check(cdnow):
+    """The bounded likelihood the ridge check uses is above the exact one, and the
+    verdict is what the exact likelihood gives (converged on CDNOW)."""
+    m = clv.ParetoNBD().fit(cdnow)
+    assert m.verdict_.status == "converged"
+    p0 = m.params_.to_numpy()
+    names = list(m.param_names)
+    for which, sign in m._edge_moves:
+        p = p0.copy()
+        for n in which:
+            p[names.index(n)] *= 100.0**sign
+        exact = m.log_likelihood(m.data_, p)
+        for k in (8, 32, 256):
+            upper = lk.pareto_loglik(np.log(p), m._hist, grad=False, n_terms=k)
+            assert upper >= exact - 1e-9 * abs(exact)
+        assert m._loglik_upper(m.data_, p, -np.inf) >= exact - 1e-9 * abs(exact)
+
+
+def test_fit_with_zero_weights_equals_fit_on_the_rest(cdnow):
+    """Bootstrap weights with zeros: the rows left out are dropped with their codes."""
+    rng = np.random.default_rng(0)
+    w = rng.poisson(1.0, len(cdnow))
+    keep = w > 0
+    for cls in (clv.BGNBD, clv.ParetoNBD):
+        a = cls().fit(cdnow, weights=w)
+        sub = cdnow.iloc[np.repeat(np.flatnonzero(keep), w[keep])]
+        b = cls().fit(sub)
+        np.testing.assert_allclose(a.params_.to_numpy(), b.params_.to_numpy(), rtol=1e-5)
+        assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-9)

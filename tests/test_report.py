@@ -1,5 +1,6 @@
 """The papermill runner: a real run of notebook 01, failures, parameters files."""
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -12,22 +13,11 @@ from crm_research.report import StudyError, resolve_parameters, run_study, selec
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
+def small_run(tmp_path_factory, study_in):
     root = tmp_path_factory.mktemp("study")
     (root / "figures").mkdir()
     (root / "figures" / "stale_from_another_input.png").write_bytes(b"old")
-    res = run_study(
-        "synthetic",
-        only="01",
-        out_dir=root / "reports",
-        raw_dir=root / "raw",
-        processed_dir=root / "processed",
-        figures_dir=root / "figures",
-        members=1500,
-        seed=3,
-        progress=False,
-        log=lambda *a: None,
-    )
+    res = study_in(root, only="01", figures_dir=root / "figures", members=1500, seed=3)
     return root, res
 
 
@@ -71,31 +61,23 @@ def _write_nb(path: Path, sources: list[str]) -> None:
     nbformat.write(nb, path)
 
 
-def _tiny_study(tmp_path, first_cells):
-    """A study of one small notebook ``01_ok`` in ``tmp_path/nbs``, and run_study's arguments."""
+def _tiny_study(tmp_path, study_in, first_cells):
+    """A study of one small notebook ``01_ok`` in ``tmp_path/nbs`` (300 simulated members,
+    no seed given) and the function that runs it, taking more of run_study's options."""
     books = tmp_path / "nbs"
     books.mkdir()
     _write_nb(books / "01_ok.ipynb", first_cells)
-    kw = dict(
-        out_dir=tmp_path / "reports",
-        raw_dir=tmp_path / "raw",
-        processed_dir=tmp_path / "p",
-        figures_dir=None,
-        members=300,
-        notebook_dir=books,
-        progress=False,
-        log=lambda *a: None,
-    )
-    return books, kw
+    options = dict(seed=None, members=300, notebook_dir=books)
+    return books, functools.partial(study_in, tmp_path, "synthetic", **options)
 
 
 @pytest.mark.slow
-def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_path):
-    books, kw = _tiny_study(tmp_path, ["x = 1"])
-    good = run_study("synthetic", **kw)
+def test_failing_notebook_names_notebook_and_cell_and_keeps_previous_report(tmp_path, study_in):
+    books, run = _tiny_study(tmp_path, study_in, ["x = 1"])
+    good = run()
     _write_nb(books / "02_bad.ipynb", ["y = 2", "raise ValueError('boom in the model')"])
     with pytest.raises(StudyError) as e:
-        run_study("synthetic", **kw)
+        run()
     msg = str(e.value)
     assert (
         "02_bad.ipynb" in msg and "cell 3 (`raise ValueError" in msg and "boom in the model" in msg
@@ -125,45 +107,47 @@ def test_unknown_notebook_selection():
 
 
 @pytest.mark.slow
-def test_interrupted_run_keeps_previous_report(tmp_path, monkeypatch):
+def test_interrupted_run_keeps_previous_report(tmp_path, study_in, monkeypatch):
     import papermill
 
-    books, kw = _tiny_study(tmp_path, ["x = 1"])
-    good = run_study("synthetic", **kw)
+    books, run = _tiny_study(tmp_path, study_in, ["x = 1"])
+    good = run()
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(papermill, "execute_notebook", interrupt)
     with pytest.raises(StudyError, match="interrupted by .* while running 01_ok.ipynb"):
-        run_study("synthetic", **kw)
+        run()
     assert (tmp_path / "reports" / "latest.txt").read_text().strip() == good.run_dir.name
     assert (tmp_path / "reports" / "latest").resolve() == good.run_dir.resolve()
     assert not list((tmp_path / "reports").glob(".staging-*")), "the staging folder is removed"
 
 
 @pytest.mark.slow
-def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path):
-    books, kw = _tiny_study(tmp_path, ["x = seed"])
+def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path, study_in):
+    books, run = _tiny_study(tmp_path, study_in, ["x = seed"])
     params = tmp_path / "p.yml"
     params.write_text("seed: 7\n", encoding="utf-8")
-    res = run_study("synthetic", params_file=params, **kw)
+    res = run(params_file=params)
     assert res.manifest["seed"] == 7
     assert res.manifest["parameters"]["01_ok"]["seed"] == 7
     sim = tmp_path / "raw" / "synthetic-300-seed7" / "simulation.json"
     assert json.loads(sim.read_text())["seed"] == 7
     with pytest.raises(ParameterError, match="two seeds given"):
-        run_study("synthetic", params_file=params, seed=8, **kw)
+        run(params_file=params, seed=8)
 
 
 @pytest.mark.slow
-def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(tmp_path, monkeypatch):
+def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(
+    tmp_path, study_in, monkeypatch
+):
     import errno
 
     from crm_research.report import runner as report
 
-    books, kw = _tiny_study(tmp_path, ["x = 1"])
-    good = run_study("synthetic", **kw)
+    books, run = _tiny_study(tmp_path, study_in, ["x = 1"])
+    good = run()
     before = sorted(p.name for p in (tmp_path / "reports").iterdir())
 
     def full(*a, **k):
@@ -171,7 +155,7 @@ def test_disk_full_after_a_notebook_keeps_previous_run_and_no_staging(tmp_path, 
 
     monkeypatch.setattr(report, "export_html", full)
     with pytest.raises(OSError, match="No space left"):
-        run_study("synthetic", **kw)
+        run()
     after = sorted(p.name for p in (tmp_path / "reports").iterdir())
     assert not [n for n in after if n.startswith(".staging-")]
     assert [n for n in after if n not in before and not n.startswith("failed-")] == []

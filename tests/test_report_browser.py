@@ -1,6 +1,6 @@
 """The manager's files of a whole run in headless Chromium and as printed PDFs.
 
-One small study (2,000 simulated members) is run once for the module; the landing page
+The session's shared small study (conftest's ``synthetic_study``) is read; the landing page
 and both editions of the management report are opened in headless Chromium over the
 DevTools pipe (:class:`crm_research.report.browser.Browser`): every image and script
 comes from the file itself (no network), the page logs no error, the retention table
@@ -39,27 +39,12 @@ LEAKS = re.compile(
 LOCAL = ("file:", "data:", "blob:", "about:")
 
 
-def _study(root: Path, **params):
-    return run_study(
-        "synthetic",
-        out_dir=root / "reports",
-        raw_dir=root / "raw",
-        processed_dir=root / "processed",
-        figures_dir=None,
-        members=2_000,
-        seed=3,
-        progress=False,
-        log=lambda *a: None,
-        params=params or None,
-    )
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(synthetic_study):
+    """The session's shared study (conftest: 2,500 simulated members, seed 5)."""
     if find_browser() is None:
         pytest.skip("Chromium not installed: apt-get install chromium (.ci/run installs it)")
-    root = tmp_path_factory.mktemp("manager")
-    return _study(root)
+    return synthetic_study
 
 
 def _need_pdftotext() -> str:
@@ -198,7 +183,7 @@ def test_chinese_edition_without_a_cjk_font(run, tmp_path, monkeypatch):
         progress=False,
         log=lambda *a: None,
         params={"language": "zh"},
-        seed=3,
+        seed=run.manifest["seed"],
     )
     html = (res.run_dir / "management_report_zh.html").read_text(encoding="utf-8")
     assert "未安装中文字体" in html and "重要保持客户" in html

@@ -16,7 +16,7 @@ import pytest
 
 from crm_research.data.fixtures import write_textbook_csv
 from crm_research.data.simulate import simulate_programme
-from crm_research.report import list_notebooks, run_study
+from crm_research.report import list_notebooks
 from crm_research.report.browser import HEADLESS_FLAGS
 
 pytestmark = pytest.mark.slow
@@ -24,26 +24,11 @@ pytestmark = pytest.mark.slow
 N_MEMBERS = 2_500
 
 
-def _run(root: Path, data: str, seed: int = 5, members: int | None = N_MEMBERS):
-    return run_study(
-        data,
-        out_dir=root / "reports",
-        raw_dir=root / "raw",
-        processed_dir=root / "processed",
-        figures_dir=None,
-        members=members if data == "synthetic" else None,
-        seed=seed,
-        progress=False,
-        log=lambda *a: None,
-    )
-
-
 @pytest.fixture(scope="module")
-def synthetic_runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    first = _run(root, "synthetic")
-    second = _run(root, "synthetic")
-    return first, second
+def synthetic_runs(synthetic_study, study_in, tmp_path_factory):
+    """The session's shared study (conftest: 2,500 members, seed 5) and a second run of
+    the same seed from scratch (a fresh simulation too), for reproducibility."""
+    return synthetic_study, study_in(tmp_path_factory.mktemp("synthetic_again"))
 
 
 def _errors(run_dir: Path) -> list[str]:
@@ -86,19 +71,19 @@ def test_same_seed_gives_identical_metrics(synthetic_runs):
     assert ma == mb
 
 
-def test_cdnow_study_skips_what_it_cannot_do(tmp_path):
-    res = _run(tmp_path, "cdnow")
+def test_cdnow_study_skips_what_it_cannot_do(tmp_path, study_in):
+    res = study_in(tmp_path, "cdnow")
     assert not _errors(res.run_dir)
     m = json.loads((res.run_dir / "manifest.json").read_text())["metrics"]
     assert m["01_data_exploration"]["source"] == "cdnow"
     assert m["01_data_exploration"]["n_members"] == 2357
 
 
-def test_textbook_format_study(tmp_path):
+def test_textbook_format_study(tmp_path, study_in):
     sim = simulate_programme(N_MEMBERS, seed=8)
     path = tmp_path / "air_data.csv"
     write_textbook_csv(sim.to_dataset().snapshot, path, encoding="gb18030", seed=1, min_flights=2)
-    res = _run(tmp_path, str(path))
+    res = study_in(tmp_path, str(path))
     assert not _errors(res.run_dir)
     m = json.loads((res.run_dir / "manifest.json").read_text())["metrics"]
     assert m["01_data_exploration"]["source"] == "textbook"
@@ -135,7 +120,7 @@ def test_report_renders_in_headless_chromium(synthetic_runs):
     assert shot.exists() and shot.stat().st_size > 10_000
 
 
-def test_flight_log_folder_study(tmp_path):
+def test_flight_log_folder_study(tmp_path, study_in):
     sim = simulate_programme(N_MEMBERS, seed=4)
     folder = tmp_path / "log"
     folder.mkdir()
@@ -143,7 +128,7 @@ def test_flight_log_folder_study(tmp_path):
     sim.members.to_csv(folder / "members.csv", index=False)
     sim.complaints.to_csv(folder / "complaints.csv", index=False)
     sim.noshows.to_parquet(folder / "noshows.parquet")
-    res = _run(tmp_path, str(folder))
+    res = study_in(tmp_path, str(folder))
     assert not _errors(res.run_dir)
     m = json.loads((res.run_dir / "manifest.json").read_text())["metrics"]
     assert m["01_data_exploration"]["source"] == "flightlog"
@@ -227,8 +212,8 @@ def test_textbook_like_heavy_flyers_end_to_end_from_the_command_line(tmp_path, m
 
 
 #: Golden metrics of notebooks 04 and 05 on the synthetic study (2,500 members, seed 5),
-#: recorded by `crm-research run --members 2500 --seed 5` (this test's first run) on
-#: branch issue13, 2026-11-30. Tolerances cover platform and library noise, not a change
+#: recorded by `crm-research run --members 2500 --seed 5` (now conftest's shared
+#: synthetic_study) on branch issue13, 2026-11-30. Tolerances cover platform and library noise, not a change
 #: of the simulator: a new simulator (or its covariates) means new golden values.
 GOLDEN = {
     "04_lrfmc_segmentation": {

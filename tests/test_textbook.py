@@ -32,32 +32,16 @@ ENCODINGS = ["utf-8", "gb18030"]
 def member(i: int, **over) -> dict:
     """One member as the real file writes it; LAST_TO_END = LOAD_TIME - LAST_FLIGHT_DATE."""
     row = {c: 0 for c in TEXTBOOK_COLUMNS}
-    row.update(
-        MEMBER_NO=i,
-        FFP_DATE="2010/5/3",
-        FIRST_FLIGHT_DATE="2010/6/1",
-        GENDER="男",
-        FFP_TIER=4,
-        WORK_CITY="北京",
-        WORK_PROVINCE="北京",
-        WORK_COUNTRY="CN",
-        AGE=40,
-        LOAD_TIME="2014/3/31",
-        FLIGHT_COUNT=10,
-        BP_SUM=8000,
-        SUM_YR_1=5000.0,
-        SUM_YR_2=6000.0,
-        SEG_KM_SUM=12000,
-        WEIGHTED_SEG_KM=8640.0,
-        LAST_FLIGHT_DATE="2014/3/1",
-        LAST_TO_END=30,
-        AVG_INTERVAL=50.5,
-        MAX_INTERVAL=120,
-        avg_discount=0.72,
-        P1Y_Flight_Count=4,
-        L1Y_Flight_Count=6,
-        Points_Sum=8000,
-    )
+    # enrolment and profile
+    row.update(MEMBER_NO=i, FFP_DATE="2010/5/3", FIRST_FLIGHT_DATE="2010/6/1", FFP_TIER=4)
+    row.update(GENDER="男", AGE=40, WORK_CITY="北京", WORK_PROVINCE="北京", WORK_COUNTRY="CN")
+    # the window's flights: counts, distance, fares and points
+    row.update(FLIGHT_COUNT=10, P1Y_Flight_Count=4, L1Y_Flight_Count=6)
+    row.update(SEG_KM_SUM=12000, WEIGHTED_SEG_KM=8640.0, avg_discount=0.72)
+    row.update(SUM_YR_1=5000.0, SUM_YR_2=6000.0, BP_SUM=8000, Points_Sum=8000)
+    # dates and intervals
+    row.update(LOAD_TIME="2014/3/31", LAST_FLIGHT_DATE="2014/3/1", LAST_TO_END=30)
+    row.update(AVG_INTERVAL=50.5, MAX_INTERVAL=120)
     row.update(over)
     return row
 

@@ -16,10 +16,6 @@ from .config import DEFAULT_SEED
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence accepts any non-negative int; keep it portable
 
 
-class ParameterError(ValueError):
-    """A parameter of the run is refused: the message names it, its value and what is allowed."""
-
-
 @dataclass(frozen=True)
 class Param:
     """One notebook parameter.
@@ -92,6 +88,10 @@ class Param:
         return text
 
 
+class ParameterError(ValueError):
+    """A parameter of the run is refused: the message names it, its value and what is allowed."""
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -153,6 +153,15 @@ PARAMETERS: tuple[Param, ...] = (
         "Spark master URL with --engine spark",
         runner=True,
         how="--spark-master",
+    ),
+    _p(
+        "snapshot_file",
+        "path",
+        "01",
+        None,
+        "the snapshot the run's input checks built (read, not built again)",
+        runner=True,
+        how="the run's input checks",
     ),
     # --- every notebook -----------------------------------------------------------------
     _p("seed", "int", ALL, DEFAULT_SEED, "the one seed of every random step", low=0, high=SEED_MAX),

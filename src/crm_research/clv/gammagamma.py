@@ -19,10 +19,37 @@ import pandas as pd
 from scipy import stats
 
 from .._compat import lifetimes_guard
-from ..data.schema import DataValidationError, row_labels
+from ..data.schema import DataValidationError, refuse_rows
 from . import likelihoods as lk
 from .lifetimes_patches import _fitter_class
 from .models import REMEDY, FitError, _Fitted
+
+
+def usable_spend(model, n, m, w, source: str, frame: pd.DataFrame | None, minimum: int):
+    """The members a spend model fits on: a repeat flight (``n > 0``), a finite mean
+    revenue ``m`` and a positive weight ``w``. A non-positive mean revenue is refused
+    (:class:`DataValidationError` naming the rows of ``frame``, else row numbers), and so
+    are fewer than ``minimum`` such members (:class:`FitError`); ``model.n_excluded_``
+    counts the others.
+    Shared by Gamma-Gamma and :class:`~crm_research.clv.spend.LogSpendRegression`."""
+    use = (n > 0) & np.isfinite(m) & (w > 0)
+    bad = use & (m <= 0)
+    if bad.any():
+        refuse_rows(
+            "mean revenue must be positive (exclude non-positive revenue first)",
+            pd.DataFrame({"monetary_value": m}) if frame is None else frame,
+            bad,
+            m[bad],
+            source=source,
+            column="monetary_value",
+        )
+    model.n_excluded_ = int((~use).sum())
+    if use.sum() < minimum:
+        raise FitError(
+            f"{model.name}: {source} has {int(use.sum())} member(s) with a repeat flight "
+            f"with a positive revenue; at least {minimum} are needed"
+        )
+    return use
 
 
 class GammaGamma(_Fitted):
@@ -70,23 +97,7 @@ class GammaGamma(_Fitted):
         x = np.asarray(frequency, dtype=float)
         m = np.asarray(monetary_value, dtype=float)
         w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-        use = (x > 0) & np.isfinite(m) & (w > 0)
-        bad = use & (m <= 0)
-        if bad.any():
-            frame = pd.DataFrame({"monetary_value": m})
-            raise DataValidationError(
-                "mean revenue must be positive (exclude non-positive revenue first)",
-                source=source,
-                column="monetary_value",
-                rows=row_labels(frame, bad),
-                values=m[bad],
-            )
-        self.n_excluded_ = int((~use).sum())
-        if use.sum() < 3:
-            raise FitError(
-                f"{self.name}: {source} has {int(use.sum())} member(s) with a repeat flight "
-                "with a positive revenue; at least 3 are needed"
-            )
+        use = usable_spend(self, x, m, w, source, None, 3)
         x, m, w = x[use], m[use], w[use]
         self.n_obs_ = float(w.sum())
         init = None

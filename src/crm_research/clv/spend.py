@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..data.schema import DataValidationError, row_labels
+from ..data.schema import DataValidationError
+from .gammagamma import usable_spend
 from .models import FitError, GammaGamma, require_fit
 from .verdict import FitVerdict
 
@@ -378,22 +379,7 @@ class LogSpendRegression:
         w_all = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
         if len(w_all) != len(x) or (w_all < 0).any():
             raise ValueError(f"{source}: weights must be non-negative, one per member")
-        use = (n_all > 0) & np.isfinite(m) & (w_all > 0)
-        bad = use & (m <= 0)
-        if bad.any():
-            raise DataValidationError(
-                "mean revenue must be positive (exclude non-positive revenue first)",
-                source=source,
-                column="monetary_value",
-                rows=row_labels(summary, bad),
-                values=m[bad],
-            )
-        self.n_excluded_ = int((~use).sum())
-        if use.sum() < 5:
-            raise FitError(
-                f"{self.name}: {source} has {int(use.sum())} member(s) with a repeat flight "
-                "with a positive revenue; at least 5 are needed"
-            )
+        use = usable_spend(self, n_all, m, w_all, source, summary, 5)
         live = w_all > 0
         self.rate_params_ = _nbd_rate(x[live], tt[live], w_all[live])
         z = self.covariate(x[use], tt[use])

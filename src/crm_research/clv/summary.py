@@ -32,6 +32,8 @@ curves for customer base analysis. Journal of Marketing Research 42(4), 415-430.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -393,6 +395,118 @@ def summary_from_snapshot(
     return out
 
 
+def _ranks(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of ``col`` and each element's position among them.
+
+    Whole numbers in a short range (flight counts) by a table of the values present
+    (linear time), anything else by ``np.unique`` (a sort).
+    """
+    if col.dtype.kind in "iu" and len(col):
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo <= 4 * len(col):
+            present = np.bincount(col - lo, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present) - 1
+            return np.flatnonzero(present) + lo, rank[col - lo]
+    # anything else: a hash factorisation and a sort of the distinct values only (fewer
+    # than the members: day-resolution times), faster than sorting the column
+    codes, uniques = pd.factorize(col, sort=False)
+    uniques = np.asarray(uniques)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    return uniques[order], rank[codes]
+
+
+def _stable_order(*codes: np.ndarray) -> np.ndarray:
+    """The permutation sorting rows by ``codes[0]``, then ``codes[1]``, ... (stable).
+
+    Least significant key first, each pass a stable sort: on codes below 2**16 numpy
+    sorts by radix (linear time; measured 0.04 s for a million rows against 0.2 s for
+    one sort of a combined int64 key).
+    """
+    n = len(codes[0])
+    order = np.arange(n)
+    small = all(len(c) == 0 or c.max() < 2**16 for c in codes)
+    for c in reversed(codes):
+        key = c.astype(np.uint16) if small else c
+        order = order[np.argsort(key[order], kind="stable")]
+    return order
+
+
+@dataclass
+class Compressed:
+    """Distinct ``(frequency, recency, T)`` rows and how they map back (:func:`compress_codes`).
+
+    Attributes
+    ----------
+    rows : DataFrame
+        ``frequency, recency, T, weights``, sorted by frequency, then recency, then T.
+    inverse : ndarray
+        For each input member, the position of its row in ``rows``.
+    ux, ix, utx, itx, uT, iT : ndarray
+        The sorted distinct values of each column and, for each row of ``rows``, the
+        position of its value among them (the likelihoods take per-value terms once).
+    """
+
+    rows: pd.DataFrame
+    inverse: np.ndarray
+    ux: np.ndarray
+    ix: np.ndarray
+    utx: np.ndarray
+    itx: np.ndarray
+    uT: np.ndarray
+    iT: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> Compressed:
+        """Only the rows where ``keep`` (a boolean mask; ``inverse`` then no longer applies)."""
+        rows = self.rows.loc[keep].reset_index(drop=True)
+        return Compressed(
+            rows, np.empty(0, np.int64), self.ux, self.ix[keep], self.utx, self.itx[keep],
+            self.uT, self.iT[keep],
+        )  # fmt: skip
+
+
+def compress_codes(frequency, recency, T) -> Compressed:
+    """:func:`compress` with the distinct values of each column (for the likelihoods).
+
+    Each column is coded by its distinct values (:func:`_ranks`), the rows sorted by the
+    three codes (:func:`_stable_order`) and runs of equal codes collapsed: the same rows,
+    in the same order, as a pandas ``groupby`` on the three columns (tested).
+    """
+    x = np.asarray(frequency)
+    tx = np.asarray(recency, dtype=float)
+    tt = np.asarray(T, dtype=float)
+    n = len(x)
+    ux, cx = _ranks(x)
+    utx, ctx = _ranks(tx)
+    uT, cT = _ranks(tt)
+    order = _stable_order(cx, ctx, cT)
+    # one key per member, equal for equal (x, t_x, T) (overflow impossible below 2**21
+    # distinct values per column; beyond, the three codes are compared one by one)
+    if len(ux) * len(utx) * len(uT) < 2**62:
+        key = cx * len(utx)
+        key += ctx
+        key *= len(uT)
+        key += cT
+        sk = key[order]
+        new = np.empty(n, dtype=bool)
+        new[:1] = True
+        np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    else:
+        sx, stx, sT = cx[order], ctx[order], cT[order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = (sx[1:] != sx[:-1]) | (stx[1:] != stx[:-1]) | (sT[1:] != sT[:-1])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group
+    first = order[new]  # the first member (in input order: the sort is stable) of each row
+    weights = np.bincount(inverse, minlength=len(first))
+    rows = pd.DataFrame(
+        {"frequency": x[first], "recency": tx[first], "T": tt[first], "weights": weights}
+    )
+    return Compressed(rows, inverse, ux, cx[first], utx, ctx[first], uT, cT[first])
+
+
 def compress(frequency, recency, T) -> tuple[pd.DataFrame, np.ndarray]:
     """Unique ``(frequency, recency, T)`` rows with their counts (``weights``).
 
@@ -403,22 +517,9 @@ def compress(frequency, recency, T) -> tuple[pd.DataFrame, np.ndarray]:
     Returns
     -------
     rows : DataFrame
-        ``frequency, recency, T, weights``.
+        ``frequency, recency, T, weights``, sorted by frequency, then recency, then T.
     inverse : ndarray
         For each input member, the position of its row in ``rows``.
     """
-    x = np.asarray(frequency)
-    tx = np.asarray(recency, dtype=float)
-    tt = np.asarray(T, dtype=float)
-    # one integer key from the three factorised columns, then factorise the key
-    inverse = np.zeros(len(x), dtype=np.int64)
-    for col in (x, tx, tt):
-        codes, uniques = pd.factorize(col, sort=True)
-        inverse, _ = pd.factorize(inverse * len(uniques) + codes, sort=True)
-    weights = np.bincount(inverse)
-    first = np.full(len(weights), len(x), dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(len(x)))
-    rows = pd.DataFrame(
-        {"frequency": x[first], "recency": tx[first], "T": tt[first], "weights": weights}
-    )
-    return rows, inverse
+    c = compress_codes(frequency, recency, T)
+    return c.rows, c.inverse

@@ -208,14 +208,15 @@ def _snapshot(engine, spark_master, flights, members, as_of, **events):
         )
 
 
-def _lazy_log(engine, spark_master, paths: dict, obs_end, *, validate: bool):
+def _lazy_log(engine, spark_master, paths: dict, obs_end, *, validate: bool, snapshot=None):
     """A Parquet log checked and summarised by the engine, never read into pandas.
 
     ``paths`` holds the Parquet file or folder of ``flights`` (and of ``members``,
     ``complaints``, ``noshows`` where present). With ``validate`` the engine runs the
     checks of :func:`load_flight_log_folder` as SQL counts (same messages); with
     ``obs_end`` None the observation end is the last flight (``OUTLIER_DAYS`` rule).
-    Returns the :class:`~.engines.flightlog.FlightLog`, the member snapshot and the end.
+    Returns the :class:`~.engines.flightlog.FlightLog`, the member snapshot and the end
+    (``snapshot``: a Parquet file of it, already built from this input, read instead).
     """
     from .engines import get_engine
     from .engines.flightlog import FlightLog
@@ -232,11 +233,17 @@ def _lazy_log(engine, spark_master, paths: dict, obs_end, *, validate: bool):
         else:
             end = pd.Timestamp(obs_end)
         log = FlightLog(paths["flights"], engine, spark_master=spark_master, eng=eng)
-        snap = eng.snapshot(end).to_pandas()
+        snap = _prebuilt(snapshot) if snapshot is not None else eng.snapshot(end).to_pandas()
     except BaseException:
         eng.close()
         raise
     return log, snap, pd.Timestamp(end)
+
+
+def _prebuilt(path) -> pd.DataFrame:
+    """The member snapshot the run's input checks built from the same input (written by
+    :func:`crm_research.report.runner.run_study`): read, not built a second time."""
+    return pd.read_parquet(path)
 
 
 def synthetic_meta(raw_dir: str | os.PathLike) -> dict | None:
@@ -249,8 +256,10 @@ def load_synthetic(
     folder: str | os.PathLike | None = None,
     engine: str = "pandas",
     spark_master: str | None = None,
+    snapshot: str | os.PathLike | None = None,
 ) -> Dataset:
-    """The simulation in ``folder`` (default ``raw_dir/synthetic``)."""
+    """The simulation in ``folder`` (default ``raw_dir/synthetic``); ``snapshot`` as in
+    :func:`load_source`."""
     d = Path(folder) if folder is not None else synthetic_dir(raw_dir)
     meta = synthetic_meta_in(d)
     if meta is None:
@@ -263,17 +272,23 @@ def load_synthetic(
     if engine != "pandas":  # the log stays on disk, scanned by the engine
         t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES[1:]}
         paths = {n: d / f"{n}.parquet" for n in SYNTH_TABLES[:4]}
-        t["flights"], snap, _ = _lazy_log(engine, spark_master, paths, obs_end, validate=False)
+        t["flights"], snap, _ = _lazy_log(
+            engine, spark_master, paths, obs_end, validate=False, snapshot=snapshot
+        )
     else:
         t = {name: pd.read_parquet(d / f"{name}.parquet") for name in SYNTH_TABLES}
-        snap = _snapshot(
-            engine,
-            spark_master,
-            t["flights"],
-            t["members"],
-            obs_end,
-            complaints=t["complaints"],
-            noshows=t["noshows"],
+        snap = (
+            _prebuilt(snapshot)
+            if snapshot is not None
+            else _snapshot(
+                engine,
+                spark_master,
+                t["flights"],
+                t["members"],
+                obs_end,
+                complaints=t["complaints"],
+                noshows=t["noshows"],
+            )
         )
     info = {
         "source": "synthetic",
@@ -328,6 +343,7 @@ def load_flight_log_folder(
     *,
     engine: str = "pandas",
     spark_master: str | None = None,
+    snapshot: str | os.PathLike | None = None,
 ) -> Dataset:
     """Read and validate a flight-log folder (flights + members [+ complaints, noshows]).
 
@@ -335,7 +351,7 @@ def load_flight_log_folder(
     in the future, or more than ``OUTLIER_DAYS`` days after 99% of the log, are refused
     with their rows (one mistyped year must not move the observation end and drop
     everyone else out of the window). With an explicit ``obs_end`` flights and events
-    after it are refused.
+    after it are refused. ``snapshot`` as in :func:`load_source`.
     """
     from .snapshot import validate_events, validate_flights, validate_members
 
@@ -352,7 +368,9 @@ def load_flight_log_folder(
     if engine != "pandas" and all(p is None or _parquet(p) for p in paths.values()):
         # Parquet tables: checked and summarised by the engine where they are; a CSV
         # table is read by our reader (encodings, date formats) and checked in pandas
-        log, snap, end = _lazy_log(engine, spark_master, paths, obs_end, validate=True)
+        log, snap, end = _lazy_log(
+            engine, spark_master, paths, obs_end, validate=True, snapshot=snapshot
+        )
         tables = {k: _read_checked(k, p, log) for k, p in paths.items() if k != "flights"}
         info = _flightlog_info(folder, engine, obs_end, end, log, spark_master=spark_master)
         return Dataset(snapshot=snap, flights=log, info=info, **tables)
@@ -381,7 +399,10 @@ def load_flight_log_folder(
             if p is not None
             else None
         )
-    snap = _snapshot(engine, spark_master, flights, members, end, **events)
+    if snapshot is not None:
+        snap = _prebuilt(snapshot)
+    else:
+        snap = _snapshot(engine, spark_master, flights, members, end, **events)
     info = _flightlog_info(folder, engine, obs_end, end, flights)
     return Dataset(snapshot=snap, flights=flights, members=members, info=info, **events)
 
@@ -462,6 +483,7 @@ def load_source(
     encoding: str | None = None,
     engine: str = "pandas",
     spark_master: str | None = None,
+    snapshot: str | os.PathLike | None = None,
 ) -> Dataset:
     """Load the study's input named by ``data`` (see the module docstring).
 
@@ -471,7 +493,10 @@ def load_source(
     :func:`crm_research.data.readers.read_table`). A ``cleaning`` rule applies to the
     textbook member table only; for any other input it is refused. ``engine`` builds
     the member snapshot from a flight log: ``"pandas"``, ``"duckdb"`` or ``"spark"``
-    (:mod:`crm_research.data.engines`; same result, tested).
+    (:mod:`crm_research.data.engines`; same result, tested). ``snapshot`` is a Parquet
+    file of the member snapshot already built from this input and ``obs_end`` (the
+    runner's input checks write it): a flight log is still checked, and the snapshot
+    is read from that file instead of being built again (other inputs ignore it).
     """
     key = str(data).lower()
     if cleaning not in (None, "none"):
@@ -484,7 +509,9 @@ def load_source(
             )
     with S.read_options(date_format=date_format, encoding=encoding):
         if key == "synthetic":
-            return load_synthetic(raw_dir, engine=engine, spark_master=spark_master)
+            return load_synthetic(
+                raw_dir, engine=engine, spark_master=spark_master, snapshot=snapshot
+            )
         if key in ("cdnow", "cdnow-sample", "cdnow-master"):
             from .cdnow import cdnow_dataset
 
@@ -505,9 +532,11 @@ def load_source(
                         "move it (crm-research data synth --obs-end ...)",
                         source=str(p),
                     )
-                return load_synthetic(raw_dir, folder=p, engine=engine, spark_master=spark_master)
+                return load_synthetic(
+                    raw_dir, folder=p, engine=engine, spark_master=spark_master, snapshot=snapshot
+                )
             return load_flight_log_folder(
-                p, obs_end=obs_end, engine=engine, spark_master=spark_master
+                p, obs_end=obs_end, engine=engine, spark_master=spark_master, snapshot=snapshot
             )
         from .textbook import load_textbook
 

@@ -60,6 +60,8 @@ from .notebooks import (
 
 MANAGEMENT_NOTEBOOKS = ("06",)  # rendered without code for managers
 COMMON_PARAMETERS = ("processed_dir", "figures_dir", "metrics_dir", "reports_dir", "seed")
+#: Set by the runner, never part of a run's parameters (a temporary file of the run).
+RUN_ONLY_PARAMETERS = ("snapshot_file",)
 DEFAULT = object()
 ENGINES = ("duckdb", "spark", "pandas")
 MIN_MEMBERS = 100
@@ -344,6 +346,7 @@ def run_study(
         _writable_folder(raw_dir, "the raw data folder", "--raw")
     n_members = None
     obs_end = None
+    checked = None
     meta: dict = {}
     if not starts_at_01:
         n_members, meta = _check_inputs_of_later_notebooks(books, processed)
@@ -389,13 +392,20 @@ def run_study(
         )
         n_members = len(ds.snapshot)
         obs_end = ds.info.get("obs_end")
+        # the snapshot the checks built is handed to notebook 01 (parameter
+        # snapshot_file): built once per run, not a second time in the notebook
+        checked = _keep_checked_snapshot(ds.snapshot)
         del ds
     if n_members is not None:
-        check_against_data(
-            {b.stem: {**resolved.values, **per_book.get(b.stem, {})} for b in books},
-            n_members,
-            obs_end,
-        )
+        try:
+            check_against_data(
+                {b.stem: {**resolved.values, **per_book.get(b.stem, {})} for b in books},
+                n_members,
+                obs_end,
+            )
+        except BaseException:
+            _drop_checked_snapshot(checked)
+            raise
 
     # 4. the run, in its own staging folder, under the locks of its folders
     locks = [RunLock(out_dir, "reports folder")]
@@ -427,6 +437,7 @@ def run_study(
                 staging_cell=staging_cell,
                 engine=engine,
                 spark_master=spark_master,
+                checked=checked,
             )
     except KeyboardInterrupt:
         with _signals_blocked():
@@ -452,6 +463,22 @@ def run_study(
     finally:
         for lock in reversed(held):
             lock.release()
+        _drop_checked_snapshot(checked)
+
+
+def _keep_checked_snapshot(snapshot) -> Path:
+    """The input checks' member snapshot as Parquet in a temporary folder (removed at the
+    end of the run): notebook 01 reads it instead of building it again."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="crm-research-snapshot-"))
+    _io.write_parquet(snapshot, d / "snapshot.parquet")
+    return d / "snapshot.parquet"
+
+
+def _drop_checked_snapshot(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -552,6 +579,7 @@ def _run_locked(
     staging_cell,
     engine,
     spark_master,
+    checked=None,
 ) -> RunResult:
     import papermill as pm
     from tqdm.auto import tqdm
@@ -583,6 +611,7 @@ def _run_locked(
         "raw_dir": str(raw_dir),
         "engine": str(engine),
         "spark_master": spark_master,
+        "snapshot_file": None if checked is None else str(checked),
     }
     timings: dict[str, float] = {}
     rows = []
@@ -593,7 +622,9 @@ def _run_locked(
         p = {k: v for k, v in common.items() if k in declared}
         p.update(per_book.get(book.stem, {}))
         used_params[book.stem] = {
-            k: v for k, v in p.items() if k not in COMMON_PARAMETERS or k == "seed"
+            k: v
+            for k, v in p.items()
+            if (k not in COMMON_PARAMETERS or k == "seed") and k not in RUN_ONLY_PARAMETERS
         }
         for language in _editions(book, declared, per_book.get(book.stem, {})):
             stem = book.stem if language in (None, "en") else f"{book.stem}_{language}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,11 @@ def _numeric_by_member(raw: pd.Series, ids: pd.Series, source: str, column: str)
             values=[f"{m}: {r!r}" for m, r in zip(ids[bad], raw[bad], strict=True)],
         )
     return num
+
+
+def _refuse_members(problem: str, ids: pd.Series, mask, source: str, column: str) -> NoReturn:
+    """Raise a :class:`DataValidationError` naming the members (``ids``) where ``mask``."""
+    raise DataValidationError(problem, source=source, column=column, values=ids[mask].tolist())
 
 
 def lrfmc_features(
@@ -142,12 +148,7 @@ def lrfmc_features(
     ):
         neg = out[var] < 0
         if neg.any():
-            raise DataValidationError(
-                "negative values for these members (MEMBER_NO)",
-                source=source,
-                column=col,
-                values=ids[neg].tolist(),
-            )
+            _refuse_members("negative values for these members (MEMBER_NO)", ids, neg, source, col)
     return out
 
 
@@ -186,12 +187,7 @@ def check_lrfmc(X: pd.DataFrame, *, source: str = "LRFMC table") -> pd.DataFrame
         num = _numeric_by_member(raw, ids, source, v)
         miss = num.isna() | ~np.isfinite(num)
         if miss.any():
-            raise DataValidationError(
-                "missing or infinite values for these members",
-                source=source,
-                column=v,
-                values=ids[miss].tolist(),
-            )
+            _refuse_members("missing or infinite values for these members", ids, miss, source, v)
         out[v] = num
     const = [v for v in LRFMC if out[v].nunique() < 2]
     if const:

@@ -6,7 +6,8 @@ The likelihood of BG/NBD, MBG/NBD and Pareto/NBD depends on a member only throug
 ``x`` and the day-resolution times repeat). That table is collected to the driver and
 fitted there; the per-member scores are computed where the members are, batch by batch
 (Arrow record batches with DuckDB, ``mapInPandas`` on the executors with Spark), and
-written straight to Parquet.
+written straight to Parquet. :func:`.scoring.score_members` does the same from the
+run's model file and the summaries in Parquet, with the customer lifetime value.
 """
 
 from __future__ import annotations

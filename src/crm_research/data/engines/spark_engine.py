@@ -219,8 +219,10 @@ class SparkEngine(SQLEngine):
         return self.spark.sql(sql).toPandas()
 
     def _materialize(self, name, sql):
+        (sql,) = [sql] if isinstance(sql, str) else sql  # Spark scans as a whole
         self.spark.sql(f"CACHE TABLE {name} AS {sql}")
         self._cached.append(name)
 
     def _table(self, sql, attrs=None, index=None):
+        (sql,) = [sql] if isinstance(sql, str) else sql  # one part (member_parts)
         return SparkTable(self, sql, attrs, index)

@@ -56,11 +56,14 @@ def snapshot_sql(
     complaints: bool,
     noshows: bool,
     order: list[str],
+    where: str = "TRUE",
 ) -> str:
     """The member snapshot (see :func:`crm_research.data.snapshot.build_snapshot`).
 
     ``order`` is the output column order (computed by the caller as pandas does);
-    ``member_attrs`` the member-table columns joined on (None: no member table).
+    ``member_attrs`` the member-table columns joined on (None: no member table);
+    ``where`` a condition on ``MEMBER_NO`` (one range of members, see
+    :meth:`~crm_research.data.engines.base.SQLEngine.member_parts`).
     """
     d = DIALECTS[dialect]
     ws, mid = end_d - window_days, end_d - year_days
@@ -101,11 +104,12 @@ def snapshot_sql(
             cols[name] = f"CAST(COALESCE({alias}.n, 0) AS BIGINT)"
             joins.append(
                 f"LEFT JOIN (SELECT MEMBER_NO, COUNT(*) AS n FROM {table} "
-                f"WHERE day > {ws} AND day <= {end_d} GROUP BY MEMBER_NO) {alias} "
+                f"WHERE day > {ws} AND day <= {end_d} AND {where} GROUP BY MEMBER_NO) {alias} "
                 f"ON {alias}.MEMBER_NO = a.MEMBER_NO"
             )
     if member_attrs is not None:
-        joins.append("LEFT JOIN members_t m ON m.MEMBER_NO = a.MEMBER_NO")
+        mt = "members_t" if where == "TRUE" else f"(SELECT * FROM members_t WHERE {where})"
+        joins.append(f"LEFT JOIN {mt} m ON m.MEMBER_NO = a.MEMBER_NO")
         for c in member_attrs:
             cols[c] = date_of(dialect, "m.ffp_day") if c == "FFP_DATE" else f"m.{c}"
     else:
@@ -121,7 +125,7 @@ def snapshot_sql(
 WITH f AS (
   SELECT MEMBER_NO, day, {km} AS km, {disc} AS disc, {rev} AS rev,
          day > {ws} AS in_win, day > {mid} AS in_ly
-  FROM flights_t WHERE day <= {end_d}
+  FROM flights_t WHERE day <= {end_d} AND {where}
 ),
 gaps AS (
   SELECT MEMBER_NO, MAX(gap) AS max_gap FROM (
@@ -152,7 +156,13 @@ ORDER BY a.MEMBER_NO
 
 
 def summary_members_sql(
-    dialect: str, *, obs_d: int, cal_d: int, merge_same_day: bool, has_rev: bool
+    dialect: str,
+    *,
+    obs_d: int,
+    cal_d: int,
+    merge_same_day: bool,
+    has_rev: bool,
+    where: str = "TRUE",
 ) -> str:
     """Per-member day-number aggregates behind :func:`clv.flight_summary`.
 
@@ -162,7 +172,7 @@ def summary_members_sql(
     (``first_rev``: the revenue if positive, -1 not positive, -2 missing; the first
     flight is the earliest, and among flights on that day the first in the log, as in
     pandas' stable sort), holdout counts and revenue, ``n_rows`` (flights) and
-    ``n_nonpos_cal``.
+    ``n_nonpos_cal``; ``where`` a condition on ``MEMBER_NO`` (one range of members).
     """
     d = DIALECTS[dialect]
     rev = "REVENUE" if has_rev else "CAST(NULL AS DOUBLE)"
@@ -171,10 +181,10 @@ def summary_members_sql(
         # (NULL when every revenue of the day is missing, like pandas' min_count=1)
         base = f"""SELECT MEMBER_NO, day, SUM({rev}) AS rev, MIN(_ord) AS _ord,
                   COUNT(*) AS n_rows
-           FROM flights_t WHERE day <= {obs_d} GROUP BY MEMBER_NO, day"""
+           FROM flights_t WHERE day <= {obs_d} AND {where} GROUP BY MEMBER_NO, day"""
     else:
         base = f"""SELECT MEMBER_NO, day, {rev} AS rev, _ord, 1 AS n_rows
-           FROM flights_t WHERE day <= {obs_d}"""
+           FROM flights_t WHERE day <= {obs_d} AND {where}"""
     return f"""
 WITH b AS ({base})
 SELECT MEMBER_NO,
@@ -213,7 +223,14 @@ FROM {table}
 
 
 def summary_sql(
-    dialect: str, table: str, *, cal_d: int, unit_days: float, holdout_days: int, has_rev: bool
+    dialect: str,
+    table: str,
+    *,
+    cal_d: int,
+    unit_days: float,
+    holdout_days: int,
+    has_rev: bool,
+    where: str = "TRUE",
 ) -> str:
     """The summary (frequency, recency, T, ...) from the per-member aggregates."""
     u = repr(float(unit_days))
@@ -238,7 +255,7 @@ def summary_sql(
             cols.append("rev_hold AS revenue_holdout")
         cols.append(f"CAST({holdout_days} AS DOUBLE) / {u} AS duration_holdout")
     sel = ",\n       ".join(cols)
-    return f"SELECT {sel}\nFROM {table} WHERE first_day <= {cal_d} ORDER BY MEMBER_NO"
+    return f"SELECT {sel}\nFROM {table} WHERE first_day <= {cal_d} AND {where} ORDER BY MEMBER_NO"
 
 
 def histories_sql(table: str, cal_d: int) -> str:
@@ -252,13 +269,13 @@ ORDER BY frequency, recency_d, T_d
 """
 
 
-def forward_label_sql(obs_d: int, horizon_d: int) -> str:
+def forward_label_sql(obs_d: int, horizon_d: int, where: str = "TRUE") -> str:
     """Members with a flight on or before ``obs_d`` and their flights in the horizon."""
     return f"""
 SELECT MEMBER_NO,
        CAST(SUM(CASE WHEN day > {obs_d} AND day <= {horizon_d} THEN 1 ELSE 0 END) AS BIGINT)
          AS flights_in_horizon
-FROM flights_t GROUP BY MEMBER_NO HAVING MIN(day) <= {obs_d}
+FROM flights_t WHERE {where} GROUP BY MEMBER_NO HAVING MIN(day) <= {obs_d}
 ORDER BY MEMBER_NO
 """
 
