@@ -125,6 +125,36 @@ def test_interrupted_run_keeps_previous_report(tmp_path, study_in, monkeypatch):
 
 
 @pytest.mark.slow
+def test_no_kernel_started_ahead_above_the_member_limit(tmp_path, study_in, monkeypatch):
+    """Above ``KERNEL_AHEAD_MAX_MEMBERS`` one kernel lives at a time (memory first);
+    below it the next notebook's kernel is started while the current one runs."""
+    from crm_research.report import runner
+
+    books, run = _tiny_study(tmp_path, study_in, ["x = 1"])
+    _write_nb(books / "02_ok.ipynb", ["y = 2"])
+    alive, most = [0], [0]
+    start, stop = runner.start_kernel, runner.stop_kernel
+
+    def counted_start(*a, **k):
+        alive[0] += 1
+        most[0] = max(most[0], alive[0])
+        return start(*a, **k)
+
+    def counted_stop(km):
+        alive[0] -= 1
+        return stop(km)
+
+    monkeypatch.setattr(runner, "start_kernel", counted_start)
+    monkeypatch.setattr(runner, "stop_kernel", counted_stop)
+    for limit, expected in ((100, 1), (10_000, 2)):  # the study has 300 members
+        monkeypatch.setattr(runner, "KERNEL_AHEAD_MAX_MEMBERS", limit)
+        most[0] = 0
+        res = run()
+        assert list(res.manifest["timings_seconds"]) == ["01_ok", "02_ok"]
+        assert most[0] == expected and alive[0] == 0
+
+
+@pytest.mark.slow
 def test_seed_from_parameters_file_reaches_simulation_and_notebooks(tmp_path, study_in):
     books, run = _tiny_study(tmp_path, study_in, ["x = seed"])
     params = tmp_path / "p.yml"

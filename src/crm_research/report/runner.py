@@ -62,6 +62,12 @@ MANAGEMENT_NOTEBOOKS = ("06",)  # rendered without code for managers
 COMMON_PARAMETERS = ("processed_dir", "figures_dir", "metrics_dir", "reports_dir", "seed")
 #: Set by the runner, never part of a run's parameters (a temporary file of the run).
 RUN_ONLY_PARAMETERS = ("snapshot_file",)
+
+#: Above this many members the next notebook's kernel is not started ahead (.kernels):
+#: the idle kernel and its imports (about 0.3 GB) beside the running notebook's kernel
+#: and the runner took the summed peak memory of a 1,000,000-member study to 4.04 GB
+#: (bench_study.py, session 4), over the 4 GB budget; below it the 3-6 s per notebook win.
+KERNEL_AHEAD_MAX_MEMBERS = 500_000
 DEFAULT = object()
 ENGINES = ("duckdb", "spark", "pandas")
 MIN_MEMBERS = 100
@@ -438,6 +444,7 @@ def run_study(
                 engine=engine,
                 spark_master=spark_master,
                 checked=checked,
+                ahead=n_members is None or n_members <= KERNEL_AHEAD_MAX_MEMBERS,
             )
     except KeyboardInterrupt:
         with _signals_blocked():
@@ -580,6 +587,7 @@ def _run_locked(
     engine,
     spark_master,
     checked=None,
+    ahead=True,
 ) -> RunResult:
     import papermill as pm
     from tqdm.auto import tqdm
@@ -635,6 +643,7 @@ def _run_locked(
     )
     # each notebook runs in a fresh kernel of its own, one after another; the next one's
     # kernel is started (and imports its modules) while the current one runs (.kernels)
+    # (``ahead``; not above KERNEL_AHEAD_MAX_MEMBERS members, where memory comes first)
     kernels = {0: start_kernel(jobs[0][0], jobs[0][0].parent)} if jobs else {}
     try:
         for i, (book, language, stem, p) in enumerate(jobs):
@@ -642,7 +651,9 @@ def _run_locked(
             executed = staging / f"{stem}.ipynb"
             t = time.perf_counter()
             _RUNNING[0] = f" while running {book.name}" + (f" ({language})" if language else "")
-            if i + 1 < len(jobs):
+            if i not in kernels:  # not started ahead
+                kernels[i] = start_kernel(book, book.parent)
+            if i + 1 < len(jobs) and ahead:
                 kernels[i + 1] = start_kernel(jobs[i + 1][0], jobs[i + 1][0].parent)
             try:
                 pm.execute_notebook(
