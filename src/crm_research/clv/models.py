@@ -49,7 +49,7 @@ from . import expectations as ex
 from . import likelihoods as lk
 from .lifetimes_patches import _fitter_class, _lt, _stable_log_A_0  # noqa: F401
 from .summary import compress, compress_codes
-from .verdict import FitVerdict
+from .verdict import RIDGE_DROP, RIDGE_FACTOR, FitVerdict, likelihood_ridge  # noqa: F401
 
 #: Above this many distinct rows, start from a fit on a subsample (see module docstring).
 WARM_START_ROWS = 30_000
@@ -57,10 +57,6 @@ WARM_START_MEMBERS = 10_000
 WARM_START_TOL = 1e-5
 #: Scaled parameters (time rescaled so max T = 1) outside this range mean a degenerate fit.
 PARAM_BOUNDS = (1e-6, 1e6)
-#: A fit is at a bound when moving a parameter this many times further towards the edge
-#: of the parameter space lowers the log-likelihood by less than ``RIDGE_DROP``.
-RIDGE_FACTOR = 100.0
-RIDGE_DROP = 1.92
 #: Series terms of the Pareto/NBD's upper bounds of the likelihood in the ridge check
 #: (tried in turn until one settles the move).
 RIDGE_BOUND_TERMS = (128, 2048)
@@ -349,42 +345,7 @@ class _PurchaseModel(_Fitted):
 
     def _ridge(self, rows: pd.DataFrame) -> tuple[tuple[str, ...], float] | None:
         """The parameter(s) whose move towards the edge barely changes the likelihood."""
-        p0 = self.params_.to_numpy(float)
-        ll0 = self.log_likelihood_
-        names = list(self.param_names)
-        best = None
-        moves = self._edge_moves
-        for which, sign in moves:
-            # the full move where the likelihood can be evaluated there, else a shorter
-            # one with the threshold scaled down as the square of the log step (the
-            # quadratic approximation of the log-likelihood around the optimum)
-            for f in (RIDGE_FACTOR, 10.0, 3.0):
-                p = p0.copy()
-                for n in which:
-                    p[names.index(n)] *= f**sign
-                limit = RIDGE_DROP * (np.log(f) / np.log(RIDGE_FACTOR)) ** 2
-                # a cheap upper bound of the log-likelihood there (Pareto/NBD) that is
-                # already more than the limit below the optimum settles the move
-                with np.errstate(all="ignore"):
-                    upper = self._loglik_upper(rows, p, ll0 - limit)
-                if upper is not None and np.isfinite(upper) and ll0 - upper >= limit:
-                    ll = None
-                    break
-                with np.errstate(all="ignore"):
-                    try:
-                        ll = self.log_likelihood(rows, p)
-                    except (FloatingPointError, OverflowError, ValueError):
-                        continue
-                if np.isfinite(ll) and ll > -1e299:
-                    break
-            else:
-                continue
-            if ll is None:
-                continue
-            drop = ll0 - ll
-            if drop < limit and (best is None or drop < best[1]):
-                best = (which, float(drop), f, limit)
-        return best
+        return likelihood_ridge(self, rows)
 
     def _scaled(self, params: np.ndarray, scale: float) -> np.ndarray:
         p = params.copy()

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Status = Literal["converged", "penalized", "at_bound", "failed"]
 STATUSES: tuple[str, ...] = ("converged", "penalized", "at_bound", "failed")
 
@@ -114,3 +116,53 @@ class FitVerdict:
         """Inverse of :meth:`to_dict` (extra keys such as ``sentence`` are ignored)."""
         keys = ("model", "status", "penalizer", "detail", "parameters", "context")
         return cls(**{k: d[k] for k in keys if k in d})
+
+
+#: A fit is at a bound when moving a parameter this many times further towards the edge
+#: of the parameter space lowers the log-likelihood by less than ``RIDGE_DROP`` (1.92,
+#: half the 95% point of chi-square(1)).
+RIDGE_FACTOR = 100.0
+RIDGE_DROP = 1.92
+
+
+def likelihood_ridge(model, rows) -> tuple[tuple[str, ...], float, float, float] | None:
+    """The parameter(s) of a fitted purchase model whose move towards the edge of the
+    parameter space (``model._edge_moves``) by :data:`RIDGE_FACTOR` lowers the
+    log-likelihood of ``rows`` by less than :data:`RIDGE_DROP` (the likelihood ridge of
+    the verdict ``at_bound``), with the drop, the factor and the limit; else None."""
+    p0 = model.params_.to_numpy(float)
+    ll0 = model.log_likelihood_
+    names = list(model.param_names)
+    best = None
+    moves = model._edge_moves
+    for which, sign in moves:
+        # the full move where the likelihood can be evaluated there, else a shorter
+        # one with the threshold scaled down as the square of the log step (the
+        # quadratic approximation of the log-likelihood around the optimum)
+        for f in (RIDGE_FACTOR, 10.0, 3.0):
+            p = p0.copy()
+            for n in which:
+                p[names.index(n)] *= f**sign
+            limit = RIDGE_DROP * (np.log(f) / np.log(RIDGE_FACTOR)) ** 2
+            # a cheap upper bound of the log-likelihood there (Pareto/NBD) that is
+            # already more than the limit below the optimum settles the move
+            with np.errstate(all="ignore"):
+                upper = model._loglik_upper(rows, p, ll0 - limit)
+            if upper is not None and np.isfinite(upper) and ll0 - upper >= limit:
+                ll = None
+                break
+            with np.errstate(all="ignore"):
+                try:
+                    ll = model.log_likelihood(rows, p)
+                except (FloatingPointError, OverflowError, ValueError):
+                    continue
+            if np.isfinite(ll) and ll > -1e299:
+                break
+        else:
+            continue
+        if ll is None:
+            continue
+        drop = ll0 - ll
+        if drop < limit and (best is None or drop < best[1]):
+            best = (which, float(drop), f, limit)
+    return best
