@@ -34,7 +34,7 @@ from typing import Any
 
 from .. import io as _io
 from ..config import ARTIFACTS
-from .export import _print_reports, export_html
+from .export import BackgroundExports, export_html
 from .folders import (
     RunLock,
     _link_or_copy,
@@ -273,7 +273,7 @@ def run_study(
         (:mod:`crm_research.data.engines`); ``spark_master`` is Spark's master URL.
     """
     from ..data import sources
-    from ..params import ParameterError, check_against_data, resolve
+    from ..params import ParameterError, resolve
 
     notebook_dir = Path(notebook_dir)
     default_out = out_dir is None
@@ -365,6 +365,52 @@ def run_study(
                     "notebook 01 to run on another simulation"
                 )
 
+    # the first notebook's kernel boots (and imports its modules) while the input is
+    # simulated and checked (.kernels); stopped below unless the run takes it over
+    first_kernel = []
+    if (members or sources.DEFAULT_MEMBERS) <= KERNEL_AHEAD_MAX_MEMBERS and (
+        is_synthetic or key.startswith("cdnow")
+    ):
+        first_kernel.append(start_kernel(books[0], books[0].parent))
+    try:
+        return _check_and_run(**locals())
+    finally:
+        for km in first_kernel:
+            stop_kernel(km)
+
+
+def _check_and_run(
+    *,
+    data,
+    key,
+    is_synthetic,
+    members,
+    raw_dir,
+    seed,
+    starts_at_01,
+    meta,
+    first,
+    books,
+    resolved,
+    per_book,
+    n_members,
+    obs_end,
+    checked,
+    processed,
+    out_dir,
+    figures_dir,
+    progress,
+    html,
+    log,
+    engine,
+    spark_master,
+    first_kernel,
+    **_,
+) -> RunResult:
+    """Steps 3 and 4 of :func:`run_study`: the input checks and the run."""
+    from ..data import sources
+    from ..params import check_against_data
+
     # 3. the input, validated before anything runs
     data_source = str(data)
     if is_synthetic:
@@ -445,6 +491,7 @@ def run_study(
                 spark_master=spark_master,
                 checked=checked,
                 ahead=n_members is None or n_members <= KERNEL_AHEAD_MAX_MEMBERS,
+                first_kernel=first_kernel,
             )
     except KeyboardInterrupt:
         with _signals_blocked():
@@ -588,6 +635,7 @@ def _run_locked(
     spark_master,
     checked=None,
     ahead=True,
+    first_kernel=(),
 ) -> RunResult:
     import papermill as pm
     from tqdm.auto import tqdm
@@ -644,7 +692,12 @@ def _run_locked(
     # each notebook runs in a fresh kernel of its own, one after another; the next one's
     # kernel is started (and imports its modules) while the current one runs (.kernels)
     # (``ahead``; not above KERNEL_AHEAD_MAX_MEMBERS members, where memory comes first)
-    kernels = {0: start_kernel(jobs[0][0], jobs[0][0].parent)} if jobs else {}
+    kernels = {}
+    if jobs:  # the kernel started during the input checks, if any (``first_kernel``)
+        kernels[0] = (
+            first_kernel.pop() if first_kernel else start_kernel(jobs[0][0], jobs[0][0].parent)
+        )
+    exports = BackgroundExports(log)
     try:
         for i, (book, language, stem, p) in enumerate(jobs):
             bar.set_postfix_str(book.stem)
@@ -673,6 +726,7 @@ def _run_locked(
                 bar.close()
                 if getattr(exc, "ename", None) == "KeyboardInterrupt":
                     raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
+                exports.abort()  # nothing writes into the folder once it is moved
                 kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
                 raise StudyError(
                     _failure_message(book, kept / executed.name, exc)
@@ -682,24 +736,33 @@ def _run_locked(
                 stop_kernel(kernels.pop(i))
             timings[stem] = round(time.perf_counter() - t, 2)
             row = {"name": stem, "ipynb": executed.name, "seconds": timings[stem]}
-            if html:
-                row["html"] = export_html(executed, staging / f"{stem}.html").name
+            if html:  # rendered while the next notebook runs (.export.BackgroundExports)
+                row["html"] = f"{stem}.html"
+                exports.submit(export_html, executed, staging / row["html"])
                 if book.name[:2] in MANAGEMENT_NOTEBOOKS:
-                    row["html_nocode"] = export_html(
+                    row["html_nocode"] = REPORT_FILES[language or "en"][0]
+                    exports.submit(
+                        export_html,
                         executed,
-                        staging / REPORT_FILES[language or "en"][0],
+                        staging / row["html_nocode"],
                         with_code=False,
                         language=language or "en",
-                    ).name
+                    )
+                    exports.print_edition(staging, language or "en")
             rows.append(row)
             log(f"  {stem}: {timings[stem]:.1f} s")
+            exports.check()
             if i + 1 == len(jobs) or jobs[i + 1][0] != book:
                 bar.update(1)
+        status = exports.wait()
+        report_status = status if html else {}
+    except BaseException:
+        exports.abort()
+        raise
     finally:
         for km in kernels.values():  # the next notebook's kernel after a failure
             stop_kernel(km)
     bar.close()
-    report_status = _print_reports(staging, log) if html else {}
 
     metrics = {}
     for f in sorted((staging / "metrics").glob("*.json")):
