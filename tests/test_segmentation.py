@@ -246,6 +246,29 @@ def test_k_selection_points_at_the_true_k():
     assert tab["inertia"].is_monotonic_decreasing
 
 
+def test_silhouette_from_one_distance_matrix_equals_scikit_learn():
+    """k_selection's silhouettes: the sample's distances once for every k, summed by
+    cluster in one product (issue 12), give scikit-learn's value on the same members."""
+    from sklearn.metrics import silhouette_score
+
+    from crm_research.segmentation.clustering import _kmeans, _silhouette_sample
+
+    Z = np.random.default_rng(2).normal(size=(700, 5))
+    rows, D = _silhouette_sample(Z, 250, 3, 1)
+    for k in (2, 5, 9):
+        lab = _kmeans(Z, k, 2, 0, 1).labels_
+        want = silhouette_score(Z, lab, sample_size=250, random_state=3)
+        assert sg.silhouette_from_distances(D, lab[rows]) == pytest.approx(want, rel=1e-12)
+    lab = lab[rows].copy()
+    lab[0] = 99  # a member alone in its cluster scores 0, as in scikit-learn
+    want = silhouette_score(D, lab, metric="precomputed")
+    assert sg.silhouette_from_distances(D, lab) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="Number of labels is 1"):
+        sg.silhouette_from_distances(D, np.zeros(len(rows)))
+    rows_all, D_none = _silhouette_sample(Z, None, 3, 1)  # no sample: every member
+    assert len(rows_all) == 700 and D_none.shape == (700, 700)
+
+
 def test_stability_of_separated_groups_and_moved_count():
     X, _ = _blobs(60, seed=6)
     st = sg.stability(X, 5, n_seeds=2, n_boot=2, n_init=3, seed=1)
