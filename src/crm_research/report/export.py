@@ -68,21 +68,31 @@ class PdfPrinter:
         self._executable: str | None = None
         self._looked = False
 
+    def start(self) -> None:
+        """Start Chromium now (it boots while the caller works on); never raises: a
+        browser that fails to start is said when an edition is printed."""
+        from .browser import Browser, find_browser
+
+        if not self._looked:
+            self._executable, self._looked = find_browser(), True
+        if self._executable is not None and self._browser is None:
+            with contextlib.suppress(Exception):
+                self._browser = Browser(self._executable).__enter__()
+
     def print_edition(self, staging: Path, language: str) -> None:
         """Print ``staging``'s managers' edition in ``language`` (if its HTML exists)."""
-        from .browser import Browser, BrowserError, find_browser
+        from .browser import Browser, BrowserError
 
         html_name, pdf_name = REPORT_FILES[language]
         if not (Path(staging) / html_name).exists():
             return
         self.status["html"][language] = html_name
-        if not self._looked:
-            self._executable, self._looked = find_browser(), True
+        self.start()
         if self._executable is None:
             why = "not printed: no Chromium found (Debian: apt-get install chromium)"
         else:
             try:
-                if self._browser is None:
+                if self._browser is None:  # it failed to start: say why
                     self._browser = Browser(self._executable).__enter__()
                 session = self._browser.open((Path(staging) / html_name).absolute().as_uri())
                 data = self._browser.print_pdf(session)
@@ -120,34 +130,51 @@ def _print_reports(staging: Path, log) -> dict:
 
 
 class BackgroundExports:
-    """The run's HTML exports and PDF printing, one after another in one thread.
+    """The run's HTML exports and PDF printing, in two threads beside the notebooks.
 
     Rendering an executed notebook to HTML takes 0.5 to 5 s and printing the managers'
     editions a few more; nothing of it needs the next notebook, so it runs while the next
-    notebook executes (on the second core) instead of between notebooks (issue 12). The
-    tasks run in the order given; :meth:`wait` returns when all are done and raises the
-    first task's error (a full disk fails the run as before); :meth:`abort` (a failed or
-    interrupted run) drops the tasks not started and waits for the running one, so that
+    notebook executes (on the second core) instead of between notebooks (issue 12). One
+    thread renders the notebooks with code, in order; the other the managers' editions
+    (without code) and their PDFs (:class:`PdfPrinter`, one Chromium for both), so that
+    after the last notebook the two remaining pieces run side by side. :meth:`check`
+    raises the error of a finished task (a full disk stops the run early), :meth:`wait`
+    waits for every task and raises the first error; :meth:`abort` (a failed or
+    interrupted run) drops the tasks not started and waits for the running ones, so that
     nothing writes into the staging folder after it is moved or removed.
     """
 
     def __init__(self, log=print) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-export")
+        self._pools = {
+            name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"crm-{name}")
+            for name in ("html", "edition")
+        }
         self._futures: list = []
         self.printer = PdfPrinter(log)
 
     def submit(self, fn, *args, **kwargs) -> None:
-        """Run ``fn(*args, **kwargs)`` after the tasks already submitted."""
-        self._futures.append(self._pool.submit(fn, *args, **kwargs))
+        """Run ``fn(*args, **kwargs)`` after the HTML exports already submitted."""
+        self._futures.append(self._pools["html"].submit(fn, *args, **kwargs))
 
-    def print_edition(self, staging: Path, language: str) -> None:
-        """Print the managers' edition in ``language`` once its HTML is written."""
-        self.submit(self.printer.print_edition, staging, language)
+    def start_browser(self) -> None:
+        """Start Chromium in the editions' thread (it boots while a notebook runs)."""
+        self._futures.append(self._pools["edition"].submit(self.printer.start))
+
+    def edition(self, export, executed: Path, staging: Path, language: str) -> None:
+        """The managers' edition in ``language``: ``export(executed, html, with_code=False,
+        language=language)`` (:func:`export_html`), then its PDF."""
+
+        def job() -> None:
+            html = Path(staging) / REPORT_FILES[language][0]
+            export(executed, html, with_code=False, language=language)
+            self.printer.print_edition(staging, language)
+
+        self._futures.append(self._pools["edition"].submit(job))
 
     def check(self) -> None:
-        """Raise the error of a task already finished (a full disk stops the run early)."""
+        """Raise the error of a task already finished."""
         for f in self._futures:
             if f.done() and not f.cancelled() and f.exception() is not None:
                 raise f.exception()
@@ -158,11 +185,13 @@ class BackgroundExports:
             for f in self._futures:
                 f.result()
         finally:
-            self._pool.shutdown(wait=True)
+            for pool in self._pools.values():
+                pool.shutdown(wait=True)
             status = self.printer.close()
         return status
 
     def abort(self) -> None:
-        """Drop the tasks not started, wait for the running one, close the browser."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Drop the tasks not started, wait for the running ones, close the browser."""
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
         self.printer.close()

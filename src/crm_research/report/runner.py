@@ -708,6 +708,8 @@ def _run_locked(
                 kernels[i] = start_kernel(book, book.parent)
             if i + 1 < len(jobs) and ahead:
                 kernels[i + 1] = start_kernel(jobs[i + 1][0], jobs[i + 1][0].parent)
+            if html and book.name[:2] in MANAGEMENT_NOTEBOOKS:
+                exports.start_browser()  # Chromium boots while the report runs (once)
             try:
                 pm.execute_notebook(
                     str(book),
@@ -739,16 +741,9 @@ def _run_locked(
             if html:  # rendered while the next notebook runs (.export.BackgroundExports)
                 row["html"] = f"{stem}.html"
                 exports.submit(export_html, executed, staging / row["html"])
-                if book.name[:2] in MANAGEMENT_NOTEBOOKS:
+                if book.name[:2] in MANAGEMENT_NOTEBOOKS:  # without code, and its PDF
                     row["html_nocode"] = REPORT_FILES[language or "en"][0]
-                    exports.submit(
-                        export_html,
-                        executed,
-                        staging / row["html_nocode"],
-                        with_code=False,
-                        language=language or "en",
-                    )
-                    exports.print_edition(staging, language or "en")
+                    exports.edition(export_html, executed, staging, language or "en")
             rows.append(row)
             log(f"  {stem}: {timings[stem]:.1f} s")
             exports.check()
