@@ -42,7 +42,7 @@ from .folders import (
     _table_files,
     _writable_folder,
 )
-from .kernels import start_kernel, stop_kernel
+from .kernels import _stop_kernels, start_kernel, stop_kernel
 from .landing import REPORT_FILES, _index_html, data_range
 from .notebooks import (
     NOTEBOOK_DIR,
@@ -373,7 +373,32 @@ def run_study(
     ):
         first_kernel.append(start_kernel(books[0], books[0].parent))
     try:
-        return _check_and_run(**locals())
+        return _check_and_run(
+            data=data,
+            key=key,
+            is_synthetic=is_synthetic,
+            members=members,
+            raw_dir=raw_dir,
+            seed=seed,
+            starts_at_01=starts_at_01,
+            meta=meta,
+            first=first,
+            books=books,
+            resolved=resolved,
+            per_book=per_book,
+            n_members=n_members,
+            obs_end=obs_end,
+            checked=checked,
+            processed=processed,
+            out_dir=out_dir,
+            figures_dir=figures_dir,
+            progress=progress,
+            html=html,
+            log=log,
+            engine=engine,
+            spark_master=spark_master,
+            first_kernel=first_kernel,
+        )
     finally:
         for km in first_kernel:
             stop_kernel(km)
@@ -405,7 +430,6 @@ def _check_and_run(
     engine,
     spark_master,
     first_kernel,
-    **_,
 ) -> RunResult:
     """Steps 3 and 4 of :func:`run_study`: the input checks and the run."""
     from ..data import sources
@@ -558,48 +582,6 @@ def _signals_as_interrupts():
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-
-
-def _children() -> list[int]:
-    """Process ids of this process's kernel children (Linux ``/proc``; empty elsewhere).
-
-    Only Jupyter kernels (``ipykernel_launcher`` on the command line): other children of
-    the process, such as a Spark JVM of the caller's own session, are not ours to stop.
-    """
-    me, kids = os.getpid(), []
-    for d in Path("/proc").glob("[0-9]*"):
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid != me:
-                continue
-            cmdline = (d / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if b"ipykernel" in cmdline:
-            kids.append(int(d.name))
-    return kids
-
-
-def _stop_kernels(wait: float = 5.0) -> None:
-    """Stop the kernels papermill started for this run (our own child processes) after an
-    interrupt: none outlives the run or writes to the terminal after its message."""
-    kids = _children()
-    for pid in kids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait
-    while kids and time.monotonic() < deadline:
-        for pid in list(kids):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
-                kids.remove(pid)
-        time.sleep(0.05)
-    for pid in kids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
