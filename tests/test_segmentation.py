@@ -449,6 +449,28 @@ def test_rank_agreement_perfect_and_reversed():
     assert tab.loc["rev", "top20_hit_rate"] == 0.0
 
 
+def test_rank_agreement_kendall_on_a_sample_agrees_with_the_whole():
+    """Kendall's tau on a sample of a large table (issue 12): within its standard error
+    (at most sqrt(2 (1 - tau^2) / n), Daniels & Kendall 1947) of the whole table's;
+    Spearman's rho and the hit rate unchanged; small tables untouched."""
+    from crm_research.segmentation.truth import rank_agreement
+
+    rng = np.random.default_rng(5)
+    n = 60_000
+    t = rng.gamma(0.5, size=n) * (rng.random(n) < 0.7)
+    df = pd.DataFrame({"t": t, "a": t + rng.normal(size=n), "f": rng.poisson(3 + t)})
+    whole = rank_agreement(df, "t", ["a", "f"], kendall_sample=None)
+    part = rank_agreement(df, "t", ["a", "f"], kendall_sample=10_000, seed=1)
+    se = np.sqrt(2 * (1 - whole["kendall_tau"] ** 2) / 10_000)
+    assert ((part["kendall_tau"] - whole["kendall_tau"]).abs() < 3 * se).all()
+    assert part["kendall_tau"].ne(whole["kendall_tau"]).all()  # it is a sample
+    pd.testing.assert_frame_equal(
+        part.drop(columns="kendall_tau"), whole.drop(columns="kendall_tau")
+    )
+    assert part.equals(rank_agreement(df, "t", ["a", "f"], kendall_sample=10_000, seed=1))
+    assert rank_agreement(df, "t", ["a"], kendall_sample=n).equals(whole.loc[["a"]])
+
+
 def test_segments_table_and_value_table():
     X, _ = _blobs(40, seed=8)
     m = sg.cluster_lrfmc(X, 5, n_init=3, seed=0)
