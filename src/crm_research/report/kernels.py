@@ -9,7 +9,8 @@ a namespace of its own, so the notebook's namespace starts empty as before), and
 then runs the notebook on it. The notebooks still run one after another, each in a fresh
 kernel of its own: importing a module earlier changes no result (every random step has
 its seed); the cost is one idle kernel's memory (about 0.3 GB) during the previous
-notebook.
+notebook. The first notebook's kernel boots while the runner simulates and checks the
+input. :func:`_stop_kernels` stops the run's kernels after an interrupt.
 """
 
 from __future__ import annotations
