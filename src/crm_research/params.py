@@ -353,7 +353,7 @@ def resolve(
     if errors:
         raise ParameterError(_join(errors))
     if seed is None:
-        seed = file_seed if isinstance(file_seed, int) else 42
+        seed = file_seed if isinstance(file_seed, int) else spec("seed", "01").default
     for s in selected:
         if "seed" in declared[s] or spec("seed", s[:2]):
             per_book[s]["seed"] = int(seed)
