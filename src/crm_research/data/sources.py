@@ -39,7 +39,7 @@ def synthetic_dir(raw_dir: str | os.PathLike) -> Path:
     plain = Path(raw_dir) / "synthetic"
     if synthetic_meta_in(plain) is not None:
         return plain
-    return Path(raw_dir) / synthetic_folder_name(DEFAULT_MEMBERS, 42)
+    return Path(raw_dir) / synthetic_folder_name(DEFAULT_MEMBERS, DEFAULT_SEED)
 
 
 def write_synthetic(
