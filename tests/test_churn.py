@@ -240,6 +240,15 @@ def test_p_alive_at_uses_the_runs_purchase_model(sim, tmp_path):
     )
     # P(no flight) is at least 1 - P(alive), and it is not 0 for one-time flyers
     assert (got["p_no_flight"] >= 1 - got["p_alive"] - 1e-12).all()
+    # with notebook 02's predictions the histories are read from them, not from the log:
+    # the same scores
+    pred = full[["frequency", "recency", "T"]].rename_axis("MEMBER_NO").reset_index()
+    with_pred = {**upstream, "purchase_predictions": pred.sample(frac=1, random_state=0)}
+    pa2, note2, _ = C.p_alive_at(ds, ds.obs_end, with_pred, no_flight_weeks=52, cache={})
+    assert "purchase_predictions.parquet" in note2
+    pd.testing.assert_frame_equal(
+        pa2.set_index("MEMBER_NO").reindex(got.index), got, check_exact=True
+    )
     earlier = ds.obs_end - pd.DateOffset(months=12)
     pa0, note0, v0 = C.p_alive_at(ds, earlier, upstream, cache=cache)
     assert "MBG/NBD refitted" in note0 and v0["status"] in ("converged", "penalized")

@@ -10,10 +10,10 @@ import pandas as pd
 
 from ..data import schema as S
 from ..data.schema import DataValidationError
-from .dataset import dataset_snapshot_at, horizon_weeks_of, p_alive_at
+from .dataset import dataset_forward_label, dataset_snapshot_at, horizon_weeks_of, p_alive_at
 from .evaluation import roc_auc
 from .features import churn_features
-from .labels import forward_label, observation_date, palive_label, textbook_label
+from .labels import observation_date, palive_label, textbook_label
 from .upstream import available_definitions
 
 
@@ -143,7 +143,7 @@ def compare_definitions(
         pl["palive_score"] = 1.0 - pl["p_alive"]
         m = m.merge(pl, on=S.MEMBER, how="left")
     if has_log:
-        fw = forward_label(ds.flights, date, horizon_months, data_end=ds.obs_end)
+        fw = dataset_forward_label(ds, date, horizon_months, cache=cache)
         m = m.merge(
             fw[[S.MEMBER, "churn"]].rename(columns={"churn": "forward_churn"}),
             on=S.MEMBER,
