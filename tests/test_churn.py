@@ -336,6 +336,25 @@ def test_imputer_counts_and_training_medians():
     assert len(dropped) == 0
 
 
+def test_imputer_medians_are_simple_imputers():
+    """FeatureImputer's numpy medians and fill equal SimpleImputer's (median,
+    keep_empty_features) bit for bit: even and odd counts, ties, an empty column."""
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(rng.integers(2, 300))
+        X = rng.normal(size=(n, 4)) * 10 ** rng.uniform(-4, 7)
+        X = np.round(X) if trial % 2 else X
+        X[rng.random(X.shape) < rng.uniform(0, 0.6)] = np.nan
+        X[:, 3] = np.nan if trial % 5 == 0 else X[:, 3]
+        df = pd.DataFrame(X, columns=list("abcd"))
+        sk = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+        ours = C.FeatureImputer().fit(df)
+        np.testing.assert_array_equal(ours.medians_.to_numpy(), sk.statistics_)
+        np.testing.assert_array_equal(ours.transform(df).to_numpy(), sk.transform(X))
+
+
 def test_logit_recovers_known_odds_ratios():
     rng = np.random.default_rng(3)
     n = 6000
