@@ -163,3 +163,13 @@ class FeatureImputer(BaseEstimator, TransformerMixin):
         values = X[cols].to_numpy(float)
         filled = np.where(np.isnan(values), self.medians_.to_numpy(), values)
         return pd.DataFrame(filled, index=X.index, columns=cols)
+
+
+__all__ = [
+    "FEATURE_LABELS",
+    "LABEL_INGREDIENTS",
+    "SNAPSHOT_FEATURES",
+    "TIME_VARYING_MEMBER_ATTRIBUTES",
+    "FeatureImputer",
+    "churn_features",
+]
