@@ -441,7 +441,7 @@ def test_gbm_binning_in_one_pass_is_the_librarys():
 
     rng = np.random.default_rng(4)
     grid = np.linspace(0, 100, 256)[1:-1]
-    for a in (rng.normal(size=3000), rng.integers(0, 400, 3000).astype(float)):
+    for a in (rng.normal(size=800), rng.integers(0, 300, 800).astype(float)):
         w = np.where(rng.random(len(a)) < 0.3, 2.5, 0.6)
         for average in (True, False):
             want = [_weighted_percentile(a, w, q, average=average) for q in grid]
