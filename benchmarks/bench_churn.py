@@ -8,8 +8,9 @@ Prints the time of each step (each in a fresh process) and of the whole notebook
 Side by side (issue 12): notebook 05 of another revision against this tree, on the
 processed folder of a study that ran notebooks 01-04 (so P(alive), CLV and segments
 come from the run's own upstream files, as in ``crm-research run``), alternately, each
-run in a fresh kernel; prints every time with the load average, the medians, their
-ratio, and any metric the two versions record differently:
+run in a fresh kernel; prints every wall and CPU time (papermill and its kernel) with
+the load average, the medians, their ratios, and any metric the two versions record
+differently:
 
     .venv/bin/crm-research run --members 60000 --only 01-04 --out /tmp/s60k
     .venv/bin/python benchmarks/bench_churn.py --study /tmp/s60k/processed --against main
@@ -33,6 +34,15 @@ from pathlib import Path
 from _measure import REPO, measure, stage_tables
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (papermill and the
+    kernel it waited for): on a shared machine less noisy than the wall time."""
+    import resource  # noqa: PLC0415
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def side_by_side() -> None:
     """Notebook 05 of ``--against`` and of this tree on ``--study``, alternately."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -48,6 +58,7 @@ def side_by_side() -> None:
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=tar, check=True)
         times: dict[str, list[float]] = {"old": [], "new": []}
+        cpus: dict[str, list[float]] = {"old": [], "new": []}
         metrics = {}
         for r in range(a.rounds):
             order = ("old", "new") if r % 2 == 0 else ("new", "old")
@@ -57,6 +68,7 @@ def side_by_side() -> None:
                 out.mkdir()
                 load = os.getloadavg()[0]
                 t0 = time.perf_counter()
+                c0 = _children_cpu()
                 subprocess.run(
                     [
                         sys.executable,
@@ -75,20 +87,24 @@ def side_by_side() -> None:
                     env={**os.environ, "PYTHONPATH": str(tree / "src")},
                 )
                 sec = time.perf_counter() - t0
+                cpu = _children_cpu() - c0
                 times[label].append(sec)
+                cpus[label].append(cpu)
                 metrics[label] = json.loads(
                     (out / "metrics" / "05_churn_analysis.json").read_text()
                 )
                 print(
                     f"round {r + 1} {label} ({a.against if label == 'old' else 'this tree'}): "
-                    f"{sec:.1f} s (load average {load:.1f} -> {os.getloadavg()[0]:.1f})",
+                    f"{sec:.1f} s, CPU {cpu:.1f} s (load average {load:.1f} -> "
+                    f"{os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
-        med = {k: statistics.median(v) for k, v in times.items()}
-        print(
-            f"notebook 05, median of {a.rounds}: old {med['old']:.1f} s, new {med['new']:.1f} s, "
-            f"new/old {med['new'] / med['old']:.2f}"
-        )
+        for what, got in (("wall", times), ("CPU", cpus)):
+            med = {k: statistics.median(v) for k, v in got.items()}
+            print(
+                f"notebook 05, {what} time, median of {a.rounds}: old {med['old']:.1f} s, "
+                f"new {med['new']:.1f} s, new/old {med['new'] / med['old']:.2f}"
+            )
         differ = {
             k: (metrics["old"].get(k), metrics["new"].get(k))
             for k in sorted(set(metrics["old"]) | set(metrics["new"]))
