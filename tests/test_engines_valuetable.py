@@ -72,6 +72,7 @@ def test_batch_scored_clv_table_and_its_aggregates(scored, tmp_path, engine):
     out = tmp_path / "clv.parquet"
     out.write_bytes(b"an older run's file")  # replaced
     path = score_value_table(ds, purchase, spend, out, model_file=d, **SETTINGS)
+    assert path == out and out.is_file()  # one file, as the run publishes it
     got = pd.read_parquet(path).sort_values("MEMBER_NO").reset_index(drop=True)
     # row for row the in-memory table (Spark's parts come in its own order)
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=0,

@@ -535,3 +535,24 @@ def batches_to_parquet(
             pa.Table.from_pandas(res, preserve_index=False), out / f"part-{i:05d}.parquet"
         )
     return out
+
+
+def parts_to_file(folder, path) -> Path:
+    """The Parquet parts of ``folder`` (in name order) as one Parquet file ``path``, one
+    part in memory at a time (a study's table stays one file; the run publishes files)."""
+    import pyarrow.parquet as pq
+
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.tmp")
+    writer = None
+    try:
+        for f in source_files(folder):
+            t = pq.read_table(f)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema)
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, out)
+    return out

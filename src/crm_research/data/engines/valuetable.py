@@ -4,10 +4,11 @@
 Spark: :meth:`Engine.summary` straight to Parquet; pandas and the member-table
 approximation: the summary already in memory) and scores them from the run's model file
 with :func:`~crm_research.data.engines.scoring.score_members`, batch by batch, into
-``clv.parquet`` (a folder of parts). :class:`ValueTable` then computes what notebook 03
-shows (customer equity, mean and median, the ``describe`` table, the top members, Gini,
-top share, the Lorenz curve at most ``LORENZ_POINTS`` points, the histogram of the
-figure, the concentration of past revenue) by SQL over that Parquet in the run's engine,
+Parquet parts joined into ``clv.parquet`` a part at a time (the run publishes files).
+:class:`ValueTable` then computes what notebook 03 shows (customer equity, mean and
+median, the ``describe`` table, the top members, Gini, top share, the Lorenz curve at
+most ``LORENZ_POINTS`` points, the histogram of the figure, the concentration of past
+revenue) by SQL over that Parquet in the run's engine,
 so no table of every member is built in one process. The ``pandas`` engine computes the
 same with the pandas functions of :mod:`crm_research.exploration` (the reference of the
 tests).
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as S
-from .base import source_files
+from .base import parts_to_file, source_files
 
 #: The value columns of the table (``describe``, ``top``), in order.
 VALUE_COLUMNS = ("p_alive", "expected_flights", "discounted_flights",
@@ -281,7 +282,8 @@ class ValueTable:
 
 
 def score_value_table(ds, purchase, spend, out, *, model_file, engine=None, **settings) -> Path:
-    """Score every member of ``ds`` into ``out`` (``clv.parquet``, a folder of parts).
+    """Score every member of ``ds`` into ``out`` (``clv.parquet``): parts written batch by
+    batch, then joined into the one file the run publishes, one part at a time.
 
     The summaries come from the run's engine when the log is lazy (DuckDB, Spark:
     written to Parquet by the engine, never collected), else from
@@ -305,22 +307,23 @@ def score_value_table(ds, purchase, spend, out, *, model_file, engine=None, **se
                 observation_end=ds.obs_end,
                 time_unit=meta["time_unit"],
                 merge_same_day=meta["counting_rule"] == "distinct days",
-            ).write_parquet(tmp)
+            ).write_parquet(tmp / "summaries")
         else:
             s = purchase_summary(
                 ds, time_unit=meta["time_unit"], counting_rule=meta["counting_rule"]
             )
             keep = [c for c in ("frequency", "recency", "T", "n_monetary", "monetary_value")
                     if c in s.columns]  # fmt: skip
-            s[keep].reset_index().to_parquet(tmp / "part-00000.parquet", index=False)
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
+            (tmp / "summaries").mkdir()
+            s[keep].reset_index().to_parquet(tmp / "summaries" / "part-0.parquet", index=False)
+        if out.is_dir():
+            shutil.rmtree(out)
         opts = (
             {"spark_master": getattr(ds.flights, "spark_master", None)} if engine == "spark" else {}
         )
-        return score_members(
-            tmp, model_file, out, spend=spend, engine=engine, keep_inputs=True, **opts, **settings
-        )
+        parts = score_members(tmp / "summaries", model_file, tmp / "scores", spend=spend,
+                              engine=engine, keep_inputs=True, **opts, **settings)  # fmt: skip
+        return parts_to_file(parts, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
