@@ -124,3 +124,23 @@ def test_lorenz_ranks_are_every_rank_up_to_the_limit_then_equal_steps():
     r = lorenz_ranks(10 * LORENZ_POINTS + 3)
     assert len(r) == LORENZ_POINTS and r[-1] == 10 * LORENZ_POINTS + 3
     assert np.all(np.diff(r) >= 10)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_member_ids_keep_their_type(scored, tmp_path, engine):
+    """Member numbers read as text (a CSV log) stay text in clv.parquet, as before."""
+    d, ds, purchase, spend, _, want = scored
+    f = ds.flights.assign(MEMBER_NO=ds.flights["MEMBER_NO"].astype(str))
+    if engine == "pandas":
+        flights = f
+    else:
+        f.to_parquet(tmp_path / "flights.parquet", index=False)
+        flights = FlightLog(tmp_path / "flights.parquet", engine)
+    ds = SimpleNamespace(**{**vars(ds), "flights": flights})
+    path = score_value_table(ds, purchase, spend, tmp_path / "clv.parquet", model_file=d,
+                             **SETTINGS)  # fmt: skip
+    got = pd.read_parquet(path)
+    assert pd.api.types.is_string_dtype(got["MEMBER_NO"])
+    got = got.assign(MEMBER_NO=got["MEMBER_NO"].astype(np.int64)).sort_values("MEMBER_NO")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, rtol=1e-12,
+                                  check_dtype=False)  # fmt: skip

@@ -87,7 +87,8 @@ def predictor(
             margin=margin,
         )
         out = out.reset_index()
-        out["MEMBER_NO"] = out["MEMBER_NO"].to_numpy(np.int64)
+        if pd.api.types.is_integer_dtype(out["MEMBER_NO"]):  # else the ids as they are
+            out["MEMBER_NO"] = out["MEMBER_NO"].to_numpy(np.int64)
         cols = PREDICTION_COLUMNS if spend is not None else PREDICTION_COLUMNS[:4]
         out = out[list(cols)]
         if keep_inputs:
@@ -98,10 +99,11 @@ def predictor(
     return predict
 
 
-def _spark_schema(with_spend: bool, inputs: dict | None = None) -> str:
-    """The output's Spark schema: the predictions, then ``inputs`` (name -> Spark type)."""
+def _spark_schema(with_spend: bool, inputs: dict | None = None, member: str = "long") -> str:
+    """The output's Spark schema: the predictions (``MEMBER_NO`` of Spark type
+    ``member``), then ``inputs`` (name -> Spark type)."""
     cols = PREDICTION_COLUMNS if with_spend else PREDICTION_COLUMNS[:4]
-    out = [f"{c} {'long' if c == 'MEMBER_NO' else 'double'}" for c in cols]
+    out = [f"{c} {member if c == 'MEMBER_NO' else 'double'}" for c in cols]
     return ", ".join(out + [f"{c} {t}" for c, t in (inputs or {}).items()])
 
 
@@ -180,11 +182,12 @@ def score_members(
             raise ValueError(f"engine must be one of duckdb, spark, pandas, got {engine!r}")
         eng.register_parquet("summaries_t", summaries)
         table = eng._table("SELECT * FROM summaries_t")
-        inputs = None
-        if keep_inputs and engine == "spark":  # the inputs' types as stored
+        schema = None
+        if engine == "spark":  # the member ids' and the inputs' types as stored
             kinds = {
                 f.name: f.dataType.simpleString() for f in eng.spark.table("summaries_t").schema
             }
-            inputs = {c: kinds[c] for c in INPUT_COLUMNS if c in kinds}
-        schema = _spark_schema(spend is not None, inputs)
+            inputs = {c: kinds[c] for c in INPUT_COLUMNS if c in kinds} if keep_inputs else None
+            member = "long" if kinds["MEMBER_NO"] in ("int", "bigint", "smallint") else "string"
+            schema = _spark_schema(spend is not None, inputs, member)
         return table.map_batches(fn, out, schema, batch_rows=batch_rows)
