@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -211,34 +212,22 @@ def test_textbook_like_heavy_flyers_end_to_end_from_the_command_line(tmp_path, m
     assert any(c["notebook"] == "03_clv_monetary_value" and "spend" in c["context"] for c in checks)
 
 
-#: Golden metrics of notebooks 04 and 05 on the synthetic study (2,500 members, seed 5),
-#: recorded by `crm-research run --members 2500 --seed 5` (now conftest's shared
-#: synthetic_study) on branch issue13, 2026-11-30. Tolerances cover platform and library noise, not a change
-#: of the simulator: a new simulator (or its covariates) means new golden values.
+#: Golden metrics of notebooks 04 and 05 on the synthetic study with their tolerances and
+#: the study they were recorded on: data in tests/golden/study_metrics.toml.
+GOLDEN_FILE = Path(__file__).parent / "golden" / "study_metrics.toml"
+_GOLDEN = tomllib.loads(GOLDEN_FILE.read_text(encoding="utf-8"))
+#: ``{notebook: {metric: (golden value, tolerance)}}``
 GOLDEN = {
-    "04_lrfmc_segmentation": {
-        # deterministic given notebook 04's AHP matrix (Saaty's eigenvector)
-        "ahp_weight_F": (0.3263, 1e-3),
-        "ahp_consistency_ratio": (0.0034, 1e-3),
-        "n_segmented": (1814, 40),
-        "silhouette_at_k": (0.281, 0.05),
-        "stability_seed_mean_ari": (0.954, 0.1),
-        "spearman_score_vs_truth": (0.678, 0.08),
-        "spearman_score_vs_clv": (0.806, 0.08),
-        "important_share_of_top20_true_value": (0.523, 0.1),
-    },
-    "05_churn_analysis": {
-        "forward_churn_rate": (0.498, 0.05),
-        "textbook_churn_rate": (0.133, 0.05),
-        "palive_truth_roc_auc": (0.913, 0.05),
-        "gbm_roc_auc": (0.884, 0.05),
-        "logit_roc_auc": (0.901, 0.05),
-        "model_no_flight_roc_auc": (0.897, 0.05),
-        "gbm_top_decile_lift": (2.02, 0.3),
-        "list_p_churn_truth_roc_auc": (0.880, 0.05),
-        "campaign_margin": (1.0, 0.0),  # notebook 03's CLV is a profit: no second margin
-    },
+    book: {k: (m["value"], m["tolerance"]) for k, m in metrics.items()}
+    for book, metrics in _GOLDEN["metrics"].items()
 }
+
+
+def test_golden_metrics_were_recorded_on_the_shared_study():
+    from conftest import STUDY_MEMBERS, STUDY_SEED
+
+    rec = _GOLDEN["recorded"]
+    assert (rec["source"], rec["members"], rec["seed"]) == ("synthetic", STUDY_MEMBERS, STUDY_SEED)
 
 
 @pytest.mark.parametrize("notebook", sorted(GOLDEN))

@@ -233,6 +233,13 @@ def resolve(
 ) -> Resolved:
     """Check a user parameter set against the registry and the notebooks; split it by notebook.
 
+    A value in a notebook's section wins over a top-level one for that notebook; what the
+    file does not give keeps the notebook's default. The seed is ``seed`` (the command
+    line's), else the file's top-level ``seed``, else the registry's default
+    (:data:`~crm_research.config.DEFAULT_SEED`); two different seeds are refused. Every
+    section is checked, also those of notebooks this run does not execute, and all
+    refusals are reported together, before any notebook runs.
+
     Parameters
     ----------
     declared : dict
@@ -246,6 +253,14 @@ def resolve(
         Where ``user`` came from, for the messages.
     seed : int, optional
         The command line's ``--seed``.
+
+    Returns
+    -------
+    Resolved
+        The checked values per selected notebook (``per_book``: only what the file or
+        the command line gave, plus the seed), the seed, and the effective value of each
+        parameter (``values``: in the first selected notebook that takes it, defaults
+        included).
 
     Raises
     ------
@@ -353,7 +368,7 @@ def resolve(
     if errors:
         raise ParameterError(_join(errors))
     if seed is None:
-        seed = file_seed if isinstance(file_seed, int) else 42
+        seed = file_seed if isinstance(file_seed, int) else spec("seed", "01").default
     for s in selected:
         if "seed" in declared[s] or spec("seed", s[:2]):
             per_book[s]["seed"] = int(seed)

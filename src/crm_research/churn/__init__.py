@@ -55,115 +55,29 @@ management: contact cost, acceptance rate, value of a saved customer).
 
 from __future__ import annotations
 
+# Each module declares its public names in its ``__all__``; the package re-exports them
+# all, so a name is listed once, beside its definition.
 from ..config import DAYS_PER_MONTH
-from .dataset import (
-    ChurnData,
-    build_churn_data,
-    dataset_snapshot_at,
-    forward_dataset,
-    horizon_weeks_of,
-    p_alive_at,
-)
-from .evaluation import (
-    brier_score,
-    calibration_table,
-    classifier_verdicts,
-    confusion_at,
-    evaluate_scores,
-    gains_table,
-    pr_auc,
-    roc_auc,
-    score_checks,
-    top_decile_lift,
-)
-from .features import (
-    FEATURE_LABELS,
-    LABEL_INGREDIENTS,
-    SNAPSHOT_FEATURES,
-    TIME_VARYING_MEMBER_ATTRIBUTES,
-    FeatureImputer,
-    churn_features,
-)
-from .labels import (
-    DEFAULT_PURCHASE_MODEL,
-    DEFINITIONS,
-    STATUSES,
-    WINBACK,
-    check_two_classes,
-    forward_label,
-    observation_date,
-    palive_label,
-    palive_spec,
-    purchase_scores,
-    snapshot_as_of,
-    textbook_label,
-    truncate_events,
-)
-from .models import ChurnGBM, ChurnLogit
-from .retention import (
-    CampaignResult,
-    campaign,
-    campaign_by_segment,
-    proxy_clv,
-    retention_list,
-    value_if_retained,
-)
-from .survival import kaplan_meier_by_group, survival_data
-from .truth import compare_definitions, score_against_truth, truth_dead_at
-from .upstream import UPSTREAM_FILES, available_definitions, load_upstream, resolve_definition
+from . import dataset, evaluation, features, labels, models, retention, survival, truth, upstream
+from .dataset import *
+from .evaluation import *
+from .features import *
+from .labels import *
+from .models import *
+from .retention import *
+from .survival import *
+from .truth import *
+from .upstream import *
 
 __all__ = [
     "DAYS_PER_MONTH",
-    "SNAPSHOT_FEATURES",
-    "STATUSES",
-    "UPSTREAM_FILES",
-    "DEFINITIONS",
-    "FEATURE_LABELS",
-    "LABEL_INGREDIENTS",
-    "TIME_VARYING_MEMBER_ATTRIBUTES",
-    "WINBACK",
-    "DEFAULT_PURCHASE_MODEL",
-    "CampaignResult",
-    "ChurnData",
-    "ChurnGBM",
-    "ChurnLogit",
-    "FeatureImputer",
-    "available_definitions",
-    "brier_score",
-    "build_churn_data",
-    "calibration_table",
-    "campaign",
-    "campaign_by_segment",
-    "check_two_classes",
-    "classifier_verdicts",
-    "score_checks",
-    "churn_features",
-    "compare_definitions",
-    "dataset_snapshot_at",
-    "confusion_at",
-    "evaluate_scores",
-    "palive_spec",
-    "forward_dataset",
-    "forward_label",
-    "gains_table",
-    "horizon_weeks_of",
-    "kaplan_meier_by_group",
-    "load_upstream",
-    "observation_date",
-    "p_alive_at",
-    "palive_label",
-    "pr_auc",
-    "proxy_clv",
-    "purchase_scores",
-    "value_if_retained",
-    "resolve_definition",
-    "retention_list",
-    "roc_auc",
-    "score_against_truth",
-    "snapshot_as_of",
-    "survival_data",
-    "textbook_label",
-    "top_decile_lift",
-    "truncate_events",
-    "truth_dead_at",
+    *labels.__all__,
+    *upstream.__all__,
+    *features.__all__,
+    *dataset.__all__,
+    *models.__all__,
+    *evaluation.__all__,
+    *truth.__all__,
+    *survival.__all__,
+    *retention.__all__,
 ]

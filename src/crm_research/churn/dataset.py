@@ -551,3 +551,13 @@ def _stratified(X, lab, test_size, seed):
     tr, te = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
     tr, te = np.sort(tr), np.sort(te)
     return X.iloc[tr], X.iloc[te], lab.iloc[tr], lab.iloc[te]
+
+
+__all__ = [
+    "ChurnData",
+    "build_churn_data",
+    "dataset_snapshot_at",
+    "forward_dataset",
+    "horizon_weeks_of",
+    "p_alive_at",
+]

@@ -250,3 +250,17 @@ def classifier_verdicts(logit, gbm=None, *, context: str = "notebook 05") -> lis
             ).to_dict()
         )
     return out
+
+
+__all__ = [
+    "brier_score",
+    "calibration_table",
+    "classifier_verdicts",
+    "confusion_at",
+    "evaluate_scores",
+    "gains_table",
+    "pr_auc",
+    "roc_auc",
+    "score_checks",
+    "top_decile_lift",
+]

@@ -156,3 +156,13 @@ class FeatureImputer(BaseEstimator, TransformerMixin):
         cols = list(self.medians_.index)
         filled = self.imputer_.transform(X[cols].to_numpy(float))
         return pd.DataFrame(filled, index=X.index, columns=cols)
+
+
+__all__ = [
+    "FEATURE_LABELS",
+    "LABEL_INGREDIENTS",
+    "SNAPSHOT_FEATURES",
+    "TIME_VARYING_MEMBER_ATTRIBUTES",
+    "FeatureImputer",
+    "churn_features",
+]

@@ -362,3 +362,20 @@ def palive_label(p_alive: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
             "churn": (p.to_numpy() < threshold).astype(np.int64),
         }
     )
+
+
+__all__ = [
+    "DEFAULT_PURCHASE_MODEL",
+    "DEFINITIONS",
+    "STATUSES",
+    "WINBACK",
+    "check_two_classes",
+    "forward_label",
+    "observation_date",
+    "palive_label",
+    "palive_spec",
+    "purchase_scores",
+    "snapshot_as_of",
+    "textbook_label",
+    "truncate_events",
+]

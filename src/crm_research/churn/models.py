@@ -234,3 +234,6 @@ class ChurnGBM(BaseEstimator):
             }
         )
         return out.sort_values("importance_mean", ascending=False).reset_index(drop=True)
+
+
+__all__ = ["ChurnGBM", "ChurnLogit"]

@@ -269,3 +269,13 @@ def campaign_by_segment(result: CampaignResult) -> pd.DataFrame:
     out = out.rename_axis("segment").reset_index()
     out["winback"] = out["segment"] == WINBACK
     return out.sort_values("expected_loss", ascending=False).reset_index(drop=True)
+
+
+__all__ = [
+    "CampaignResult",
+    "campaign",
+    "campaign_by_segment",
+    "proxy_clv",
+    "retention_list",
+    "value_if_retained",
+]

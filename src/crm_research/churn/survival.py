@@ -126,3 +126,6 @@ def kaplan_meier_by_group(
     if len(fitters) > 1:
         p = float(multivariate_logrank_test(d["duration_months"], d["group"], d["event"]).p_value)
     return fitters, pd.DataFrame(rows), p
+
+
+__all__ = ["kaplan_meier_by_group", "survival_data"]

@@ -187,3 +187,6 @@ def compare_definitions(
                 row[f"truth_{k}"] = t[k]
         rows.append(row)
     return m, pd.DataFrame(rows), notes
+
+
+__all__ = ["compare_definitions", "score_against_truth", "truth_dead_at"]

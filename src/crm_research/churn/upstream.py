@@ -152,3 +152,6 @@ def resolve_definition(definition: str, available: pd.DataFrame) -> tuple[str, s
         "no churn definition is possible: " + "; ".join(f"{d}: {why[d]}" for d in order),
         source="dataset",
     )
+
+
+__all__ = ["UPSTREAM_FILES", "available_definitions", "load_upstream", "resolve_definition"]

@@ -75,6 +75,10 @@ class GammaGamma(_Fitted):
     ):
         """Fit on members with at least one repeat flight with a positive revenue.
 
+        Maximum likelihood; returns ``self``. Members without a repeat flight, with a
+        missing mean or a zero weight are left out (counted in ``n_excluded_``); a
+        non-positive mean revenue is refused (:func:`usable_spend`).
+
         Parameters
         ----------
         frequency : array_like or DataFrame
@@ -82,6 +86,22 @@ class GammaGamma(_Fitted):
             summary with ``n_monetary`` (else ``frequency``) and ``monetary_value``.
         monetary_value : array_like
             Mean revenue of those flights.
+        weights : array_like, optional
+            Members per row (bootstrap counts); default one each.
+        source : str
+            What the data are, named in the messages.
+        start_from : fitted GammaGamma, optional
+            Start the optimiser from its estimates (bootstrap replicates).
+        standard_errors : bool
+            Compute standard errors; bootstrap replicates skip them (NaN).
+
+        Raises
+        ------
+        DataValidationError
+            No ``monetary_value`` column, or a non-positive mean revenue.
+        FitError
+            Fewer than 3 usable members, overflow, no convergence, a parameter at a bound
+            or a flat likelihood, or ``q <= 1`` (the population mean spend does not exist).
         """
         if isinstance(frequency, pd.DataFrame):
             df = frequency

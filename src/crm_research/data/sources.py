@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import io as _io
-from ..config import ARTIFACTS
+from ..config import ARTIFACTS, DEFAULT_SEED
 from . import Dataset
 from . import schema as S
 from .readers import read_table
@@ -39,25 +39,37 @@ def synthetic_dir(raw_dir: str | os.PathLike) -> Path:
     plain = Path(raw_dir) / "synthetic"
     if synthetic_meta_in(plain) is not None:
         return plain
-    return Path(raw_dir) / synthetic_folder_name(DEFAULT_MEMBERS, 42)
+    return Path(raw_dir) / synthetic_folder_name(DEFAULT_MEMBERS, DEFAULT_SEED)
 
 
 def write_synthetic(
     out_dir: str | os.PathLike,
     n_members: int = DEFAULT_MEMBERS,
-    seed: int = 42,
+    seed: int = DEFAULT_SEED,
     process: str = "bgnbd",
     obs_end: str = "2014-03-31",
+    *,
+    chunk_members: int | None = None,
+    log=None,
 ) -> Path:
     """Simulate a programme and write its tables as Parquet plus ``simulation.json``.
+
+    By default each table is one file (``flights.parquet``, ...), simulated at once. With
+    ``chunk_members``, each table is a folder of part files (``flights/part-00000.parquet``,
+    ...), one per chunk of ``chunk_members`` members, so a log larger than memory can be
+    made: only one chunk is in memory at a time. Chunk ``i`` is an independent simulation
+    with the seed ``SeedSequence([seed, i])`` and member numbers following the previous
+    chunk's, so the whole is deterministic in ``seed`` (and ``chunk_members``). Dates of
+    the part files are stored in microseconds (read as they are by pandas, DuckDB and
+    Spark); ``log`` (e.g. ``print``) is told the progress after each chunk.
 
     The tables are written to a temporary folder beside ``out_dir`` that is renamed to
     ``out_dir`` when complete. An existing ``out_dir`` with files in it is never
     overwritten (:class:`DataValidationError` says so): data in ``data/raw/`` is the
     user's.
     """
-    from .simulate import simulate_programme
-
+    if chunk_members is not None and (int(n_members) < 1 or int(chunk_members) < 1):
+        raise ValueError("n_members and chunk_members must be at least 1")
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         what = "is a file" if not out.is_dir() else "already holds files"
@@ -66,27 +78,16 @@ def write_synthetic(
             "the folder away",
             source=str(out),
         )
-    sim = simulate_programme(n_members=n_members, seed=seed, obs_end=obs_end, process=process)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        for name in SYNTH_TABLES:
-            _io.write_parquet(getattr(sim, name), tmp / f"{name}.parquet")
-        _io.write_json(
-            {
-                "n_members": int(n_members),
-                "seed": int(seed),
-                "process": process,
-                "obs_end": str(sim.obs_end.date()),
-                "params": {
-                    k: v for k, v in sim.params.as_dict().items() if not isinstance(v, dict)
-                },
-                "time_unit": "weeks",
-            },
-            tmp / ARTIFACTS["simulation"],
-        )
+        if chunk_members is None:
+            meta = _write_whole(tmp, n_members, seed, process, obs_end)
+        else:
+            meta = _write_chunks(tmp, n_members, seed, process, obs_end, chunk_members, log)
+        _io.write_json(meta, tmp / ARTIFACTS["simulation"])
         if out.exists():
             out.rmdir()  # empty (checked above)
         tmp.rename(out)
@@ -94,6 +95,77 @@ def write_synthetic(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def write_synthetic_parquet(out_dir, *, chunk_members: int = 250_000, log=None, **simulation):
+    """:func:`write_synthetic` in chunks of ``chunk_members`` members (a partitioned
+    Parquet log; ``simulation``: its ``n_members``, ``seed``, ``process``, ``obs_end``)."""
+    return write_synthetic(out_dir, chunk_members=chunk_members, log=log, **simulation)
+
+
+def _write_whole(tmp: Path, n_members, seed, process, obs_end) -> dict:
+    """One simulation, one file per table in ``tmp``; returns ``simulation.json``'s content."""
+    from .simulate import simulate_programme
+
+    sim = simulate_programme(n_members=n_members, seed=seed, obs_end=obs_end, process=process)
+    for name in SYNTH_TABLES:
+        _io.write_parquet(getattr(sim, name), tmp / f"{name}.parquet")
+    return {
+        "n_members": int(n_members),
+        "seed": int(seed),
+        "process": process,
+        "obs_end": str(sim.obs_end.date()),
+        "params": {k: v for k, v in sim.params.as_dict().items() if not isinstance(v, dict)},
+        "time_unit": "weeks",
+    }
+
+
+def _write_chunks(tmp: Path, n_members, seed, process, obs_end, chunk_members, log) -> dict:
+    """Chunked simulations, a folder of part files per table in ``tmp``; returns
+    ``simulation.json``'s content."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .simulate import SimulationParams, simulate_programme
+
+    n_members, chunk_members = int(n_members), int(chunk_members)
+    for name in SYNTH_TABLES:
+        (tmp / name).mkdir(parents=True)
+    n_flights, start, i, sim = 0, 0, 0, None
+    while start < n_members:
+        n = min(chunk_members, n_members - start)
+        chunk_seed = int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0])
+        sim = simulate_programme(n_members=n, seed=chunk_seed, obs_end=obs_end, process=process)
+        for name in SYNTH_TABLES:
+            df = getattr(sim, name)
+            df[S.MEMBER] += start
+            pq.write_table(
+                pa.Table.from_pandas(df, preserve_index=False),
+                tmp / name / f"part-{i:05d}.parquet",
+                coerce_timestamps="us",
+                allow_truncated_timestamps=True,
+            )
+        n_flights += len(sim.flights)
+        del sim
+        start += n
+        i += 1
+        if log is not None:
+            log(f"  {start:,} of {n_members:,} members, {n_flights:,} flights")
+    return {
+        "n_members": n_members,
+        "n_flights": n_flights,
+        "seed": int(seed),
+        "process": process,
+        "obs_end": str(pd.Timestamp(obs_end).date()),
+        "format": "parquet",
+        "chunk_members": chunk_members,
+        "n_chunks": i,
+        "params": {
+            k: v for k, v in SimulationParams().as_dict().items() if not isinstance(v, dict)
+        },
+        "time_unit": "weeks",
+    }
 
 
 def synthetic_folder_name(n_members: int, seed: int, process: str = "bgnbd", obs_end=None) -> str:
@@ -118,81 +190,6 @@ def synthetic_meta_in(folder: str | os.PathLike) -> dict | None:
         return _io.read_json(meta)
     except ValueError:
         return None
-
-
-def write_synthetic_parquet(
-    out_dir: str | os.PathLike,
-    n_members: int = DEFAULT_MEMBERS,
-    seed: int = 42,
-    process: str = "bgnbd",
-    obs_end: str = "2014-03-31",
-    chunk_members: int = 250_000,
-    log=None,
-) -> Path:
-    """Simulate a programme in chunks of members, written as partitioned Parquet.
-
-    Each table is a folder of part files (``flights/part-00000.parquet``, ...), one per
-    chunk of ``chunk_members`` members, so a log larger than memory can be made: only
-    one chunk is in memory at a time. Chunk ``i`` is an independent simulation with
-    the seed ``SeedSequence([seed, i])`` and member numbers following the previous
-    chunk's, so the whole is deterministic in ``seed`` (and ``chunk_members``). Dates are
-    stored in microseconds (read as they are by pandas, DuckDB and Spark).
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from .simulate import simulate_programme
-
-    n_members, chunk_members = int(n_members), int(chunk_members)
-    if n_members < 1 or chunk_members < 1:
-        raise ValueError("n_members and chunk_members must be at least 1")
-    out = Path(out_dir)
-    for name in SYNTH_TABLES:
-        d = out / name
-        d.mkdir(parents=True, exist_ok=True)
-        for old in d.glob("part-*.parquet"):
-            old.unlink()
-    n_flights, start, i, sim = 0, 0, 0, None
-    while start < n_members:
-        n = min(chunk_members, n_members - start)
-        chunk_seed = int(np.random.SeedSequence([int(seed), i]).generate_state(1)[0])
-        sim = simulate_programme(n_members=n, seed=chunk_seed, obs_end=obs_end, process=process)
-        for name in SYNTH_TABLES:
-            df = getattr(sim, name)
-            df[S.MEMBER] += start
-            pq.write_table(
-                pa.Table.from_pandas(df, preserve_index=False),
-                out / name / f"part-{i:05d}.parquet",
-                coerce_timestamps="us",
-                allow_truncated_timestamps=True,
-            )
-        n_flights += len(sim.flights)
-        del sim
-        start += n
-        i += 1
-        if log is not None:
-            log(f"  {start:,} of {n_members:,} members, {n_flights:,} flights")
-    from .simulate import SimulationParams
-
-    _io.write_json(
-        {
-            "n_members": n_members,
-            "n_flights": n_flights,
-            "seed": int(seed),
-            "process": process,
-            "obs_end": str(pd.Timestamp(obs_end).date()),
-            "format": "parquet",
-            "chunk_members": chunk_members,
-            "n_chunks": i,
-            "params": {
-                k: v for k, v in SimulationParams().as_dict().items() if not isinstance(v, dict)
-            },
-            "time_unit": "weeks",
-        },
-        out / ARTIFACTS["simulation"],
-    )
-    return out
 
 
 def _snapshot(engine, spark_master, flights, members, as_of, **events):

@@ -28,90 +28,21 @@ from ..management import (
     member_table,
 )
 from ..modelchecks import plain_caveats, read_model_checks
+from ..resources import read_toml
 from ..vocabulary import check_language, class_name, currency
 
-SOURCES = {
-    "synthetic": ("a simulated programme (known truth)", "模拟的常旅客计划（真实值已知）"),
-    "cdnow": ("the CDNOW benchmark (not an airline)", "CDNOW 基准数据（非航空公司）"),
-    "textbook": ("the textbook member table", "教材中的会员数据表"),
-    "flightlog": ("the airline's flight log", "航空公司的航班记录"),
-}
-
+#: The report's fixed words, in English and Chinese: data in ``resources/report_text.toml``.
+_TEXT = read_toml("report_text.toml")
+#: The data source in words, ``{--data name: (English, Chinese)}``.
+SOURCES: dict[str, tuple[str, str]] = {k: tuple(v) for k, v in _TEXT["sources"].items()}
 #: What :func:`crm_research.management.load_results` notes as missing, in Chinese.
-NOTES_ZH = {
-    "no lifetime values (notebook 03 did not run or could not model this data)": (
-        "没有终身价值（第 03 号笔记本未运行或无法对这些数据建模）"
-    ),
-    "no LRFMC classes (notebook 04 did not run or the data have no L/C columns)": (
-        "没有 LRFMC 客户类别（第 04 号笔记本未运行或数据缺少 L/C 列）"
-    ),
-    "no churn scores (notebook 05 did not run)": "没有流失评分（第 05 号笔记本未运行）",
+NOTES_ZH: dict[str, str] = dict(_TEXT["notes_zh"])
+#: Headings and how to read each section, per language: ``{key: (heading, text)}``.
+SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    lang: {k: tuple(v) for k, v in table.items()} for lang, table in _TEXT["sections"].items()
 }
-
-#: Headings and how to read each section, per language.
-SECTIONS = {
-    "en": {
-        "title": ("Customer value of the frequent-flyer programme: management report", ""),
-        "summary": ("Executive summary", "What to decide, with the numbers behind each decision."),
-        "figures": ("Key figures", ""),
-        "concentration": (
-            "How concentrated is value?",
-            "The curve ranks members from the least to the most valuable and shows which "
-            "share of the value they hold together. The further it bends away from the "
-            "diagonal, the more the programme depends on a small group of members.",
-        ),
-        "classes": (
-            "The member classes, what to do with each and how much to invest",
-            "Members are grouped by length of membership, recency, frequency, mileage and "
-            "fare class (LRFMC), and named after the airline textbook's classes. The "
-            "investment level follows Kotler's five levels of relationship investment "
-            "(basic, reactive, accountable, proactive, partnership), chosen from the size "
-            "of the class and its lifetime value per member.",
-        ),
-        "matrix": (
-            "The action matrix: where is value at risk?",
-            "Each cell crosses a class with a churn-risk band and shows its members and "
-            "their lifetime value. The darkest cells are where retention money is best "
-            "spent: valuable members who are likely to leave.",
-        ),
-        "retention": (
-            "Who is worth saving: the retention list",
-            "Members ranked by expected loss (chance of leaving times the value they bring "
-            "if they stay). The table can be sorted and searched; the full list is in "
-            "retention_list.csv beside this report.",
-        ),
-        "uncertainty": ("How sure are these numbers?", ""),
-        "caveats": ("What to keep in mind", ""),
-    },
-    "zh": {
-        "title": ("常旅客计划的客户价值：管理报告", ""),
-        "summary": ("执行摘要", "需要做出的决策，以及每项决策背后的数字。"),
-        "figures": ("关键数字", ""),
-        "concentration": (
-            "价值有多集中？",
-            "曲线将会员按价值从低到高排列，显示他们合计持有的价值份额。曲线离对角线越远，"
-            "计划就越依赖一小部分会员。",
-        ),
-        "classes": (
-            "会员类别、应对策略与关系投入水平",
-            "会员按入会时长、最近乘机时间、乘机频率、飞行里程和舱位折扣（LRFMC）分组，"
-            "并采用教材中的客户类别名称。关系投入水平依据科特勒的五个关系营销层次"
-            "（基本型、被动型、负责型、能动型、伙伴型），由类别规模和人均终身价值决定。",
-        ),
-        "matrix": (
-            "行动矩阵：价值风险在哪里？",
-            "每个单元格对应一个客户类别与一个流失风险等级，显示会员数及其终身价值。"
-            "颜色最深的单元格最值得投入挽留资源：价值高且可能流失的会员。",
-        ),
-        "retention": (
-            "值得挽留的会员：挽留名单",
-            "会员按预期损失排序（流失概率乘以留下时带来的价值）。表格可排序和搜索；"
-            "完整名单见本报告旁的 retention_list.csv。",
-        ),
-        "uncertainty": ("这些数字有多可靠？", ""),
-        "caveats": ("需要注意的事项", ""),
-    },
-}
+#: Column names of the report's tables, per language (``{cur}``: the currency).
+COLUMNS: dict[str, dict[str, str]] = {lang: dict(t) for lang, t in _TEXT["columns"].items()}
 
 
 def _missing(x) -> bool:
@@ -338,17 +269,17 @@ def decisions(r: ManagementReport) -> list[str]:
         per = t["clv_total"].sum() / n if n else None
         avg = r.members["clv"].mean()
         lv = r.levels.loc[low, "level_name"]
+        names = ("、" if zh else " and ").join(class_name(k, r.language) for k in low)
+        levels = ("，" if zh else ", ").join(
+            f"{class_name(k, r.language)}{'为' if zh else ' '}{lv[k]}" for k in low
+        )
         if zh:
-            names = "、".join(class_name(k, "zh") for k in low)
-            levels = "，".join(f"{class_name(k, 'zh')}为{lv[k]}" for k in low)
             out.append(
                 f"**以低成本服务{names}：** {fmt_int(n)} 名会员（占 {fmt_pct(n / r.n_members)}）"
                 f"持有 {fmt_pct(share)} 的终身价值，人均 {r.money(per)}（全体平均 {r.money(avg)}）；"
                 f"投入水平：{levels}。"
             )
         else:
-            names = " and ".join(class_name(k, "en") for k in low)
-            levels = ", ".join(f"{class_name(k, 'en')} {lv[k]}" for k in low)
             out.append(
                 f"**Serve the {names} classes at low cost:** {fmt_int(n)} members "
                 f"({fmt_pct(n / r.n_members)} of all) hold {fmt_pct(share)} of lifetime value, "
@@ -542,55 +473,6 @@ def metrics(r: ManagementReport) -> dict:
         "n_model_checks": len(r.model_checks),
         "n_model_caveats": len(plain_caveats(r.model_checks)),
     }
-
-
-COLUMNS = {
-    "en": {
-        "class": "Class",
-        "segment_zh": "Textbook name",
-        "members": "Members",
-        "member_share": "Share of members",
-        "clv_share": "Share of lifetime value",
-        "clv_per_member": "Lifetime value per member ({cur})",
-        "mean_p_churn": "Average churn risk",
-        "lifecycle_stage": "Lifecycle stage",
-        "level_name": "Investment level",
-        "reason": "Why this level",
-        "strategy": "Recommended action",
-        "rank": "Rank",
-        "MEMBER_NO": "Member",
-        "segment": "Class",
-        "p_churn": "Churn risk",
-        "clv": "Lifetime value ({cur})",
-        "value_if_retained": "Value if kept ({cur})",
-        "expected_loss": "Expected loss ({cur})",
-        "contact": "Contact",
-        "yes": "yes",
-        "no": "no",
-    },
-    "zh": {
-        "class": "客户类别",
-        "members": "会员数",
-        "member_share": "会员占比",
-        "clv_share": "终身价值占比",
-        "clv_per_member": "人均终身价值（{cur}）",
-        "mean_p_churn": "平均流失风险",
-        "lifecycle_stage": "生命周期阶段",
-        "level_name": "关系投入水平",
-        "reason": "理由",
-        "strategy": "建议行动",
-        "rank": "排名",
-        "MEMBER_NO": "会员号",
-        "segment": "客户类别",
-        "p_churn": "流失风险",
-        "clv": "终身价值（{cur}）",
-        "value_if_retained": "留存价值（{cur}）",
-        "expected_loss": "预期损失（{cur}）",
-        "contact": "联系",
-        "yes": "是",
-        "no": "否",
-    },
-}
 
 
 def _names(r: ManagementReport) -> dict:
