@@ -41,6 +41,13 @@ def _finite(x: str) -> str:
     return f"({x} IS NOT NULL AND NOT isnan({x}) AND ABS({x}) < CAST('Infinity' AS DOUBLE))"
 
 
+def _dsum(x: str) -> str:
+    """SQL: the sum of ``x`` in exact decimal arithmetic, as a DOUBLE. A float SUM depends
+    on the order the threads or partitions add the rows, so two runs of one seed could
+    differ in the last digit; a decimal sum does not (each value rounded to 1e-12)."""
+    return f"CAST(SUM(CAST({x} AS DECIMAL(38, 12))) AS DOUBLE)"
+
+
 def _double(v: float) -> str:
     """A float as an exact SQL literal (the same double in DuckDB and Spark)."""
     return f"CAST('{float(v)!r}' AS DOUBLE)"
@@ -128,12 +135,14 @@ class ValueTable:
                        "mean_p_alive": float(v["p_alive"].mean())}  # fmt: skip
             else:
                 q = _QUANTILE[self.eng.dialect]
-                c = "CASE WHEN isnan(clv) THEN NULL ELSE clv END"
+                c = f"CASE WHEN {_finite('clv')} THEN clv END"
+                p = f"CASE WHEN {_finite('p_alive')} THEN p_alive END"
                 r = self._sql(
                     f"SELECT CAST(COUNT(*) AS BIGINT) AS n, "
                     f"CAST(SUM(CASE WHEN {_finite('clv')} THEN 0 ELSE 1 END) AS BIGINT) AS nf, "
-                    f"SUM({c}) AS equity, AVG({c}) AS mean_clv, "
-                    f"{q.format(x=c, q=0.5)} AS median_clv, AVG(p_alive) AS mean_p_alive "
+                    f"{_dsum(c)} AS equity, {_dsum(c)} / COUNT({c}) AS mean_clv, "
+                    f"{q.format(x=c, q=0.5)} AS median_clv, "
+                    f"{_dsum(p)} / COUNT({p}) AS mean_p_alive "
                     "FROM values_t"
                 ).iloc[0]
                 out = {"n": int(r["n"]), "n_nonfinite": int(r["nf"])}
@@ -200,13 +209,13 @@ class ValueTable:
             f"WHERE {_finite('v')}"
         )
         tot = (
-            f"SELECT CAST(COUNT(*) AS BIGINT) AS n, SUM(v) AS total, "
+            f"SELECT CAST(COUNT(*) AS BIGINT) AS n, {_dsum('v')} AS total, "
             f"CAST(GREATEST(1, CEIL({_double(top_share)} * COUNT(*))) AS BIGINT) AS k "
             f"FROM ({src}) s WHERE {_finite('v')}"
         )
         r = self._sql(
-            f"SELECT t.n, t.total, SUM((2 * r.rn - t.n - 1) * r.v) / (t.n * t.total) AS gini, "
-            f"SUM(CASE WHEN r.rn > t.n - t.k THEN r.v ELSE 0 END) / t.total AS top "
+            f"SELECT t.n, t.total, {_dsum('(2 * r.rn - t.n - 1) * r.v')} / (t.n * t.total) "
+            f"AS gini, {_dsum('CASE WHEN r.rn > t.n - t.k THEN r.v ELSE 0 END')} / t.total AS top "
             f"FROM ({ranked}) r CROSS JOIN ({tot}) t GROUP BY t.n, t.total"
         )
         if r.empty or not float(r["total"].iloc[0]) > 0:
