@@ -240,6 +240,15 @@ def test_p_alive_at_uses_the_runs_purchase_model(sim, tmp_path):
     )
     # P(no flight) is at least 1 - P(alive), and it is not 0 for one-time flyers
     assert (got["p_no_flight"] >= 1 - got["p_alive"] - 1e-12).all()
+    # with notebook 02's predictions the histories are read from them, not from the log:
+    # the same scores
+    pred = full[["frequency", "recency", "T"]].rename_axis("MEMBER_NO").reset_index()
+    with_pred = {**upstream, "purchase_predictions": pred.sample(frac=1, random_state=0)}
+    pa2, note2, _ = C.p_alive_at(ds, ds.obs_end, with_pred, no_flight_weeks=52, cache={})
+    assert "purchase_predictions.parquet" in note2
+    pd.testing.assert_frame_equal(
+        pa2.set_index("MEMBER_NO").reindex(got.index), got, check_exact=True
+    )
     earlier = ds.obs_end - pd.DateOffset(months=12)
     pa0, note0, v0 = C.p_alive_at(ds, earlier, upstream, cache=cache)
     assert "MBG/NBD refitted" in note0 and v0["status"] in ("converged", "penalized")
@@ -327,6 +336,25 @@ def test_imputer_counts_and_training_medians():
     assert len(dropped) == 0
 
 
+def test_imputer_medians_are_simple_imputers():
+    """FeatureImputer's numpy medians and fill equal SimpleImputer's (median,
+    keep_empty_features) bit for bit: even and odd counts, ties, an empty column."""
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(rng.integers(2, 300))
+        X = rng.normal(size=(n, 4)) * 10 ** rng.uniform(-4, 7)
+        X = np.round(X) if trial % 2 else X
+        X[rng.random(X.shape) < rng.uniform(0, 0.6)] = np.nan
+        X[:, 3] = np.nan if trial % 5 == 0 else X[:, 3]
+        df = pd.DataFrame(X, columns=list("abcd"))
+        sk = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+        ours = C.FeatureImputer().fit(df)
+        np.testing.assert_array_equal(ours.medians_.to_numpy(), sk.statistics_)
+        np.testing.assert_array_equal(ours.transform(df).to_numpy(), sk.transform(X))
+
+
 def test_logit_recovers_known_odds_ratios():
     rng = np.random.default_rng(3)
     n = 6000
@@ -366,6 +394,80 @@ def test_classifiers_beat_random_on_the_simulator(forward_data):
     imp = gbm.permutation_importance(cd.X_test, cd.y_test, n_repeats=2)
     assert imp["importance_mean"].iloc[0] > 0.01
     assert set(imp["feature"]) == set(cd.X_train.columns)
+
+
+def test_permutation_importance_on_one_subsample_keeps_the_answer(forward_data):
+    """The subsample design of ChurnGBM.permutation_importance (one subsample scored with
+    and without each shuffle, 3 repeats) against a reference on all held-out members
+    with 10 repeats: the same leading features, and closer to the reference than the
+    former design (scikit-learn's max_samples: a subsample per feature, 5 repeats)."""
+    from sklearn.inspection import permutation_importance
+
+    cd = forward_data
+    gbm = C.ChurnGBM(seed=1).fit(cd.X_train, cd.y_train)
+    X, y = cd.X_test, cd.y_test.to_numpy()
+    with gbm._threads():
+        ref = permutation_importance(gbm.model_, X, y, scoring="roc_auc", n_repeats=10)
+    ref = pd.Series(ref.importances_mean, index=X.columns)
+    lead = list(ref.sort_values(ascending=False).index[:2])
+    err_new, err_old = [], []
+    for seed in range(3):
+        gbm.seed = seed
+        imp = gbm.permutation_importance(X, y, max_members=len(X) // 3)
+        new = imp.set_index("feature")["importance_mean"]
+        assert list(imp["feature"].iloc[:2]) == lead
+        err_new.append((new - ref).abs().mean())
+        with gbm._threads():
+            old = permutation_importance(
+                gbm.model_,
+                X,
+                y,
+                scoring="roc_auc",
+                n_repeats=5,
+                random_state=seed,
+                max_samples=1 / 3,
+            )
+        err_old.append((pd.Series(old.importances_mean, index=X.columns) - ref).abs().mean())
+    assert np.mean(err_new) < np.mean(err_old)
+
+
+def test_gbm_binning_in_one_pass_is_the_librarys():
+    """ChurnGBM's weighted binning (churn/binning.py) gives scikit-learn's thresholds and
+    predictions bit for bit, ties and all."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.utils.stats import _weighted_percentile
+
+    from crm_research.churn.binning import _grid_percentiles, weighted_binning_in_one_pass
+
+    rng = np.random.default_rng(4)
+    grid = np.linspace(0, 100, 256)[1:-1]
+    for a in (rng.normal(size=800), rng.integers(0, 300, 800).astype(float)):
+        w = np.where(rng.random(len(a)) < 0.3, 2.5, 0.6)
+        for average in (True, False):
+            want = [_weighted_percentile(a, w, q, average=average) for q in grid]
+            np.testing.assert_array_equal(_grid_percentiles(a, w, grid, average), want)
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=4000),
+            "k": rng.integers(0, 600, 4000).astype(float),
+            "few": rng.integers(0, 5, 4000).astype(float),
+        }
+    )
+    y = (X["x"] + 0.003 * X["k"] + rng.normal(size=4000) > 1).astype(int).to_numpy()
+
+    def fit():
+        m = HistGradientBoostingClassifier(max_iter=20, class_weight="balanced", random_state=0)
+        return m.fit(X, y)
+
+    plain = fit()
+    with weighted_binning_in_one_pass() as active:
+        fast = fit()
+    assert active
+    for t0, t1 in zip(
+        plain._bin_mapper.bin_thresholds_, fast._bin_mapper.bin_thresholds_, strict=True
+    ):
+        np.testing.assert_array_equal(t0, t1)
+    np.testing.assert_array_equal(plain.predict_proba(X), fast.predict_proba(X))
 
 
 def test_gbm_prior_correction_restores_the_churn_rate(ds):

@@ -122,3 +122,33 @@ def test_winback_sentence_metrics_and_rows():
     out = st.retention_output(res, "gbm", "forward")
     assert out["expected_loss"].is_monotonic_decreasing
     assert set(out["p_churn_model"]) == {"gbm"} and set(out["definition"]) == {"forward"}
+
+
+def test_retention_csv_reads_back_as_write_csv_writes_it(tmp_path):
+    """write_list_csv (pyarrow) and io.write_csv (pandas) give the same cells; text that
+    the injection guard or quoting would change falls back to write_csv itself."""
+    from crm_research import io as cio
+
+    rng = np.random.default_rng(0)
+    n = 500
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, n + 1),
+            "MEMBER_NO": rng.permutation(n) + 10,
+            "segment": rng.choice(["important_retain", "general", "unassigned"], n),
+            "p_churn": rng.random(n),
+            "clv": np.r_[np.nan, 10.0 ** rng.uniform(-40, 6, n - 1)],  # tiny to large
+            "expected_net": rng.normal(0, 100, n),
+            "contact": rng.random(n) < 0.3,
+            "p_churn_model": "gbm",
+            "definition": "forward",
+        }
+    )
+    for frame in (out, out.assign(segment=np.where(out["rank"] == 3, "=cmd|x", "a,b"))):
+        fast = st.write_list_csv(frame, tmp_path / "fast.csv")
+        slow = cio.write_csv(frame, tmp_path / "slow.csv")
+        raw = fast.read_bytes()
+        assert raw.startswith(b"rank,MEMBER_NO,segment,") and raw.count(b"\r\n") == n + 1
+        pd.testing.assert_frame_equal(pd.read_csv(fast), pd.read_csv(slow), check_exact=True)
+    assert fast.read_bytes() == slow.read_bytes()  # the guarded text went to write_csv
+    assert "'=cmd|x" in fast.read_text()

@@ -153,20 +153,47 @@ def save_metrics(metrics: Mapping[str, Any], name: str, metrics_dir: str | os.Pa
     return write_json(dict(metrics), Path(metrics_dir) / f"{name}.json")
 
 
+def _inline_kernel() -> bool:
+    """True in a Jupyter kernel whose figures are drawn by matplotlib's inline backend."""
+    import sys
+
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is None or "matplotlib" not in sys.modules:
+        return False
+    import matplotlib
+
+    return "inline" in str(matplotlib.get_backend()).lower()
+
+
 def save_figure(fig, name: str, figures_dir: str | os.PathLike, dpi: int = 120) -> Path:
     """Save a matplotlib figure as ``figures_dir/<name>.png`` atomically.
 
     ``fig`` may also be an Axes or an array of Axes (what the ``plot_x`` functions
     return): their figure is saved. ``name`` says what the figure shows
     (``clv_by_segment``), never ``fig3``.
+
+    In a notebook (matplotlib's inline backend) the figure is drawn once: the saved PNG
+    is what the notebook shows (at the size the inline backend would show it, its
+    ``figure.dpi``), and the figure is closed so the backend does not draw it a second
+    time at the end of the cell (drawing is most of a figure cell's time).
     """
+    import io
+
     if isinstance(fig, np.ndarray):
         fig = fig.flat[0]
     fig = getattr(fig, "figure", fig)
     if not name or name.lower().startswith("fig"):
         raise ValueError(f"figure name {name!r} must say what the figure shows")
     stem = name[:-4] if name.endswith(".png") else name
-    return _atomic(
-        Path(figures_dir) / f"{stem}.png",
-        lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"),
-    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, bbox_inches="tight", format="png")
+    png = buffer.getvalue()
+    path = _atomic(Path(figures_dir) / f"{stem}.png", lambda tmp: Path(tmp).write_bytes(png))
+    if _inline_kernel():
+        import matplotlib.pyplot as plt
+        from IPython.display import Image, display
+
+        width = round(int.from_bytes(png[16:20], "big") * fig.get_dpi() / dpi)  # IHDR
+        display(Image(data=png, format="png", width=width))
+        plt.close(fig)
+    return path

@@ -172,10 +172,14 @@ def p_alive_at(
     if cache is not None and key in cache:
         model, summ, where = cache[key]
     elif as_of == ds.obs_end and model is not None:
-        summ = clv.purchase_summary(
-            ds, time_unit=spec["time_unit"], counting_rule=spec["counting_rule"]
-        )
         where = "the run's purchase model (purchase_model.json, notebook 02)"
+        summ = _upstream_histories(upstream, spec["time_unit"])
+        if summ is None:
+            summ = clv.purchase_summary(
+                ds, time_unit=spec["time_unit"], counting_rule=spec["counting_rule"]
+            )
+        else:
+            where += f" on the members' histories in {UPSTREAM_FILES[summ.attrs['table']]}"
     elif ds.flights is None:
         return None, "no flight log and no purchase model: P(alive) is not available", None
     else:
@@ -198,9 +202,16 @@ def p_alive_at(
     if cache is not None:
         cache[key] = (model, summ, where)
     verdict = model.verdict_
-    table = purchase_scores(
-        model, summ, horizon_days=7.0 * horizon_weeks, no_flight_days=7.0 * nf_weeks
-    )
+    # the scores too: notebook 05 asks for the same date and horizons twice (comparison
+    # and modelling data), 2 s for 1,000,000 members
+    skey = ("palive scores", spec["key"], as_of, float(horizon_weeks), float(nf_weeks))
+    table = cache.get(skey) if cache is not None else None
+    if table is None:
+        table = purchase_scores(
+            model, summ, horizon_days=7.0 * horizon_weeks, no_flight_days=7.0 * nf_weeks
+        )
+        if cache is not None:
+            cache[skey] = table
     p = {k: float(v) for k, v in model.params_.items()}
     rule = spec["counting_rule"] or clv.counting_rule_for(ds)
     note = (
@@ -209,6 +220,34 @@ def p_alive_at(
         + f"; time unit {spec['time_unit']}, counting rule: {rule}; verdict: {verdict.status})"
     )
     return table[[S.MEMBER, "p_alive", "expected_flights", "p_no_flight"]], note, verdict.to_dict()
+
+
+def _upstream_histories(upstream: Mapping[str, Any], time_unit: str) -> pd.DataFrame | None:
+    """The members' histories at the end of the data (``frequency, recency, T``) as
+    notebook 02 wrote them (``purchase_predictions.parquet``).
+
+    They are the full-period purchase summary of the run's purchase model (the same
+    data, time unit and counting rule as ``purchase_model.json``), so scoring them gives
+    the P(alive) of notebooks 02 and 03 without scanning the flight log again (a
+    summary of a 1,000,000-member log takes seconds); ``tests/test_churn.py`` checks the
+    scores equal those of a fresh summary. None when the table is missing or incomplete.
+    """
+    from ..clv import days_per_unit  # noqa: PLC0415
+
+    cols = ["frequency", "recency", "T"]
+    t = upstream.get("purchase_predictions")
+    if t is None or not {S.MEMBER, *cols} <= set(t.columns):
+        return None
+    h = t[[S.MEMBER, *cols]]
+    if h[cols].isna().any().any() or not h[S.MEMBER].is_unique:
+        return None
+    out = h.set_index(S.MEMBER)
+    out.attrs = {
+        "time_unit": time_unit,
+        "days_per_unit": days_per_unit(time_unit),
+        "table": "purchase_predictions",
+    }
+    return out
 
 
 def horizon_weeks_of(horizon_months: int) -> float:
@@ -245,6 +284,19 @@ def dataset_snapshot_at(ds, date, *, cache: dict | None = None) -> pd.DataFrame:
     return snap
 
 
+def dataset_forward_label(ds, date, horizon_months: int, *, cache: dict | None = None):
+    """:func:`forward_label` of the dataset's flight log at ``date`` (cached: notebook 05's
+    comparison of the definitions and its modelling data ask for the same one)."""
+    date = pd.Timestamp(date).normalize()
+    key = ("forward_label", date, int(horizon_months))
+    if cache is not None and key in cache:
+        return cache[key]
+    label = forward_label(ds.flights, date, horizon_months, data_end=ds.obs_end)
+    if cache is not None:
+        cache[key] = label
+    return label
+
+
 def forward_dataset(
     ds,
     obs_date,
@@ -271,7 +323,7 @@ def forward_dataset(
             "the forward-looking label needs a flight log; this dataset has a member table only",
             source="dataset",
         )
-    label = forward_label(ds.flights, obs_date, horizon_months, data_end=ds.obs_end)
+    label = dataset_forward_label(ds, obs_date, horizon_months, cache=cache)
     snap = dataset_snapshot_at(ds, obs_date, cache=cache)
     pa, note = None, "P(alive) not used"
     if with_p_alive:

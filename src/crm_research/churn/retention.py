@@ -203,9 +203,10 @@ def campaign(
                 f"{name} must lie in [{lo}, {hi if hi is not None else 'inf'}], got {v}"
             )
     S.require_columns(ranked, ("expected_loss",), "retention list")
-    t = ranked.sort_values("expected_loss", ascending=False, kind="mergesort").reset_index(
-        drop=True
-    )
+    t = ranked
+    if not t["expected_loss"].is_monotonic_decreasing:  # retention_list's order already is
+        t = t.sort_values("expected_loss", ascending=False, kind="mergesort")
+    t = t.reset_index(drop=True)
     t["expected_benefit"] = acceptance_rate * margin * t["expected_loss"]
     t["expected_net"] = t["expected_benefit"] - contact_cost
     t["cum_net"] = t["expected_net"].cumsum()

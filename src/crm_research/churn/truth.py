@@ -10,10 +10,10 @@ import pandas as pd
 
 from ..data import schema as S
 from ..data.schema import DataValidationError
-from .dataset import dataset_snapshot_at, horizon_weeks_of, p_alive_at
+from .dataset import dataset_forward_label, dataset_snapshot_at, horizon_weeks_of, p_alive_at
 from .evaluation import roc_auc
 from .features import churn_features
-from .labels import forward_label, observation_date, palive_label, textbook_label
+from .labels import observation_date, palive_label, textbook_label
 from .upstream import available_definitions
 
 
@@ -35,16 +35,24 @@ def truth_dead_at(truth: pd.DataFrame, date) -> pd.DataFrame:
 
 
 def score_against_truth(
-    label: pd.DataFrame, truth: pd.DataFrame, date, *, definition: str, score_col: str | None = None
+    label: pd.DataFrame,
+    truth: pd.DataFrame,
+    date,
+    *,
+    definition: str,
+    score_col: str | None = None,
+    dead: pd.Series | None = None,
 ) -> dict:
     """How well a churn label (and its score, if any) matches the true state at ``date``.
 
     Returns a dict: ``definition, date, members, label_churn_rate, true_dead_rate,
     agreement`` (share where label == truly dead), ``precision`` (share of labelled
     churners truly dead), ``recall`` (share of the truly dead labelled churned) and
-    ``roc_auc`` of ``score_col`` against the truth when given.
+    ``roc_auc`` of ``score_col`` against the truth when given. ``dead`` is
+    :func:`truth_dead_at` of ``truth`` at ``date`` indexed by member, when the caller
+    already has it (scoring several definitions).
     """
-    t = truth_dead_at(truth, date).set_index(S.MEMBER)["dead"]
+    t = truth_dead_at(truth, date).set_index(S.MEMBER)["dead"] if dead is None else dead
     m = label.set_index(S.MEMBER)
     dead = t.reindex(m.index)
     ok = dead.notna().to_numpy()
@@ -143,7 +151,7 @@ def compare_definitions(
         pl["palive_score"] = 1.0 - pl["p_alive"]
         m = m.merge(pl, on=S.MEMBER, how="left")
     if has_log:
-        fw = forward_label(ds.flights, date, horizon_months, data_end=ds.obs_end)
+        fw = dataset_forward_label(ds, date, horizon_months, cache=cache)
         m = m.merge(
             fw[[S.MEMBER, "churn"]].rename(columns={"churn": "forward_churn"}),
             on=S.MEMBER,
@@ -151,9 +159,11 @@ def compare_definitions(
         )
     else:
         notes.append(f"forward-looking label impossible: {why['forward']}")
+    dead = None
     if ds.truth is not None:
-        td = truth_dead_at(ds.truth, date).rename(columns={"dead": "truth_dead"})
-        m = m.merge(td, on=S.MEMBER, how="left")
+        td = truth_dead_at(ds.truth, date)
+        dead = td.set_index(S.MEMBER)["dead"]
+        m = m.merge(td.rename(columns={"dead": "truth_dead"}), on=S.MEMBER, how="left")
     rows = []
     for d, lab, score in (
         ("textbook", "textbook_churn", "textbook_score"),
@@ -182,7 +192,9 @@ def compare_definitions(
             lab_df = part[[S.MEMBER, lab] + ([score] if score else [])].rename(
                 columns={lab: "churn"}
             )
-            t = score_against_truth(lab_df, ds.truth, date, definition=d, score_col=score)
+            t = score_against_truth(
+                lab_df, ds.truth, date, definition=d, score_col=score, dead=dead
+            )
             for k in ("true_dead_rate", "agreement", "precision", "recall", "roc_auc"):
                 row[f"truth_{k}"] = t[k]
         rows.append(row)

@@ -5,14 +5,17 @@ Tested in ``tests/test_clv_study.py``; the notebook keeps the narrative, calls a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from ..data.engines.flightlog import revenue_by_member
-from .modelfile import purchase_summary
+from ..config import ARTIFACTS
+from ..data.engines.valuetable import ValueTable, score_value_table
+from .modelfile import FILE_NAME, purchase_summary
 from .models import FitError
 from .spend import choose_spend_model
-from .value import bootstrap_clv, concentration, equity_bands, equity_interval, lorenz_curve
+from .value import bootstrap_clv, equity_bands, equity_interval
 
 
 def currency_of(source: str) -> str:
@@ -124,25 +127,46 @@ def spend_report(choice, ds, currency: str):
     return "\n".join(lines), tables
 
 
+def score_clv(ds, purchase, spend, processed_dir, **settings) -> ValueTable:
+    """Every member's CLV scored in batches from the run's model file into
+    ``clv.parquet`` (:func:`~crm_research.data.engines.valuetable.score_value_table`: the
+    run's engine writes the summaries and scores them, no per-member table in this
+    process), returned as the :class:`~crm_research.data.engines.valuetable.ValueTable`
+    whose aggregates that engine computes over the Parquet."""
+    from ..data.engines.valuetable import value_table
+
+    d = Path(processed_dir)
+    path = score_value_table(ds, purchase, spend, d / ARTIFACTS["clv"],
+                             model_file=d / FILE_NAME, **settings)  # fmt: skip
+    return value_table(path, ds)
+
+
 def clv_text(
     values, purchase, spend, *, horizon_months, discount_rate_annual, margin, currency, truth=None
 ) -> str:
-    """The CLV's settings, the customer equity, and (simulation) agreement with the truth."""
-    equity = float(values["clv"].sum())
+    """The CLV's settings, the customer equity, and (simulation) agreement with the truth.
+
+    ``values``: a :class:`~crm_research.data.engines.valuetable.ValueTable` or the
+    DataFrame of :func:`~crm_research.clv.customer_lifetime_value`.
+    """
+    vt = ValueTable.of(values)
+    st = vt.stats()
+    equity = st["equity"]
     lines = [
         f"purchase model {purchase.name}, spend model {spend.name}; horizon {horizon_months} "
         f"months, discount rate {discount_rate_annual:.0%} a year, margin {margin:.0%}"
     ]
-    if values.attrs.get("n_nonfinite"):
+    if st["n_nonfinite"]:
         lines.append(
-            f"WARNING: {values.attrs['n_nonfinite']:,} members have no finite CLV (numerical "
+            f"WARNING: {st['n_nonfinite']:,} members have no finite CLV (numerical "
             "overflow of the purchase model's prediction); they are left out of the equity below"
         )
     lines.append(
         f"customer equity (sum of CLV): {equity:,.0f} {currency}; mean CLV "
-        f"{values['clv'].mean():,.1f}; median {values['clv'].median():,.1f}"
+        f"{st['mean_clv']:,.1f}; median {st['median_clv']:,.1f}"
     )
-    if truth is not None:
+    if truth is not None:  # the simulation's truth is a table of every member anyway
+        values = vt.columns(["clv", "expected_revenue_per_flight"])
         t = truth.set_index("MEMBER_NO").reindex(values.index)
         proxy = t["alive"] * t["lam"] * t["mean_revenue"]
         lines.append(
@@ -157,18 +181,20 @@ def clv_text(
 
 
 def value_concentration(values, flights, top_share: float):
-    """Gini and top share of predicted CLV, Lorenz curves (CLV; past revenue), a report."""
-    conc = concentration(values["clv"], top_share=top_share)
-    curves = {"predicted CLV": lorenz_curve(values["clv"])}
+    """Gini and top share of predicted CLV, Lorenz curves (CLV; past revenue of the same
+    members), a report; computed by the value table's engine (the curves at most
+    :data:`~crm_research.data.engines.valuetable.LORENZ_POINTS` points)."""
+    vt = ValueTable.of(values)
+    conc = vt.concentration(top_share)
+    curves = {"predicted CLV": conc.pop("curve")}
     lines = [
         f"Gini of predicted CLV: {conc['gini']:.3f}; the top {top_share:.0%} of members hold "
         f"{conc['top_value_share']:.1%} of the customer equity"
     ]
-    if flights is not None and "REVENUE" in flights.columns:
-        past = revenue_by_member(flights).reindex(values.index).fillna(0)  # engine or pandas
-        past = past.clip(lower=0)
-        curves["past revenue"] = lorenz_curve(past)
-        lines.append(f"Gini of past revenue: {concentration(past)['gini']:.3f}")
+    past = vt.past_revenue(flights, top_share)  # engine or pandas
+    if past is not None:
+        curves["past revenue"] = past["curve"]
+        lines.append(f"Gini of past revenue: {past['gini']:.3f}")
     return conc, curves, "\n".join(lines)
 
 
@@ -188,8 +214,9 @@ def bootstrap_segments(ds, summary) -> pd.Series:
 
 def segment_table(values, segments, boot, equity: float, interval: dict) -> pd.DataFrame:
     """Members, CLV total, share of equity and (when computable) the bootstrap interval."""
+    clv = ValueTable.of(values).columns(["clv"])["clv"]
     out = pd.DataFrame(
-        {"members": segments.value_counts(), "clv_total": values["clv"].groupby(segments).sum()}
+        {"members": segments.value_counts(), "clv_total": clv.groupby(segments).sum()}
     )
     out["share_of_equity"] = out["clv_total"] / equity
     if interval.get("lower") is not None and "segments" in boot:
@@ -232,7 +259,7 @@ def bootstrap_study(
     interval is computable, the CLV by segment).
     """
     currency = currency_of(ds.info.get("source", "unknown"))
-    equity = float(values["clv"].sum())
+    equity = ValueTable.of(values).stats()["equity"]
     segments = bootstrap_segments(ds, summary)
     boot = bootstrap_clv(
         summary,
@@ -292,13 +319,14 @@ def equity_summary(
     out = {"source": source, "computed": values is not None}
     if values is None:
         return out
+    st = ValueTable.of(values).stats()
     if equity is None:
-        equity = float(values["clv"].sum())
+        equity = st["equity"]
     out.update(
         customer_equity=equity, currency=currency, horizon_months=horizon_months,
         discount_rate_annual=discount_rate_annual, margin=margin, purchase_model=purchase.name,
         spend_model=spend.name, spend_model_reason=spend_choice.reason,
-        n_members=int(len(values)), n_members_nonfinite_clv=values.attrs["n_nonfinite"],
+        n_members=st["n"], n_members_nonfinite_clv=st["n_nonfinite"],
         gini=conc["gini"], top_share=top_share, top_value_share=conc["top_value_share"],
     )  # fmt: skip
     if bands is not None:
@@ -314,7 +342,8 @@ def equity_summary(
 
 
 def clv_table(values, summary) -> pd.DataFrame:
-    """``clv.parquet``: the CLV columns with each member's ``(x, t_x, T)`` and mean spend."""
+    """``clv.parquet`` in memory: the CLV columns with each member's ``(x, t_x, T)`` and mean
+    spend (the reference of the batch-scored table of :func:`score_clv`, tested)."""
     cols = ["frequency", "recency", "T"] + (
         ["monetary_value"] if "monetary_value" in summary.columns else []
     )
@@ -336,7 +365,7 @@ def metrics(eq_summary, independence, spend_choice, boot, values, model_checks) 
     if boot is not None:
         checks.append(boot["verdict"].to_dict())
     if values is not None:
-        out["mean_clv"] = float(values["clv"].mean())
-        out["mean_p_alive"] = float(values["p_alive"].mean())
+        st = ValueTable.of(values).stats()
+        out["mean_clv"], out["mean_p_alive"] = st["mean_clv"], st["mean_p_alive"]
     out["model_checks"] = checks
     return out

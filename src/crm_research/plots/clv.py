@@ -126,12 +126,17 @@ def plot_spend_vs_frequency(summary: pd.DataFrame, *, currency="revenue units", 
 
 
 def plot_clv_distribution(clv: pd.Series, *, currency="revenue units", ax=None):
-    """Histogram of predicted CLV (log scale on the value axis)."""
+    """Histogram of predicted CLV (log scale on the value axis); ``clv`` may also be the
+    ``(counts, edges)`` an engine computed (``ValueTable.histogram``)."""
     ax = _ax(ax)
-    v = np.asarray(clv, dtype=float)
-    v = v[np.isfinite(v) & (v > 0)]
-    bins = np.logspace(np.log10(max(v.min(), 1e-3)), np.log10(v.max()), 50)
-    ax.hist(v, bins=bins, color="tab:blue")
+    if isinstance(clv, tuple):  # counted by an engine: the same bars
+        counts, bins = clv
+        ax.hist(bins[:-1], bins=bins, weights=counts, color="tab:blue")
+    else:
+        v = np.asarray(clv, dtype=float)
+        v = v[np.isfinite(v) & (v > 0)]
+        bins = np.logspace(np.log10(max(v.min(), 1e-3)), np.log10(v.max()), 50)
+        ax.hist(v, bins=bins, color="tab:blue")
     ax.set_xscale("log")
     ax.set_xlabel(f"predicted CLV ({currency}, log scale)")
     ax.set_ylabel("members")

@@ -224,17 +224,13 @@ class Engine(ABC):
         observation_end=None,
         time_unit: str = "weeks",
         merge_same_day: bool = False,
-    ) -> Table: ...
+    ) -> Table:
+        """The per-member BTYD summaries (:func:`crm_research.clv.flight_summary`)."""
 
     @abstractmethod
-    def histories(
-        self,
-        *,
-        calibration_end=None,
-        observation_end=None,
-        time_unit: str = "weeks",
-        merge_same_day: bool = False,
-    ) -> pd.DataFrame: ...
+    def histories(self, **periods) -> pd.DataFrame:
+        """The distinct calibration histories with their counts; ``periods`` are the
+        keywords of :meth:`summary`."""
 
     @abstractmethod
     def forward_label(self, obs_date, horizon_months: int, *, data_end) -> Table: ...
@@ -407,26 +403,23 @@ class SQLEngine(SQLChecks, Engine):
         noshows = "noshows" in self.columns
         order = snapshot_order(has_km, has_disc, has_rev, member_cols, complaints, noshows)
         attrs_ = [c for c in member_cols if c != S.MEMBER] if member_cols is not None else None
-        sqls = [
-            Q.snapshot_sql(
-                self.dialect,
-                end_d=end_d,
-                window_days=window_days,
-                year_days=YEAR_DAYS,
-                has_km=has_km,
-                has_disc=has_disc,
-                has_rev=has_rev,
-                member_attrs=attrs_,
-                complaints=complaints,
-                noshows=noshows,
-                order=order,
-                where=where,
-            )
-            for where in self.member_parts()
-        ]
-        return self._table(sqls)
+        flags = {"has_km": has_km, "has_disc": has_disc, "has_rev": has_rev,
+                 "complaints": complaints, "noshows": noshows}  # fmt: skip
+        return self._table(
+            self._per_range(Q.snapshot_sql, self.dialect, end_d=end_d, window_days=window_days,
+                            year_days=YEAR_DAYS, member_attrs=attrs_, order=order, **flags)
+        )  # fmt: skip
 
-    def _summary_parts(self, calibration_end, observation_end, time_unit, merge_same_day):
+    def _per_range(self, build, *args, **kwargs) -> list[str]:
+        """``build(*args, **kwargs, where=...)``: one query per range of member ids
+        (:meth:`member_parts`), the SQL builders of :mod:`.sql` called the one way."""
+        return [build(*args, **kwargs, where=where) for where in self.member_parts()]
+
+    def _summary_parts(
+        self, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
+    ):
+        """The checks and per-member aggregates shared by :meth:`summary` and
+        :meth:`histories` (the one place their keywords are declared for SQL engines)."""
         src = self.sources["flights"]
         kinds = self.columns["flights"]
         missing = [c for c in S.FLIGHT_REQUIRED if c not in kinds]
@@ -454,18 +447,9 @@ class SQLEngine(SQLChecks, Engine):
             name = f"summ_{SQLEngine._n_tables}"
             self._materialize(
                 name,
-                [
-                    Q.summary_members_sql(
-                        self.dialect,
-                        obs_d=obs_d,
-                        cal_d=cal_d,
-                        merge_same_day=merge_same_day,
-                        has_rev=has_rev,
-                        where=where,
-                    )
-                    for where in self.member_parts()
-                ],
-            )
+                self._per_range(Q.summary_members_sql, self.dialect, obs_d=obs_d, cal_d=cal_d,
+                                merge_same_day=merge_same_day, has_rev=has_rev),
+            )  # fmt: skip
             self._summaries[key] = name
         tot = self._collect(Q.summary_totals_sql(name, cal_d)).iloc[0]
         if int(tot["n_late"]) == int(tot["n_all"]):
@@ -492,32 +476,14 @@ class SQLEngine(SQLChecks, Engine):
             attrs["n_revenue_nonpositive_repeat"] = int(tot["n_nonpos_rep"])
         return name, obs_d, cal_d, unit_days, has_rev, attrs
 
-    def summary(
-        self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
-    ) -> Table:
-        name, obs_d, cal_d, unit_days, has_rev, attrs = self._summary_parts(
-            calibration_end, observation_end, time_unit, merge_same_day
-        )
-        sqls = [
-            Q.summary_sql(
-                self.dialect,
-                name,
-                cal_d=cal_d,
-                unit_days=unit_days,
-                holdout_days=obs_d - cal_d,
-                has_rev=has_rev,
-                where=where,
-            )
-            for where in self.member_parts()
-        ]
+    def summary(self, **periods) -> Table:
+        name, obs_d, cal_d, unit_days, has_rev, attrs = self._summary_parts(**periods)
+        sqls = self._per_range(Q.summary_sql, self.dialect, name, cal_d=cal_d, unit_days=unit_days,
+                               holdout_days=obs_d - cal_d, has_rev=has_rev)  # fmt: skip
         return self._table(sqls, attrs=attrs, index=S.MEMBER)
 
-    def histories(
-        self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
-    ) -> pd.DataFrame:
-        name, _, cal_d, unit_days, _, attrs = self._summary_parts(
-            calibration_end, observation_end, time_unit, merge_same_day
-        )
+    def histories(self, **periods) -> pd.DataFrame:
+        name, _, cal_d, unit_days, _, attrs = self._summary_parts(**periods)
         h = self._collect(Q.histories_sql(name, cal_d))
         out = pd.DataFrame(
             {
@@ -568,4 +534,25 @@ def batches_to_parquet(
         pq.write_table(
             pa.Table.from_pandas(res, preserve_index=False), out / f"part-{i:05d}.parquet"
         )
+    return out
+
+
+def parts_to_file(folder, path) -> Path:
+    """The Parquet parts of ``folder`` (in name order) as one Parquet file ``path``, one
+    part in memory at a time (a study's table stays one file; the run publishes files)."""
+    import pyarrow.parquet as pq
+
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.tmp")
+    writer = None
+    try:
+        for f in source_files(folder):
+            t = pq.read_table(f)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema)
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, out)
     return out

@@ -181,6 +181,12 @@ class DuckDBEngine(SQLEngine):
         self.con.register("ids_t", self._frames["ids"])
         return "ids_t"
 
+    def register_parquet(self, name: str, path) -> str:
+        """A Parquet file or folder of parts as the view ``name`` (read where it lies)."""
+        lst = ", ".join("'" + str(f).replace("'", "''") + "'" for f in source_files(path))
+        self._view(name, f"SELECT * FROM read_parquet([{lst}])")
+        return name
+
     def _view(self, name, sql):
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 

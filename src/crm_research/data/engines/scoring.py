@@ -38,6 +38,8 @@ PREDICTION_COLUMNS = (
     "expected_revenue_per_flight",
     "clv",
 )
+#: The inputs kept beside the predictions with ``keep_inputs`` (those in the summaries).
+INPUT_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 BATCH_ROWS = 200_000
 
 
@@ -49,13 +51,16 @@ def predictor(
     horizon_months: int = 36,
     discount_rate_annual: float = 0.1,
     margin: float = 0.1,
+    keep_inputs: bool = False,
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """A function of a batch of summaries (``MEMBER_NO`` a column) -> its predictions.
 
     With ``spend`` (a fitted :class:`~crm_research.clv.GammaGamma` or
     :class:`~crm_research.clv.LogSpendRegression`) the columns of
     :func:`~crm_research.clv.customer_lifetime_value`; without, its purchase columns
-    (``p_alive``, ``expected_flights``, ``discounted_flights``) by the same code.
+    (``p_alive``, ``expected_flights``, ``discounted_flights``) by the same code. With
+    ``keep_inputs`` the :data:`INPUT_COLUMNS` of the batch follow (notebook 03's
+    ``clv.parquet``).
     """
     from ...clv.value import customer_lifetime_value
 
@@ -82,16 +87,24 @@ def predictor(
             margin=margin,
         )
         out = out.reset_index()
-        out["MEMBER_NO"] = out["MEMBER_NO"].to_numpy(np.int64)
+        if pd.api.types.is_integer_dtype(out["MEMBER_NO"]):  # else the ids as they are
+            out["MEMBER_NO"] = out["MEMBER_NO"].to_numpy(np.int64)
         cols = PREDICTION_COLUMNS if spend is not None else PREDICTION_COLUMNS[:4]
-        return out[list(cols)]
+        out = out[list(cols)]
+        if keep_inputs:
+            inputs = [c for c in INPUT_COLUMNS if c in batch.columns]
+            out = pd.concat([out, batch[inputs].reset_index(drop=True)], axis=1)
+        return out
 
     return predict
 
 
-def _spark_schema(with_spend: bool) -> str:
+def _spark_schema(with_spend: bool, inputs: dict | None = None, member: str = "long") -> str:
+    """The output's Spark schema: the predictions (``MEMBER_NO`` of Spark type
+    ``member``), then ``inputs`` (name -> Spark type)."""
     cols = PREDICTION_COLUMNS if with_spend else PREDICTION_COLUMNS[:4]
-    return ", ".join(f"{c} {'long' if c == 'MEMBER_NO' else 'double'}" for c in cols)
+    out = [f"{c} {member if c == 'MEMBER_NO' else 'double'}" for c in cols]
+    return ", ".join(out + [f"{c} {t}" for c, t in (inputs or {}).items()])
 
 
 def score_members(
@@ -106,6 +119,7 @@ def score_members(
     horizon_months: int = 36,
     discount_rate_annual: float = 0.1,
     margin: float = 0.1,
+    keep_inputs: bool = False,
     **options,
 ) -> Path:
     """Per-member predictions (and CLV with ``spend``) written to ``out`` in batches.
@@ -127,6 +141,8 @@ def score_members(
         Who reads the batches and writes the parts (see the module docstring).
     batch_rows : int
         Members per batch (the memory of a batch, whatever the number of members).
+    keep_inputs : bool
+        Keep the summaries' :data:`INPUT_COLUMNS` beside the predictions.
     options
         Engine options (DuckDB: ``memory_limit``, ``threads``; Spark: ``conf``).
 
@@ -146,6 +162,7 @@ def score_members(
         horizon_months=horizon_months,
         discount_rate_annual=discount_rate_annual,
         margin=margin,
+        keep_inputs=keep_inputs,
     )
     files = source_files(summaries)
     out = Path(out)
@@ -161,18 +178,16 @@ def score_members(
     from . import get_engine
 
     with get_engine(engine, spark_master=spark_master, **options) as eng:
-        if engine == "duckdb":
-            from .duckdb_engine import DuckTable
-
-            lst = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            table = DuckTable(eng, f"SELECT * FROM read_parquet([{lst}])")
-        elif engine == "spark":
-            from .spark_engine import SparkTable
-
-            eng.spark.read.parquet(*[str(f.resolve()) for f in files]).createOrReplaceTempView(
-                "summaries_t"
-            )
-            table = SparkTable(eng, "SELECT * FROM summaries_t")
-        else:
+        if engine not in ("duckdb", "spark"):
             raise ValueError(f"engine must be one of duckdb, spark, pandas, got {engine!r}")
-        return table.map_batches(fn, out, _spark_schema(spend is not None), batch_rows=batch_rows)
+        eng.register_parquet("summaries_t", summaries)
+        table = eng._table("SELECT * FROM summaries_t")
+        schema = None
+        if engine == "spark":  # the member ids' and the inputs' types as stored
+            kinds = {
+                f.name: f.dataType.simpleString() for f in eng.spark.table("summaries_t").schema
+            }
+            inputs = {c: kinds[c] for c in INPUT_COLUMNS if c in kinds} if keep_inputs else None
+            member = "long" if kinds["MEMBER_NO"] in ("int", "bigint", "smallint") else "string"
+            schema = _spark_schema(spend is not None, inputs, member)
+        return table.map_batches(fn, out, schema, batch_rows=batch_rows)

@@ -212,6 +212,12 @@ class SparkEngine(SQLEngine):
         ).createOrReplaceTempView("ids_t")
         return "ids_t"
 
+    def register_parquet(self, name: str, path) -> str:
+        """A Parquet file or folder of parts as the view ``name`` (read where it lies)."""
+        files = [str(f.resolve()) for f in source_files(path)]
+        self.spark.read.parquet(*files).createOrReplaceTempView(name)
+        return name
+
     def _view(self, name, sql):
         self.spark.sql(sql).createOrReplaceTempView(name)
 
