@@ -289,6 +289,83 @@ def test_missing_browser_is_a_stated_omission(tmp_path, monkeypatch):
     assert not (tmp_path / "management_report.pdf").exists()
 
 
+def test_both_editions_are_printed_in_one_browser_session(tmp_path, monkeypatch):
+    # issue 12: one Chromium for both managers' editions (not one per edition), started
+    # ahead; a print that fails is a stated omission and the next edition gets a new one
+    from crm_research.report import browser, export
+
+    started, printed, failed = [], [], []
+
+    class FakeBrowser:
+        def __init__(self, executable):
+            started.append(executable)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def open(self, url):
+            if "/fail/" in url and not failed:
+                failed.append(url)
+                raise browser.BrowserError("crashed")
+            printed.append(url)
+            return "session"
+
+        def print_pdf(self, session):
+            return b"%PDF-1.4 " + printed[-1].encode()
+
+    monkeypatch.setattr(browser, "find_browser", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(browser, "Browser", FakeBrowser)
+    for language, (html_name, _) in export.REPORT_FILES.items():
+        (tmp_path / html_name).write_text(f"<html>{language}</html>")
+    said = []
+    ex = export.BackgroundExports(said.append)
+    ex.start_browser()
+    for language in ("en", "zh"):
+        ex.edition(lambda src, out, **kw: out, tmp_path / "x.ipynb", tmp_path, language)
+    status = ex.wait()
+    assert len(started) == 1 and len(printed) == 2 and not said
+    assert status["pdf"] == {"en": "management_report.pdf", "zh": "management_report_zh.pdf"}
+    assert (tmp_path / "management_report_zh.pdf").read_bytes().endswith(b"_zh.html")
+    # a failed print: said, recorded, and the next edition gets a fresh browser
+    fail = tmp_path / "fail"
+    fail.mkdir()
+    for html_name, _ in export.REPORT_FILES.values():
+        (fail / html_name).write_text("<html></html>")
+    started.clear(), printed.clear()
+    status = export._print_reports(fail, said.append)
+    assert status["pdf"]["en"].startswith("not printed: Chromium failed (crashed)")
+    assert status["pdf"]["zh"] == "management_report_zh.pdf" and len(started) == 2
+    assert said and "management_report.pdf: not printed" in said[0]
+
+
+def test_background_exports_raise_errors_and_abort_drops_what_has_not_started(tmp_path):
+    import threading
+
+    from crm_research.report.export import BackgroundExports
+
+    ex = BackgroundExports()
+    ex.submit((tmp_path / "a").write_text, "a")
+
+    def full():
+        raise OSError(28, "No space left on device")
+
+    ex.submit(full)
+    with pytest.raises(OSError, match="No space left"):
+        ex.wait()
+    assert (tmp_path / "a").read_text() == "a"
+    # abort: the running task ends, the ones not started never write into the folder
+    go = threading.Event()
+    ex = BackgroundExports()
+    ex.submit(go.wait, 5)
+    ex.submit((tmp_path / "b").write_text, "b")
+    threading.Timer(0.2, go.set).start()
+    ex.abort()
+    assert go.is_set() and not (tmp_path / "b").exists()
+
+
 def test_print_pdf_is_a4_with_page_numbers(tmp_path):
     import shutil
     import subprocess

@@ -246,6 +246,29 @@ def test_k_selection_points_at_the_true_k():
     assert tab["inertia"].is_monotonic_decreasing
 
 
+def test_silhouette_from_one_distance_matrix_equals_scikit_learn():
+    """k_selection's silhouettes: the sample's distances once for every k, summed by
+    cluster in one product (issue 12), give scikit-learn's value on the same members."""
+    from sklearn.metrics import silhouette_score
+
+    from crm_research.segmentation.clustering import _kmeans, _silhouette_sample
+
+    Z = np.random.default_rng(2).normal(size=(700, 5))
+    rows, D = _silhouette_sample(Z, 250, 3, 1)
+    for k in (2, 5, 9):
+        lab = _kmeans(Z, k, 2, 0, 1).labels_
+        want = silhouette_score(Z, lab, sample_size=250, random_state=3)
+        assert sg.silhouette_from_distances(D, lab[rows]) == pytest.approx(want, rel=1e-12)
+    lab = lab[rows].copy()
+    lab[0] = 99  # a member alone in its cluster scores 0, as in scikit-learn
+    want = silhouette_score(D, lab, metric="precomputed")
+    assert sg.silhouette_from_distances(D, lab) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="Number of labels is 1"):
+        sg.silhouette_from_distances(D, np.zeros(len(rows)))
+    rows_all, D_none = _silhouette_sample(Z, None, 3, 1)  # no sample: every member
+    assert len(rows_all) == 700 and D_none.shape == (700, 700)
+
+
 def test_stability_of_separated_groups_and_moved_count():
     X, _ = _blobs(60, seed=6)
     st = sg.stability(X, 5, n_seeds=2, n_boot=2, n_init=3, seed=1)
@@ -424,6 +447,28 @@ def test_rank_agreement_perfect_and_reversed():
     assert tab.loc["same", "top20_hit_rate"] == 1.0
     assert tab.loc["rev", "spearman"] == pytest.approx(-1.0)
     assert tab.loc["rev", "top20_hit_rate"] == 0.0
+
+
+def test_rank_agreement_kendall_on_a_sample_agrees_with_the_whole():
+    """Kendall's tau on a sample of a large table (issue 12): within its standard error
+    (at most sqrt(2 (1 - tau^2) / n), Daniels & Kendall 1947) of the whole table's;
+    Spearman's rho and the hit rate unchanged; small tables untouched."""
+    from crm_research.segmentation.truth import rank_agreement
+
+    rng = np.random.default_rng(5)
+    n = 60_000
+    t = rng.gamma(0.5, size=n) * (rng.random(n) < 0.7)
+    df = pd.DataFrame({"t": t, "a": t + rng.normal(size=n), "f": rng.poisson(3 + t)})
+    whole = rank_agreement(df, "t", ["a", "f"], kendall_sample=None)
+    part = rank_agreement(df, "t", ["a", "f"], kendall_sample=10_000, seed=1)
+    se = np.sqrt(2 * (1 - whole["kendall_tau"] ** 2) / 10_000)
+    assert ((part["kendall_tau"] - whole["kendall_tau"]).abs() < 3 * se).all()
+    assert part["kendall_tau"].ne(whole["kendall_tau"]).all()  # it is a sample
+    pd.testing.assert_frame_equal(
+        part.drop(columns="kendall_tau"), whole.drop(columns="kendall_tau")
+    )
+    assert part.equals(rank_agreement(df, "t", ["a", "f"], kendall_sample=10_000, seed=1))
+    assert rank_agreement(df, "t", ["a"], kendall_sample=n).equals(whole.loc[["a"]])
 
 
 def test_segments_table_and_value_table():

@@ -34,7 +34,7 @@ from typing import Any
 
 from .. import io as _io
 from ..config import ARTIFACTS
-from .export import _print_reports, export_html
+from .export import BackgroundExports, export_html
 from .folders import (
     RunLock,
     _link_or_copy,
@@ -42,7 +42,7 @@ from .folders import (
     _table_files,
     _writable_folder,
 )
-from .kernels import start_kernel, stop_kernel
+from .kernels import _stop_kernels, start_kernel, stop_kernel
 from .landing import REPORT_FILES, _index_html, data_range
 from .notebooks import (
     NOTEBOOK_DIR,
@@ -273,7 +273,7 @@ def run_study(
         (:mod:`crm_research.data.engines`); ``spark_master`` is Spark's master URL.
     """
     from ..data import sources
-    from ..params import ParameterError, check_against_data, resolve
+    from ..params import ParameterError, resolve
 
     notebook_dir = Path(notebook_dir)
     default_out = out_dir is None
@@ -365,6 +365,76 @@ def run_study(
                     "notebook 01 to run on another simulation"
                 )
 
+    # the first notebook's kernel boots (and imports its modules) while the input is
+    # simulated and checked (.kernels); stopped below unless the run takes it over
+    first_kernel = []
+    if (members or sources.DEFAULT_MEMBERS) <= KERNEL_AHEAD_MAX_MEMBERS and (
+        is_synthetic or key.startswith("cdnow")
+    ):
+        first_kernel.append(start_kernel(books[0], books[0].parent))
+    try:
+        return _check_and_run(
+            data=data,
+            key=key,
+            is_synthetic=is_synthetic,
+            members=members,
+            raw_dir=raw_dir,
+            seed=seed,
+            starts_at_01=starts_at_01,
+            meta=meta,
+            first=first,
+            books=books,
+            resolved=resolved,
+            per_book=per_book,
+            n_members=n_members,
+            obs_end=obs_end,
+            checked=checked,
+            processed=processed,
+            out_dir=out_dir,
+            figures_dir=figures_dir,
+            progress=progress,
+            html=html,
+            log=log,
+            engine=engine,
+            spark_master=spark_master,
+            first_kernel=first_kernel,
+        )
+    finally:
+        for km in first_kernel:
+            stop_kernel(km)
+
+
+def _check_and_run(
+    *,
+    data,
+    key,
+    is_synthetic,
+    members,
+    raw_dir,
+    seed,
+    starts_at_01,
+    meta,
+    first,
+    books,
+    resolved,
+    per_book,
+    n_members,
+    obs_end,
+    checked,
+    processed,
+    out_dir,
+    figures_dir,
+    progress,
+    html,
+    log,
+    engine,
+    spark_master,
+    first_kernel,
+) -> RunResult:
+    """Steps 3 and 4 of :func:`run_study`: the input checks and the run."""
+    from ..data import sources
+    from ..params import check_against_data
+
     # 3. the input, validated before anything runs
     data_source = str(data)
     if is_synthetic:
@@ -445,6 +515,7 @@ def run_study(
                 spark_master=spark_master,
                 checked=checked,
                 ahead=n_members is None or n_members <= KERNEL_AHEAD_MAX_MEMBERS,
+                first_kernel=first_kernel,
             )
     except KeyboardInterrupt:
         with _signals_blocked():
@@ -513,48 +584,6 @@ def _signals_as_interrupts():
             signal.signal(s, h)
 
 
-def _children() -> list[int]:
-    """Process ids of this process's kernel children (Linux ``/proc``; empty elsewhere).
-
-    Only Jupyter kernels (``ipykernel_launcher`` on the command line): other children of
-    the process, such as a Spark JVM of the caller's own session, are not ours to stop.
-    """
-    me, kids = os.getpid(), []
-    for d in Path("/proc").glob("[0-9]*"):
-        try:
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid != me:
-                continue
-            cmdline = (d / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if b"ipykernel" in cmdline:
-            kids.append(int(d.name))
-    return kids
-
-
-def _stop_kernels(wait: float = 5.0) -> None:
-    """Stop the kernels papermill started for this run (our own child processes) after an
-    interrupt: none outlives the run or writes to the terminal after its message."""
-    kids = _children()
-    for pid in kids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait
-    while kids and time.monotonic() < deadline:
-        for pid in list(kids):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
-                kids.remove(pid)
-        time.sleep(0.05)
-    for pid in kids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
 @contextlib.contextmanager
 def _signals_blocked():
     """Hold SIGINT/SIGTERM while a complete run is moved into place (a few renames)."""
@@ -588,6 +617,7 @@ def _run_locked(
     spark_master,
     checked=None,
     ahead=True,
+    first_kernel=(),
 ) -> RunResult:
     import papermill as pm
     from tqdm.auto import tqdm
@@ -644,7 +674,12 @@ def _run_locked(
     # each notebook runs in a fresh kernel of its own, one after another; the next one's
     # kernel is started (and imports its modules) while the current one runs (.kernels)
     # (``ahead``; not above KERNEL_AHEAD_MAX_MEMBERS members, where memory comes first)
-    kernels = {0: start_kernel(jobs[0][0], jobs[0][0].parent)} if jobs else {}
+    kernels = {}
+    if jobs:  # the kernel started during the input checks, if any (``first_kernel``)
+        kernels[0] = (
+            first_kernel.pop() if first_kernel else start_kernel(jobs[0][0], jobs[0][0].parent)
+        )
+    exports = BackgroundExports(log)
     try:
         for i, (book, language, stem, p) in enumerate(jobs):
             bar.set_postfix_str(book.stem)
@@ -655,6 +690,8 @@ def _run_locked(
                 kernels[i] = start_kernel(book, book.parent)
             if i + 1 < len(jobs) and ahead:
                 kernels[i + 1] = start_kernel(jobs[i + 1][0], jobs[i + 1][0].parent)
+            if html and book.name[:2] in MANAGEMENT_NOTEBOOKS:
+                exports.start_browser()  # Chromium boots while the report runs (once)
             try:
                 pm.execute_notebook(
                     str(book),
@@ -673,6 +710,7 @@ def _run_locked(
                 bar.close()
                 if getattr(exc, "ename", None) == "KeyboardInterrupt":
                     raise KeyboardInterrupt from None  # the kernel got the Ctrl-C first
+                exports.abort()  # nothing writes into the folder once it is moved
                 kept = _keep_partial(staging, out_dir / f"failed-{run_id}")
                 raise StudyError(
                     _failure_message(book, kept / executed.name, exc)
@@ -682,24 +720,26 @@ def _run_locked(
                 stop_kernel(kernels.pop(i))
             timings[stem] = round(time.perf_counter() - t, 2)
             row = {"name": stem, "ipynb": executed.name, "seconds": timings[stem]}
-            if html:
-                row["html"] = export_html(executed, staging / f"{stem}.html").name
-                if book.name[:2] in MANAGEMENT_NOTEBOOKS:
-                    row["html_nocode"] = export_html(
-                        executed,
-                        staging / REPORT_FILES[language or "en"][0],
-                        with_code=False,
-                        language=language or "en",
-                    ).name
+            if html:  # rendered while the next notebook runs (.export.BackgroundExports)
+                row["html"] = f"{stem}.html"
+                exports.submit(export_html, executed, staging / row["html"])
+                if book.name[:2] in MANAGEMENT_NOTEBOOKS:  # without code, and its PDF
+                    row["html_nocode"] = REPORT_FILES[language or "en"][0]
+                    exports.edition(export_html, executed, staging, language or "en")
             rows.append(row)
             log(f"  {stem}: {timings[stem]:.1f} s")
+            exports.check()
             if i + 1 == len(jobs) or jobs[i + 1][0] != book:
                 bar.update(1)
+        status = exports.wait()
+        report_status = status if html else {}
+    except BaseException:
+        exports.abort()
+        raise
     finally:
         for km in kernels.values():  # the next notebook's kernel after a failure
             stop_kernel(km)
     bar.close()
-    report_status = _print_reports(staging, log) if html else {}
 
     metrics = {}
     for f in sorted((staging / "metrics").glob("*.json")):

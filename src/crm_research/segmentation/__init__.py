@@ -52,7 +52,14 @@ from __future__ import annotations
 
 from ..config import DAYS_PER_MONTH
 from .cleaning import CLEANING_RULES, clean_members, lrfmc_available
-from .clustering import LRFMCKMeans, cluster_lrfmc, k_selection, matched_disagreement, stability
+from .clustering import (
+    LRFMCKMeans,
+    cluster_lrfmc,
+    k_selection,
+    matched_disagreement,
+    silhouette_from_distances,
+    stability,
+)
 from .features import (
     FEATURE_DEFINITIONS,
     LRFMC,
@@ -96,6 +103,7 @@ __all__ = [
     "lrfmc_available",
     "lrfmc_features",
     "matched_disagreement",
+    "silhouette_from_distances",
     "name_clusters",
     "normalise_lrfmc",
     "population_z",

@@ -163,15 +163,19 @@ def comparison_table(
 
 
 def agreement(
-    compare: pd.DataFrame, has_clv: bool, top_share: float = 0.2
+    compare: pd.DataFrame | None, has_clv: bool, top_share: float = 0.2, *, seed: int = 0
 ) -> tuple[dict, list[str]]:
-    """:func:`rank_agreement` of the scores against the CLV and the true value."""
+    """:func:`rank_agreement` of the scores against the CLV and the true value (``seed``:
+    the sample of Kendall's tau on large tables); nothing without a comparison table."""
     tabs = {}
+    if compare is None:
+        return tabs, []
+    kw = dict(top_share=top_share, seed=seed)
     if has_clv:
-        tabs["clv"] = rank_agreement(compare, "clv", SCORE_COLUMNS, top_share=top_share)
+        tabs["clv"] = rank_agreement(compare, "clv", SCORE_COLUMNS, **kw)
     if "true_value" in compare.columns:
         cols = list(SCORE_COLUMNS) + (["clv"] if has_clv else [])
-        tabs["truth"] = rank_agreement(compare, "true_value", cols, top_share=top_share)
+        tabs["truth"] = rank_agreement(compare, "true_value", cols, **kw)
     notes = [
         f"vs {t}: AHP score rho = {tab.loc['value_score', 'spearman']:.3f}, classes rho = "
         f"{tab.loc['class_order', 'spearman']:.3f}, F alone rho = {tab.loc['F', 'spearman']:.3f}, "
