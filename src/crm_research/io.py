@@ -56,6 +56,11 @@ def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
+def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write ``data`` (a PNG, a PDF) to ``path`` atomically."""
+    return _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` to Parquet atomically (index kept only if it is named)."""
     keep_index = any(n is not None for n in df.index.names)
@@ -188,7 +193,7 @@ def save_figure(fig, name: str, figures_dir: str | os.PathLike, dpi: int = 120) 
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=dpi, bbox_inches="tight", format="png")
     png = buffer.getvalue()
-    path = _atomic(Path(figures_dir) / f"{stem}.png", lambda tmp: Path(tmp).write_bytes(png))
+    path = write_bytes(png, Path(figures_dir) / f"{stem}.png")
     if _inline_kernel():
         import matplotlib.pyplot as plt
         from IPython.display import Image, display

@@ -242,13 +242,14 @@ def print_pdf(html: Path, pdf: Path, executable: str | None = None) -> Path:
     Raises :class:`BrowserError` when no Chromium is found or it fails; the caller
     decides what a missing PDF means (the runner records it in the manifest and says so).
     """
+    with Browser(executable) as b:
+        return print_with(b, html, pdf)
+
+
+def print_with(browser: Browser, html: Path, pdf: Path) -> Path:
+    """Print ``html`` to ``pdf`` in an open :class:`Browser` session (written atomically):
+    one browser can print several editions."""
     from .. import io as _io
 
-    with Browser(executable) as b:
-        session = b.open(Path(html).absolute().as_uri())
-        data = b.print_pdf(session)
-
-    def write(tmp: str) -> None:
-        Path(tmp).write_bytes(data)
-
-    return _io._atomic(pdf, write)
+    session = browser.open(Path(html).absolute().as_uri())
+    return _io.write_bytes(browser.print_pdf(session), pdf)

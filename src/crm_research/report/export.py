@@ -81,7 +81,7 @@ class PdfPrinter:
 
     def print_edition(self, staging: Path, language: str) -> None:
         """Print ``staging``'s managers' edition in ``language`` (if its HTML exists)."""
-        from .browser import Browser, BrowserError
+        from .browser import Browser, BrowserError, print_with
 
         html_name, pdf_name = REPORT_FILES[language]
         if not (Path(staging) / html_name).exists():
@@ -94,9 +94,7 @@ class PdfPrinter:
             try:
                 if self._browser is None:  # it failed to start: say why
                     self._browser = Browser(self._executable).__enter__()
-                session = self._browser.open((Path(staging) / html_name).absolute().as_uri())
-                data = self._browser.print_pdf(session)
-                _io._atomic(Path(staging) / pdf_name, lambda tmp: Path(tmp).write_bytes(data))
+                print_with(self._browser, Path(staging) / html_name, Path(staging) / pdf_name)
                 self.status["pdf"][language] = pdf_name
                 return
             except (BrowserError, OSError) as exc:
