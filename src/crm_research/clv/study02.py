@@ -302,8 +302,9 @@ def member_predictions(final, cal_model, full, calib, st: Setup, has_holdout: bo
     return pred, predictions_text(pred, truth)
 
 
-def save_models(final, cal_model, st: Setup, processed_dir, *, selection, holdout_error,
-                has_holdout: bool) -> dict[str, Path]:  # fmt: skip
+def save_models(
+    final, cal_model, st: Setup, processed_dir, selection, holdout_error, has_holdout: bool
+) -> dict[str, Path]:
     """Write ``purchase_model.json`` (the run's model, fitted on all data: the later
     notebooks read it) and, with a holdout, ``purchase_model_calibration.json`` (the
     same model fitted on the calibration period, ``fitted_on = "calibration period"``:
@@ -385,9 +386,13 @@ def model_matrices(final, full: pd.DataFrame, st: Setup, n_grid: int = 60):
     return expected, p_alive, f"{final.name}, T = {matrix_T:.0f} {st.time_unit}"
 
 
-def saved_model_text(path, final, holdout_error: float | None, calibration_path=None) -> str:
-    """The line after writing ``purchase_model.json``: model and holdout cumulative error
-    (and the calibration fit's file, where there is one)."""
+def saved_model_text(path, final, holdout_error: float | None) -> str:
+    """The line after writing ``purchase_model.json``: model and holdout cumulative error;
+    ``path`` its path, or the paths of :func:`save_models` (then also a line on the
+    calibration fit's file, where there is one)."""
+    calibration_path = None
+    if isinstance(path, dict):
+        path, calibration_path = path["purchase_model"], path.get("purchase_model_calibration")
     err = f"{holdout_error:+.2%}" if holdout_error is not None else "not available (no holdout)"
     out = f"wrote {Path(path).name}: {final.name}, holdout cumulative error {err}"
     if calibration_path is not None:
