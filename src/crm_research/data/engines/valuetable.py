@@ -159,17 +159,18 @@ class ValueTable:
         if self.engine_name == "pandas":
             return self.frame[list(self.value_columns)].describe().T
         q = _QUANTILE[self.eng.dialect]
+        # the three quartiles in one aggregate (one copy of the column's values, not three)
+        qs = "[0.25, 0.5, 0.75]" if self.eng.dialect == "duckdb" else "array(0.25, 0.5, 0.75)"
         sel = []
         for i, col in enumerate(self.value_columns):
             x = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
             sel += [f"CAST(COUNT({x}) AS DOUBLE) AS c{i}_count", f"AVG({x}) AS c{i}_mean",
-                    f"STDDEV_SAMP({x}) AS c{i}_std", f"MIN({x}) AS c{i}_min"]  # fmt: skip
-            sel += [f"{q.format(x=x, q=p)} AS c{i}_{int(p * 100)}" for p in (0.25, 0.5, 0.75)]
-            sel.append(f"MAX({x}) AS c{i}_max")
+                    f"STDDEV_SAMP({x}) AS c{i}_std", f"MIN({x}) AS c{i}_min",
+                    f"{q.format(x=x, q=qs)} AS c{i}_q", f"MAX({x}) AS c{i}_max"]  # fmt: skip
         r = self._sql(f"SELECT {', '.join(sel)} FROM values_t").iloc[0]
         stats = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
-        keys = ["count", "mean", "std", "min", "25", "50", "75", "max"]
-        rows = {col: [float(r[f"c{i}_{k}"]) for k in keys]
+        rows = {col: [*(float(r[f"c{i}_{k}"]) for k in ("count", "mean", "std", "min")),
+                      *(float(v) for v in r[f"c{i}_q"]), float(r[f"c{i}_max"])]
                 for i, col in enumerate(self.value_columns)}  # fmt: skip
         return pd.DataFrame.from_dict(rows, orient="index", columns=stats)
 
