@@ -88,7 +88,7 @@ def setup(ds, *, calibration_end=None, holdout_weeks: int = 52, time_unit: str =
         counting_rule=counting_rule_for(ds),
         has_log=ds.flights is not None,
         process=ds.info.get("process", "bgnbd"),
-        true_params=ds.info.get("true_params") if ds.truth is not None else None,
+        true_params=ds.info.get("true_params") if ds.has_truth else None,
     )
 
 
