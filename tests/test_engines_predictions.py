@@ -82,7 +82,7 @@ def test_engine_written_predictions_equal_the_in_memory_table(ds_small, fitted, 
     assert got.loc[late, list(HOLDOUT_COLUMNS)].isna().all().all()
     assert got.loc[~late, list(HOLDOUT_COLUMNS)].notna().all().all()
     # what notebook 02 prints, from the engine's queries over that file
-    assert study02.predictions_text(pt, truth=ds_small.truth) == text
+    assert study02.predictions_text(pt, truth=study02.truth_alive(ds)) == text
     pd.testing.assert_frame_equal(pt.describe(), want.describe().T, rtol=1e-10)
     st_got, st_ref = pt.stats(), PredictionTable.of(want).stats()
     assert st_got["n"] == st_ref["n"] == len(full)
@@ -95,6 +95,7 @@ def test_engine_written_predictions_equal_the_in_memory_table(ds_small, fitted, 
 def test_without_a_flight_log_no_holdout_columns(ds_small, tmp_path):
     """The textbook member table: no holdout, only the all-data columns (pandas)."""
     ds = dataclasses.replace(ds_small, flights=None, truth=None)
+    assert study02.truth_alive(ds) is None
     st = study02.setup(ds)
     calib, full, has_holdout, _ = study02.purchase_inputs(ds, st)
     assert not has_holdout and st.counting_rule == "member table"

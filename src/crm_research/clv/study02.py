@@ -90,7 +90,7 @@ def setup(ds, *, calibration_end=None, holdout_weeks: int = 52, time_unit: str =
         counting_rule=counting_rule_for(ds),
         has_log=ds.flights is not None,
         process=ds.info.get("process", "bgnbd"),
-        true_params=ds.info.get("true_params") if ds.truth is not None else None,
+        true_params=ds.info.get("true_params") if ds.has_truth else None,
     )
 
 
@@ -141,7 +141,12 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
     disc = discretisation_effect(
         ds.flights, calibration_end=st.cal_end, observation_end=st.obs_end, truth=truth
     )
-    snap = summary_from_snapshot(ds.snapshot, time_unit="weeks", source="simulated member table")
+    # the columns summary_from_snapshot reads, not the whole snapshot
+    used = ["MEMBER_NO", "LOAD_TIME", "FLIGHT_COUNT", "FIRST_FLIGHT_DATE", "LAST_FLIGHT_DATE",
+            "AVG_INTERVAL", "SUM_YR_1", "SUM_YR_2"]  # fmt: skip
+    snap = summary_from_snapshot(
+        ds.read("snapshot", used), time_unit="weeks", source="simulated member table"
+    )
     cases = {
         "flight log (exact)": flight_summary(
             ds.flights, observation_end=st.obs_end, time_unit="weeks"
@@ -343,6 +348,14 @@ def predict_members(ds, model_paths: dict, processed_dir, full, calib, *, engine
         engine=engine,
     )
     return prediction_table(path, ds)
+
+
+def truth_alive(ds) -> pd.DataFrame | None:
+    """The simulated truth's ``MEMBER_NO`` and ``alive`` (two columns read, not the
+    table), for :func:`predictions_text`; None without a truth that says who is alive."""
+    if "alive" not in (ds.table_columns("truth") or []):
+        return None
+    return ds.read("truth", ["MEMBER_NO", "alive"])
 
 
 def predictions_text(predictions, truth=None) -> str:
