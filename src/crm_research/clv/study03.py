@@ -15,7 +15,7 @@ from ..data.engines.valuetable import ValueTable, score_value_table
 from .modelfile import FILE_NAME, purchase_summary
 from .models import FitError
 from .spend import choose_spend_model
-from .value import bootstrap_clv, equity_bands, equity_interval
+from .value import bootstrap_clv_sampled, equity_bands, equity_interval
 
 
 def currency_of(source: str) -> str:
@@ -243,11 +243,15 @@ def bootstrap_study(
     horizon_months: int,
     discount_rate_annual: float,
     margin: float,
+    bootstrap_members: int = 1_000_000,
 ) -> dict:
     """Section 6 of notebook 03: the bootstrap of the customer equity beside the holdout band.
 
     Redraws the members ``n_bootstrap`` times (:func:`~crm_research.clv.bootstrap_clv`,
-    segments of :func:`bootstrap_segments`), computes the equity's interval (parameter
+    segments of :func:`bootstrap_segments`); with more than ``bootstrap_members`` members,
+    a seeded sample of that many, its deviations rescaled to all members
+    (:func:`~crm_research.clv.value.bootstrap_clv_sampled`, the m-out-of-n bootstrap; the
+    verdict says so). Computes the equity's interval (parameter
     uncertainty only) and puts the purchase model's holdout error (notebook 02's, from the
     purchase-model file) beside it as the practical band. Amounts are in the data's
     currency (:func:`currency_of`).
@@ -261,10 +265,16 @@ def bootstrap_study(
     currency = currency_of(ds.info.get("source", "unknown"))
     equity = ValueTable.of(values).stats()["equity"]
     segments = bootstrap_segments(ds, summary)
-    boot = bootstrap_clv(
+    totals = None
+    if len(summary) > bootstrap_members:  # the sample's deviations go to these totals
+        totals = ValueTable.of(values).columns(["clv"])["clv"].groupby(segments).sum()
+    boot = bootstrap_clv_sampled(
         summary,
         purchase,
         spend,
+        max_members=bootstrap_members,
+        equity=equity,
+        segment_totals=totals,
         n_bootstrap=n_bootstrap,
         seed=seed,
         segments=segments,

@@ -278,10 +278,158 @@ def bootstrap_clv(
     return out
 
 
-def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context) -> FitVerdict:
+def bootstrap_clv_sampled(
+    summary: pd.DataFrame,
+    purchase: _PurchaseModel,
+    spend: GammaGamma | LogSpendRegression,
+    *,
+    max_members: int,
+    equity: float,
+    segment_totals: pd.Series | None = None,
+    n_bootstrap: int = 200,
+    seed: int = 42,
+    horizon_months: int = 36,
+    discount_rate_annual: float = 0.1,
+    margin: float = 0.1,
+    segments: pd.Series | None = None,
+    context: str = "",
+) -> dict:
+    r""":func:`bootstrap_clv`, on a seeded sample of members when there are more than
+    ``max_members`` (the m-out-of-n bootstrap), with the deviations rescaled to all members.
+
+    At or below ``max_members`` members this *is* :func:`bootstrap_clv` (same call, same
+    numbers). Above, with ``N`` members and ``m = max_members``:
+
+    1. ``m`` members are drawn without replacement (seeded from ``seed``, a stream apart
+       from the replicates');
+    2. both models are fitted on the sample (``theta_s``: the purchase model with the main
+       fit's class and penalizer, the spend model of the same class, both started from the
+       main fit's estimates), and the sample's equity ``E_s`` and segment totals ``S_s``
+       are computed at ``theta_s``;
+    3. the sample is bootstrapped exactly as :func:`bootstrap_clv` does for all members
+       (``n_bootstrap`` replicates of ``m`` draws with replacement, refits from
+       ``theta_s``, the CLV of the sample's members): ``theta_r``, ``E_r``, ``S_r``;
+    4. each replicate's deviation from the sample's own fit is carried to all members,
+       shrunk by :math:`\sqrt{m/N}`:
+
+       .. math::
+
+          \theta^*_r = \hat\theta_N + \sqrt{m/N}\,(\theta_r - \theta_s), \qquad
+          E^*_r = \hat E_N \Big(1 + \sqrt{m/N}\,\big(E_r / E_s - 1\big)\Big)
+
+       and likewise each segment's total with ``segment_totals`` (the main fit's, all
+       members) in place of ``\hat E_N``.
+
+    Why: the estimates are smooth functions of means over members, so their sampling
+    error shrinks as :math:`1/\sqrt{n}`; the bootstrap of ``m`` members estimates the
+    law of :math:`\sqrt{m}(\hat\theta_m - \theta)`, which is that of
+    :math:`\sqrt{N}(\hat\theta_N - \theta)` to first order (Bickel, Goetze & van Zwet
+    1997, "Resampling fewer than n observations: gains, losses, and remedies for losses",
+    Statistica Sinica 7, 1-31; Politis, Romano & Wolf 1999, *Subsampling*, Springer, ch. 2:
+    the rate :math:`\tau_m/\tau_N = \sqrt{m/N}`). Deviations are taken from the
+    sample's own fit ``theta_s``, around which the replicates scatter, not from the main
+    fit ``hat theta_N``: the gap ``theta_s - hat theta_N`` is the sample's own error, of
+    the size of the spread itself, and would shift the interval. The equity and segment
+    totals move by relative deviations because the sample's equity is about ``m/N`` of
+    all members'. What is lost: the interval is the normal-theory first-order one (skew
+    of order ``1/sqrt(m)`` instead of ``1/sqrt(N)``), with the Monte Carlo error of
+    ``n_bootstrap`` replicates as before; ``tests/test_clv_bootstrap.py`` checks it
+    against the bootstrap of all members.
+
+    Parameters
+    ----------
+    max_members : int
+        Members above which the bootstrap runs on a sample of this many.
+    equity : float
+        The customer equity of the main fit over all members (used above the size only).
+    segment_totals : Series, optional
+        The main fit's CLV total per segment over all members (above the size, with
+        ``segments``).
+
+    Returns
+    -------
+    dict
+        As :func:`bootstrap_clv`, in the units of all members; above the size also
+        ``sample`` (``m``, ``N``, ``scale``, ``equity_sample``, ``params_sample``) and the
+        verdict's detail starts "m-out-of-n bootstrap on a sample of m of N members,
+        deviations rescaled by sqrt(m/N)".
+    """
+    kw = dict(
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        horizon_months=horizon_months,
+        discount_rate_annual=discount_rate_annual,
+        margin=margin,
+        segments=segments,
+        context=context,
+    )
+    n_all = len(summary)
+    if max_members < 1:
+        raise ValueError(f"max_members must be >= 1, got {max_members}")
+    if n_all <= max_members:
+        return bootstrap_clv(summary, purchase, spend, **kw)
+    purchase._require_fit()
+    spend._require_fit()
+    m = int(max_members)
+    scale = float(np.sqrt(m / n_all))
+    pick = np.sort(np.random.default_rng([seed, 1]).choice(n_all, size=m, replace=False))
+    sample = summary.iloc[pick]
+    sample.attrs = dict(summary.attrs)
+    what = (
+        f"m-out-of-n bootstrap on a sample of {m:,} of {n_all:,} members, deviations "
+        f"rescaled by sqrt(m/N) = {scale:.3f}"
+    )
+    try:
+        pm = type(purchase)(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False)
+        pm.fit(sample, source="bootstrap's sample of members", start_from=purchase,
+               standard_errors=False)  # fmt: skip
+        if not pm.verdict_.usable:
+            raise FitError(f"{pm.name}: parameter(s) at a bound ({pm.verdict_.detail})")
+        sm = refit_spend(spend, sample, np.ones(m), source="bootstrap's sample of members")
+        clv_s = customer_lifetime_value(
+            pm, sm, sample, horizon_months=horizon_months,
+            discount_rate_annual=discount_rate_annual, margin=margin,
+        )["clv"]  # fmt: skip
+        if not np.all(np.isfinite(clv_s.to_numpy())):
+            raise FitError(f"non-finite CLV of the sample at its fit ({pm.name}, {sm.name})")
+    except FitError as err:
+        reason = "fit on the sample: " + str(err).split(". Remedy")[0]
+        out = {
+            "params": pd.DataFrame(), "equity": pd.Series([], dtype=float, name="customer_equity"),
+            "n_bootstrap": int(n_bootstrap), "n_failed": int(n_bootstrap),
+            "failures": {reason: int(n_bootstrap)},
+            "verdict": _bootstrap_verdict(purchase, spend, n_bootstrap, {reason: n_bootstrap},
+                                          context, what),
+        }  # fmt: skip
+        if segments is not None:
+            out["segments"] = pd.DataFrame()
+        return out
+    boot = bootstrap_clv(sample, pm, sm, **kw)
+    theta_s = {**pm.params_.to_dict(), **{f"spend_{k}": v for k, v in sm.params_.items()}}
+    theta_n = {**purchase.params_.to_dict(), **{f"spend_{k}": v for k, v in spend.params_.items()}}
+    theta_s, theta_n = pd.Series(theta_s), pd.Series(theta_n)
+    e_s = float(clv_s.sum())
+    boot["params"] = theta_n + (boot["params"] - theta_s) * scale
+    boot["equity"] = float(equity) * (1.0 + (boot["equity"] / e_s - 1.0) * scale)
+    if segments is not None:
+        seg = pd.Series(segments).reindex(sample.index).to_numpy()
+        s_s = pd.Series(clv_s.to_numpy()).groupby(seg).sum()
+        totals = pd.Series(segment_totals).reindex(s_s.index)
+        boot["segments"] = totals * (1.0 + (boot["segments"] / s_s - 1.0) * scale)
+    boot["sample"] = {"m": m, "N": n_all, "scale": scale, "equity_sample": e_s,
+                      "params_sample": theta_s.to_dict()}  # fmt: skip
+    boot["verdict"] = _bootstrap_verdict(purchase, spend, n_bootstrap, boot["failures"],
+                                         context, what)  # fmt: skip
+    return boot
+
+
+def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context, what="") -> FitVerdict:
+
     n_failed = sum(failures.values())
     model = f"bootstrap ({purchase.name} + {spend.name})"
     detail = f"{n_bootstrap - n_failed} of {n_bootstrap} replicates fitted"
+    if what:  # the m-out-of-n bootstrap of bootstrap_clv_sampled says so first
+        detail = f"{what}; {detail}"
     if n_failed:
         top = max(failures, key=failures.get)
         detail += f"; {n_failed} failed (most often: {top})"
