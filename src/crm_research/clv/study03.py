@@ -345,6 +345,7 @@ def equity_summary(
             equity_interval_label=iv["label"], equity_lower_95=iv["lower"],
             equity_upper_95=iv["upper"], equity_interval_text=iv["text"],
             n_bootstrap=iv["n_bootstrap"], n_bootstrap_failed=iv["n_failed"],
+            bootstrap_sample_members=iv.get("sample_members"),
             holdout_cumulative_error=band["relative_error"], equity_holdout_lower=band["lower"],
             equity_holdout_upper=band["upper"], equity_holdout_text=band["text"],
         )  # fmt: skip

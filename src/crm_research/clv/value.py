@@ -375,10 +375,7 @@ def bootstrap_clv_sampled(
     pick = np.sort(np.random.default_rng([seed, 1]).choice(n_all, size=m, replace=False))
     sample = summary.iloc[pick]
     sample.attrs = dict(summary.attrs)
-    what = (
-        f"m-out-of-n bootstrap on a sample of {m:,} of {n_all:,} members, deviations "
-        f"rescaled by sqrt(m/N) = {scale:.3f}"
-    )
+    what = _sample_words({"sample": {"m": m, "N": n_all, "scale": scale}})[2:]
     try:
         pm = type(purchase)(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False)
         pm.fit(sample, source="bootstrap's sample of members", start_from=purchase,
@@ -463,8 +460,10 @@ def equity_interval(
     -------
     dict
         ``label`` ("parameter uncertainty"), ``level``, ``point``, ``lower``, ``upper``
-        (None when not computable, never NaN), ``n_bootstrap``, ``n_failed``, ``text``
-        (plain words, also when there is no interval).
+        (None when not computable, never NaN), ``n_bootstrap``, ``n_failed``,
+        ``sample_members`` (the m of :func:`bootstrap_clv_sampled`'s sample, None when
+        all members were bootstrapped), ``text`` (plain words, also when there is no
+        interval; it names the sample).
     """
     eq = np.asarray(boot["equity"], dtype=float)
     eq = eq[np.isfinite(eq)]
@@ -478,6 +477,7 @@ def equity_interval(
         "upper": None,
         "n_bootstrap": n_boot,
         "n_failed": n_failed,
+        "sample_members": (boot.get("sample") or {}).get("m"),  # None: all members
     }
     if len(eq) < min_replicates:
         reasons = boot.get("failures") or {}
@@ -497,11 +497,23 @@ def equity_interval(
     failed = f"; {n_failed} replicates failed and were left out" if n_failed else ""
     out["text"] = (
         f"{level:.0%} bootstrap interval ({PARAMETER_UNCERTAINTY} only): {lo:,.0f} to "
-        f"{hi:,.0f} ({len(eq)} of {n_boot} replicates{failed}). It shows how much the "
-        "equity moves with the estimated parameters; it does not cover a wrong model or "
-        "a future unlike the past."
+        f"{hi:,.0f} ({len(eq)} of {n_boot} replicates{failed}{_sample_words(boot)}). It "
+        "shows how much the equity moves with the estimated parameters; it does not cover "
+        "a wrong model or a future unlike the past."
     )
     return out
+
+
+def _sample_words(boot: dict) -> str:
+    """``"; m-out-of-n bootstrap on a sample of m of N members, ..."`` for a bootstrap of
+    :func:`bootstrap_clv_sampled` on a sample, else nothing."""
+    sample = boot.get("sample")
+    if not sample:
+        return ""
+    return (
+        f"; m-out-of-n bootstrap on a sample of {sample['m']:,} of {sample['N']:,} members, "
+        f"deviations rescaled by sqrt(m/N) = {sample['scale']:.3f}"
+    )
 
 
 def equity_bands(
