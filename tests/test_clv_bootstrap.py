@@ -71,11 +71,12 @@ def test_at_or_below_the_size_it_is_todays_bootstrap(small):
 def test_study03_passes_the_size_and_keeps_todays_numbers(ds_small, small):
     s, purchase, spend, values, _ = small
     purchase.meta_ = {"holdout_cumulative_error": 0.05}
-    kw = dict(n_bootstrap=3, seed=2, **SETTINGS)
+    kw = dict(n_bootstrap=10, seed=2, **SETTINGS)
     bs = study03.bootstrap_study(ds_small, s, purchase, spend, values, **kw,
                                  bootstrap_members=len(s))  # fmt: skip
     seg = study03.bootstrap_segments(ds_small, s)
-    _assert_same(bs["boot"], clv.bootstrap_clv(s, purchase, spend, segments=seg, **kw))
+    ctx = "notebook 03: bootstrap of the customer equity"
+    _assert_same(bs["boot"], clv.bootstrap_clv(s, purchase, spend, segments=seg, context=ctx, **kw))
     # above the size: the printed text and the interval's text name the sample
     bs = study03.bootstrap_study(ds_small, s, purchase, spend, values, **kw,
                                  bootstrap_members=1000)  # fmt: skip
@@ -109,9 +110,9 @@ def test_a_failed_fit_of_the_sample_is_a_failed_bootstrap(small, monkeypatch):
         raise clv.FitError("Gamma-Gamma: no convergence (test). Remedy: none")
 
     monkeypatch.setattr(value, "refit_spend", boom)
-    got = _sampled(small, 1000, n_bootstrap=5, seed=1)
-    assert got["verdict"].status == "failed" and got["n_failed"] == 5
-    assert got["failures"] == {"fit on the sample: Gamma-Gamma: no convergence (test)": 5}
+    got = _sampled(small, 1000, n_bootstrap=12, seed=1)
+    assert got["verdict"].status == "failed" and got["n_failed"] == 12
+    assert got["failures"] == {"fit on the sample: Gamma-Gamma: no convergence (test)": 12}
     assert "sample of 1,000" in got["verdict"].detail
     iv = clv.equity_interval(got, 1.0)
     assert iv["lower"] is None and "could be fitted" in iv["text"]
