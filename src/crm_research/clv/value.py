@@ -368,6 +368,8 @@ def bootstrap_clv_sampled(
         raise ValueError(f"max_members must be >= 1, got {max_members}")
     if n_all <= max_members:
         return bootstrap_clv(summary, purchase, spend, **kw)
+    if segments is not None and segment_totals is None:
+        raise ValueError("segment_totals (all members' CLV per segment) is needed with segments")
     purchase._require_fit()
     spend._require_fit()
     m = int(max_members)
