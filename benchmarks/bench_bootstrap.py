@@ -76,12 +76,15 @@ extra = {"added_mb": vm("VmHWM") - rss_mb, "rss_mb": rss_mb, "members": len(summ
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--study", required=True, help="processed folder of a finished study")
+    ap.add_argument("--study", help="processed folder of a finished study (notebooks 01-03)")
     ap.add_argument("--tile", type=int, default=10)
     ap.add_argument("--sample", type=int, nargs="+", default=[1_000_000, 200_000])
     ap.add_argument("--n-bootstrap", type=int, default=10)
     ap.add_argument("--skip-full", action="store_true", help="samples only")
     args = ap.parse_args()
+    if not args.study:  # make bench runs every script without options
+        print("bench_bootstrap: skipped, it needs a finished study's processed folder (--study)")
+        return
     setup = SETUP.format(study=os.path.abspath(args.study), tile=args.tile)
     runs = {}
     sizes = ([] if args.skip_full else [None]) + args.sample
