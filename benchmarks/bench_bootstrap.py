@@ -1,6 +1,6 @@
 """Benchmark: notebook 03's bootstrap of the customer equity at scale, all members
 (``clv.bootstrap_clv``) against the m-out-of-n bootstrap on a sample
-(``clv.value.bootstrap_clv_sampled``, parameter ``bootstrap_members``).
+(``clv.bootstrap_clv`` with ``max_members``, parameter ``bootstrap_members``).
 
 On the processed folder of a finished study (``--study``, e.g. that of
 ``crm-research run --members 1000000 --engine duckdb --only 01-03``): notebook 03's
@@ -60,7 +60,7 @@ rss_mb = vm("VmRSS")
 """
 
 BODY = """
-boot = value.bootstrap_clv_sampled(
+boot = clv.bootstrap_clv(
     summary, purchase, spend, max_members={m}, equity=equity, segment_totals=totals,
     n_bootstrap={n_bootstrap}, seed=42, segments=segments, **S,
 )

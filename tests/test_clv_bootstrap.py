@@ -1,4 +1,4 @@
-"""Tests of clv.value.bootstrap_clv_sampled: the bootstrap of the customer equity on a
+"""Tests of clv.bootstrap_clv with max_members: the bootstrap of the customer equity on a
 seeded sample of members above a size (the m-out-of-n bootstrap, Bickel, Goetze & van
 Zwet 1997), and today's bootstrap_clv unchanged at or below it."""
 
@@ -43,7 +43,7 @@ def large():
 
 def _sampled(data, m, *, n_bootstrap, seed):
     s, purchase, spend, values, seg = data
-    return value.bootstrap_clv_sampled(
+    return clv.bootstrap_clv(
         s, purchase, spend, max_members=m, equity=float(values["clv"].sum()),
         segment_totals=values["clv"].groupby(seg).sum(), n_bootstrap=n_bootstrap, seed=seed,
         segments=seg, **SETTINGS,

@@ -15,7 +15,7 @@ from ..data.engines.valuetable import ValueTable, score_value_table
 from .modelfile import FILE_NAME, purchase_summary
 from .models import FitError
 from .spend import choose_spend_model
-from .value import bootstrap_clv_sampled, equity_bands, equity_interval
+from .value import bootstrap_clv, equity_bands, equity_interval
 
 
 def currency_of(source: str) -> str:
@@ -250,7 +250,7 @@ def bootstrap_study(
     Redraws the members ``n_bootstrap`` times (:func:`~crm_research.clv.bootstrap_clv`,
     segments of :func:`bootstrap_segments`); with more than ``bootstrap_members`` members,
     a seeded sample of that many, its deviations rescaled to all members
-    (:func:`~crm_research.clv.value.bootstrap_clv_sampled`, the m-out-of-n bootstrap; the
+    (:func:`~crm_research.clv.bootstrap_clv` with ``max_members``: the m-out-of-n bootstrap; the
     verdict says so). Computes the equity's interval (parameter
     uncertainty only) and puts the purchase model's holdout error (notebook 02's, from the
     purchase-model file) beside it as the practical band. Amounts are in the data's
@@ -268,7 +268,7 @@ def bootstrap_study(
     totals = None
     if len(summary) > bootstrap_members:  # the sample's deviations go to these totals
         totals = ValueTable.of(values).columns(["clv"])["clv"].groupby(segments).sum()
-    boot = bootstrap_clv_sampled(
+    boot = bootstrap_clv(
         summary,
         purchase,
         spend,

@@ -184,6 +184,9 @@ def bootstrap_clv(
     margin: float = 0.1,
     segments: pd.Series | None = None,
     context: str = "",
+    max_members: int | None = None,
+    equity: float | None = None,
+    segment_totals: pd.Series | None = None,
 ) -> dict:
     """Bootstrap the parameters, the customer equity and per-segment CLV totals.
 
@@ -191,7 +194,10 @@ def bootstrap_clv(
     condensed fit only reweights rows), refits the purchase model with the main fit's
     ``penalizer`` and the spend model (same class as ``spend``, i.e. the chosen one),
     both starting from the main fit's estimates, and recomputes the CLV of the original
-    members. A replicate whose fit fails is dropped, counted and its reason kept.
+    members. A replicate whose fit fails is dropped, counted and its reason kept. With
+    more than ``max_members`` members: the m-out-of-n bootstrap on a seeded sample of
+    ``max_members`` (:func:`_bootstrap_on_sample`, see there); at or below, or without
+    ``max_members``, exactly the above.
 
     Parameters
     ----------
@@ -202,6 +208,12 @@ def bootstrap_clv(
         ``penalizer`` and estimates are used.
     spend : fitted spend model
         ``GammaGamma`` or ``LogSpendRegression``.
+    max_members : int, optional
+        Members above which the bootstrap runs on a sample of this many (notebook 03's
+        parameter ``bootstrap_members``).
+    equity, segment_totals : float, Series
+        The main fit's customer equity and CLV total per segment over all members: where
+        the sample's deviations are carried (needed above ``max_members`` only).
 
     Returns
     -------
@@ -210,10 +222,17 @@ def bootstrap_clv(
         ``equity`` (Series of replicates), ``segments`` (replicates x segment totals, if
         ``segments`` is given), ``n_bootstrap``, ``n_failed``, ``failures`` (reason ->
         count) and ``verdict`` (:class:`FitVerdict` of the bootstrap as a whole, with
-        ``context``).
+        ``context``); on a sample also ``sample`` (``m``, ``N``, ``scale``,
+        ``equity_sample``, ``params_sample``), in the units of all members.
     """
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
+    if max_members is not None and len(summary) > max_members:
+        kw = dict(n_bootstrap=n_bootstrap, seed=seed, horizon_months=horizon_months,
+                  discount_rate_annual=discount_rate_annual, margin=margin,
+                  segments=segments, context=context)  # fmt: skip
+        return _bootstrap_on_sample(summary, purchase, spend, max_members, equity,
+                                    segment_totals, kw)  # fmt: skip
     purchase._require_fit()
     spend._require_fit()
     rng = np.random.default_rng(seed)
@@ -278,27 +297,11 @@ def bootstrap_clv(
     return out
 
 
-def bootstrap_clv_sampled(
-    summary: pd.DataFrame,
-    purchase: _PurchaseModel,
-    spend: GammaGamma | LogSpendRegression,
-    *,
-    max_members: int,
-    equity: float,
-    segment_totals: pd.Series | None = None,
-    n_bootstrap: int = 200,
-    seed: int = 42,
-    horizon_months: int = 36,
-    discount_rate_annual: float = 0.1,
-    margin: float = 0.1,
-    segments: pd.Series | None = None,
-    context: str = "",
-) -> dict:
-    r""":func:`bootstrap_clv`, on a seeded sample of members when there are more than
-    ``max_members`` (the m-out-of-n bootstrap), with the deviations rescaled to all members.
+def _bootstrap_on_sample(summary, purchase, spend, max_members, equity, segment_totals, kw):
+    r"""The m-out-of-n bootstrap of :func:`bootstrap_clv` on a seeded sample of members,
+    with the deviations rescaled to all members (``kw``: :func:`bootstrap_clv`'s settings).
 
-    At or below ``max_members`` members this *is* :func:`bootstrap_clv` (same call, same
-    numbers). Above, with ``N`` members and ``m = max_members``:
+    With ``N`` members and ``m = max_members < N``:
 
     1. ``m`` members are drawn without replacement (seeded from ``seed``, a stream apart
        from the replicates');
@@ -336,45 +339,21 @@ def bootstrap_clv_sampled(
     ``n_bootstrap`` replicates as before; ``tests/test_clv_bootstrap.py`` checks it
     against the bootstrap of all members.
 
-    Parameters
-    ----------
-    max_members : int
-        Members above which the bootstrap runs on a sample of this many.
-    equity : float
-        The customer equity of the main fit over all members (used above the size only).
-    segment_totals : Series, optional
-        The main fit's CLV total per segment over all members (above the size, with
-        ``segments``).
-
-    Returns
-    -------
-    dict
-        As :func:`bootstrap_clv`, in the units of all members; above the size also
-        ``sample`` (``m``, ``N``, ``scale``, ``equity_sample``, ``params_sample``) and the
-        verdict's detail starts "m-out-of-n bootstrap on a sample of m of N members,
-        deviations rescaled by sqrt(m/N)".
+    The verdict's detail starts "m-out-of-n bootstrap on a sample of m of N members,
+    deviations rescaled by sqrt(m/N)".
     """
-    kw = dict(
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        horizon_months=horizon_months,
-        discount_rate_annual=discount_rate_annual,
-        margin=margin,
-        segments=segments,
-        context=context,
-    )
+    segments, n_bootstrap = kw["segments"], kw["n_bootstrap"]
     n_all = len(summary)
-    if max_members < 1:
-        raise ValueError(f"max_members must be >= 1, got {max_members}")
-    if n_all <= max_members:
-        return bootstrap_clv(summary, purchase, spend, **kw)
+    if equity is None:
+        raise ValueError("equity (all members' customer equity) is needed on a sample")
     if segments is not None and segment_totals is None:
         raise ValueError("segment_totals (all members' CLV per segment) is needed with segments")
     purchase._require_fit()
     spend._require_fit()
     m = int(max_members)
     scale = float(np.sqrt(m / n_all))
-    pick = np.sort(np.random.default_rng([seed, 1]).choice(n_all, size=m, replace=False))
+    rng = np.random.default_rng([kw["seed"], 1])  # a stream apart from the replicates'
+    pick = np.sort(rng.choice(n_all, size=m, replace=False))
     sample = summary.iloc[pick]
     sample.attrs = dict(summary.attrs)
     what = _sample_words({"sample": {"m": m, "N": n_all, "scale": scale}})[2:]
@@ -385,10 +364,8 @@ def bootstrap_clv_sampled(
         if not pm.verdict_.usable:
             raise FitError(f"{pm.name}: parameter(s) at a bound ({pm.verdict_.detail})")
         sm = refit_spend(spend, sample, np.ones(m), source="bootstrap's sample of members")
-        clv_s = customer_lifetime_value(
-            pm, sm, sample, horizon_months=horizon_months,
-            discount_rate_annual=discount_rate_annual, margin=margin,
-        )["clv"]  # fmt: skip
+        settings = {k: kw[k] for k in ("horizon_months", "discount_rate_annual", "margin")}
+        clv_s = customer_lifetime_value(pm, sm, sample, **settings)["clv"]
         if not np.all(np.isfinite(clv_s.to_numpy())):
             raise FitError(f"non-finite CLV of the sample at its fit ({pm.name}, {sm.name})")
     except FitError as err:
@@ -398,7 +375,7 @@ def bootstrap_clv_sampled(
             "n_bootstrap": int(n_bootstrap), "n_failed": int(n_bootstrap),
             "failures": {reason: int(n_bootstrap)},
             "verdict": _bootstrap_verdict(purchase, spend, n_bootstrap, {reason: n_bootstrap},
-                                          context, what),
+                                          kw["context"], what),
         }  # fmt: skip
         if segments is not None:
             out["segments"] = pd.DataFrame()
@@ -418,16 +395,15 @@ def bootstrap_clv_sampled(
     boot["sample"] = {"m": m, "N": n_all, "scale": scale, "equity_sample": e_s,
                       "params_sample": theta_s.to_dict()}  # fmt: skip
     boot["verdict"] = _bootstrap_verdict(purchase, spend, n_bootstrap, boot["failures"],
-                                         context, what)  # fmt: skip
+                                         kw["context"], what)  # fmt: skip
     return boot
 
 
 def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context, what="") -> FitVerdict:
-
     n_failed = sum(failures.values())
     model = f"bootstrap ({purchase.name} + {spend.name})"
     detail = f"{n_bootstrap - n_failed} of {n_bootstrap} replicates fitted"
-    if what:  # the m-out-of-n bootstrap of bootstrap_clv_sampled says so first
+    if what:  # the m-out-of-n bootstrap on a sample says so first
         detail = f"{what}; {detail}"
     if n_failed:
         top = max(failures, key=failures.get)
@@ -463,7 +439,7 @@ def equity_interval(
     dict
         ``label`` ("parameter uncertainty"), ``level``, ``point``, ``lower``, ``upper``
         (None when not computable, never NaN), ``n_bootstrap``, ``n_failed``,
-        ``sample_members`` (the m of :func:`bootstrap_clv_sampled`'s sample, None when
+        ``sample_members`` (the m of the m-out-of-n :func:`bootstrap_clv`'s sample, None when
         all members were bootstrapped), ``text`` (plain words, also when there is no
         interval; it names the sample).
     """
@@ -508,7 +484,7 @@ def equity_interval(
 
 def _sample_words(boot: dict) -> str:
     """``"; m-out-of-n bootstrap on a sample of m of N members, ..."`` for a bootstrap of
-    :func:`bootstrap_clv_sampled` on a sample, else nothing."""
+    the m-out-of-n :func:`bootstrap_clv` on a sample, else nothing."""
     sample = boot.get("sample")
     if not sample:
         return ""
