@@ -21,7 +21,9 @@ members, so its percentile intervals are those of the customer equity of this me
 base due to the estimation of the parameters: **parameter uncertainty** only. They do
 not cover a wrong model or a future unlike the past; the model's error on a holdout
 period (its cumulative forecast error) is the practical band for that
-(:func:`equity_bands`).
+(:func:`equity_bands`). Above ``max_members`` members the bootstrap runs on a seeded
+sample of that many and rescales its deviations by ``sqrt(m/N)`` (the m-out-of-n
+bootstrap, :func:`_bootstrap_on_sample`): its cost stays that of ``max_members``.
 """
 
 from __future__ import annotations
@@ -334,10 +336,10 @@ def _bootstrap_on_sample(summary, purchase, spend, max_members, equity, segment_
     fit ``hat theta_N``: the gap ``theta_s - hat theta_N`` is the sample's own error, of
     the size of the spread itself, and would shift the interval. The equity and segment
     totals move by relative deviations because the sample's equity is about ``m/N`` of
-    all members'. What is lost: the interval is the normal-theory first-order one (skew
-    of order ``1/sqrt(m)`` instead of ``1/sqrt(N)``), with the Monte Carlo error of
-    ``n_bootstrap`` replicates as before; ``tests/test_clv_bootstrap.py`` checks it
-    against the bootstrap of all members.
+    all members'. What is lost: the rescaling is linear, so the interval keeps the shape
+    (the skew) of the replicates of ``m`` members, which fades as ``1/sqrt(m)``, not
+    ``1/sqrt(N)``; the Monte Carlo error of ``n_bootstrap`` replicates is as before.
+    ``tests/test_clv_bootstrap.py`` checks it against the bootstrap of all members.
 
     The verdict's detail starts "m-out-of-n bootstrap on a sample of m of N members,
     deviations rescaled by sqrt(m/N)".
