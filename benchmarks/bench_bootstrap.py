@@ -69,6 +69,7 @@ boot = clv.bootstrap_clv(
 EXTRA = """
 lo, hi = clv.interval(boot["equity"])
 extra = {"added_mb": vm("VmHWM") - rss_mb, "rss_mb": rss_mb, "members": len(summary),
+         "sd": float(boot["equity"].std()),
          "ok": len(boot["equity"]), "lower": lo, "upper": hi, "equity": equity,
          "verdict": boot["verdict"].sentence()}
 """
@@ -96,8 +97,8 @@ def main() -> None:
         print(
             f"{name:>20}: {r['seconds']:7.1f} s ({r['seconds'] / args.n_bootstrap:.2f} s per "
             f"replicate), +{r['added_mb'] / 1024:.2f} GB over {r['rss_mb'] / 1024:.2f} GB "
-            f"(N = {r['members']:,}); 95% interval {r['lower']:,.0f} to {r['upper']:,.0f} "
-            f"({r['ok']} replicates); {r['verdict']}",
+            f"(N = {r['members']:,}); 95% interval {r['lower']:,.0f} to {r['upper']:,.0f}, "
+            f"sd {r['sd']:,.0f} ({r['ok']} replicates); {r['verdict']}",
             flush=True,
         )
     full = runs.get("all members")
@@ -106,7 +107,8 @@ def main() -> None:
             if r is not full:
                 print(
                     f"ratio {name} / all members: time {r['seconds'] / full['seconds']:.3f}, "
-                    f"memory added {r['added_mb'] / full['added_mb']:.3f}"
+                    f"memory added {r['added_mb'] / full['added_mb']:.3f}, sd of the equity "
+                    f"{r['sd'] / full['sd']:.3f}"
                 )
 
 
