@@ -721,12 +721,13 @@ def test_faults_existing_simulation_is_never_overwritten(world, capsys):
     refused(world, argv, capsys, str(sim), "left as it is", rc=1)
 
 
-def test_faults_data_synth_never_overwrites(world, capsys):
+@pytest.mark.parametrize("fmt", [[], ["--format", "parquet"]], ids=["tables", "parquet-parts"])
+def test_faults_data_synth_never_overwrites(world, capsys, fmt):
     target = world.root / "mine"
     target.mkdir()
     (target / "flights.parquet").write_bytes(b"precious")
     world.before = _tree(world.root)
-    argv = ["data", "synth", "--members", "50", "--out", str(target)]
+    argv = ["data", "synth", "--members", "50", "--out", str(target), *fmt]
     refused(world, argv, capsys, "already holds files", "another --out")
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import DEFAULT_SEED
+from .config import DEFAULT_OBS_END
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--process", choices=["bgnbd", "pareto"], default="bgnbd", help="dropout process"
     )
-    s.add_argument("--obs-end", default="2014-03-31", help="observation end (default 2014-03-31)")
+    s.add_argument(
+        "--obs-end", default=DEFAULT_OBS_END, help=f"observation end (default {DEFAULT_OBS_END})"
+    )
     s.add_argument(
         "--format",
         choices=["single", "parquet"],
@@ -152,12 +155,7 @@ def _dispatch(args) -> int:
                 raise ParameterError(
                     f"option --chunk-members = {args.chunk_members} is not allowed: an integer >= 1"
                 )
-            target = Path(out)
-            if target.exists() and (not target.is_dir() or any(target.iterdir())):
-                raise ParameterError(
-                    f"--out {target}: already holds files; a simulation never overwrites "
-                    "data: give another --out, or move the folder away"
-                )
+            # an --out that holds files is refused by the writer, before any simulation
             out = write_synthetic_parquet(
                 out, **options, chunk_members=args.chunk_members, log=print
             )

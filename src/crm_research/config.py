@@ -29,6 +29,10 @@ from pathlib import Path
 #: The seed every random step uses unless told otherwise (``crm-research run --seed``).
 DEFAULT_SEED = 42
 
+#: The observation end of the textbook airline data set (Zhang, ch. 7) and the default
+#: end of the simulated programme and of a flight log without one.
+DEFAULT_OBS_END = "2014-03-31"
+
 #: Days in a year (Julian year: the purchase models' time unit is a week of 7 days).
 DAYS_PER_YEAR = 365.25
 #: Days in a month: the mean Gregorian month, used everywhere (see the module docstring).

@@ -88,7 +88,7 @@ def setup(ds, *, calibration_end=None, holdout_weeks: int = 52, time_unit: str =
         counting_rule=counting_rule_for(ds),
         has_log=ds.flights is not None,
         process=ds.info.get("process", "bgnbd"),
-        true_params=ds.info.get("true_params") if ds.truth is not None else None,
+        true_params=ds.info.get("true_params") if ds.has_truth else None,
     )
 
 
@@ -139,7 +139,12 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
     disc = discretisation_effect(
         ds.flights, calibration_end=st.cal_end, observation_end=st.obs_end, truth=truth
     )
-    snap = summary_from_snapshot(ds.snapshot, time_unit="weeks", source="simulated member table")
+    # the columns summary_from_snapshot reads, not the whole snapshot
+    used = ["MEMBER_NO", "LOAD_TIME", "FLIGHT_COUNT", "FIRST_FLIGHT_DATE", "LAST_FLIGHT_DATE",
+            "AVG_INTERVAL", "SUM_YR_1", "SUM_YR_2"]  # fmt: skip
+    snap = summary_from_snapshot(
+        ds.read("snapshot", used), time_unit="weeks", source="simulated member table"
+    )
     cases = {
         "flight log (exact)": flight_summary(
             ds.flights, observation_end=st.obs_end, time_unit="weeks"

@@ -117,7 +117,7 @@ def spend_report(choice, ds, currency: str):
         f"mean revenue per flight of a member without history: {spend.population_mean:,.2f} "
         f"{currency}"
     )
-    truth = ds.info.get("true_params") if ds.truth is not None else None
+    truth = ds.info.get("true_params") if ds.has_truth else None
     gg = choice.fits.get("gamma_gamma")
     if truth is not None and hasattr(gg, "params_") and not truth.get("spend_frequency_elasticity"):
         want = pd.Series({"p": truth["gg_p"], "q": truth["gg_q"], "gamma": truth["gg_gamma"]})
@@ -200,9 +200,10 @@ def value_concentration(values, flights, top_share: float):
 
 def bootstrap_segments(ds, summary) -> pd.Series:
     """Segments whose CLV totals get bootstrap intervals: the tier, else frequency bands."""
-    snap = ds.snapshot
-    if "FFP_TIER" in snap.columns and snap["FFP_TIER"].notna().any():
-        seg = snap.set_index("MEMBER_NO")["FFP_TIER"].reindex(summary.index)
+    has_tier = "FFP_TIER" in ds.table_columns("snapshot")  # the Parquet schema: nothing read
+    tiers = ds.read("snapshot", ["MEMBER_NO", "FFP_TIER"]) if has_tier else None
+    if has_tier and tiers["FFP_TIER"].notna().any():
+        seg = tiers.set_index("MEMBER_NO")["FFP_TIER"].reindex(summary.index)
         return "tier " + seg.astype("Int64").astype(str)
     bands = pd.cut(
         summary["frequency"],
@@ -249,12 +250,11 @@ def bootstrap_study(
 
     Redraws the members ``n_bootstrap`` times (:func:`~crm_research.clv.bootstrap_clv`,
     segments of :func:`bootstrap_segments`); with more than ``bootstrap_members`` members,
-    a seeded sample of that many, its deviations rescaled to all members
-    (:func:`~crm_research.clv.bootstrap_clv` with ``max_members``: the m-out-of-n bootstrap; the
-    verdict says so). Computes the equity's interval (parameter
-    uncertainty only) and puts the purchase model's holdout error (notebook 02's, from the
-    purchase-model file) beside it as the practical band. Amounts are in the data's
-    currency (:func:`currency_of`).
+    a seeded sample of that many, its deviations rescaled to all members (``max_members``
+    of :func:`~crm_research.clv.bootstrap_clv`: the m-out-of-n bootstrap; the verdict says
+    so). Computes the equity's interval (parameter uncertainty only) and puts the purchase
+    model's holdout error (notebook 02's, from the purchase-model file) beside it as the
+    practical band. Amounts are in the data's currency (:func:`currency_of`).
 
     Returns a dict: ``boot``, ``equity`` (the main fit's), ``interval``
     (:func:`~crm_research.clv.equity_interval`), ``bands``

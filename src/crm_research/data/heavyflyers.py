@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import DEFAULT_OBS_END
 from .fixtures import write_textbook_csv
 
 _CITIES = (("广州", "广东"), ("北京", "北京"), ("上海", "上海"), ("深圳", "广东"), ("成都", "四川"))
@@ -39,7 +40,7 @@ def heavy_flyer_snapshot(
     n_members: int = 2_000,
     *,
     seed: int = 0,
-    obs_end: str = "2014-03-31",
+    obs_end: str = DEFAULT_OBS_END,
     rate_shape: float = 0.8,
     rate_mean_per_week: float = 0.1,
     spend_elasticity: float = -0.4,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from ..config import DEFAULT_OBS_END
 from . import Dataset
 from . import schema as S
 
@@ -190,7 +191,7 @@ class SimulatedProgramme:
 def simulate_programme(
     n_members: int = 60_000,
     seed: int = 42,
-    obs_end: str | pd.Timestamp = "2014-03-31",
+    obs_end: str | pd.Timestamp = DEFAULT_OBS_END,
     process: str = "bgnbd",
     params: SimulationParams | None = None,
 ) -> SimulatedProgramme:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import io as _io
-from ..config import ARTIFACTS, DEFAULT_SEED
+from ..config import ARTIFACTS, DEFAULT_OBS_END, DEFAULT_SEED
 from . import Dataset
 from . import schema as S
 from .readers import read_table
@@ -47,7 +47,7 @@ def write_synthetic(
     n_members: int = DEFAULT_MEMBERS,
     seed: int = DEFAULT_SEED,
     process: str = "bgnbd",
-    obs_end: str = "2014-03-31",
+    obs_end: str = DEFAULT_OBS_END,
     *,
     chunk_members: int | None = None,
     log=None,
@@ -173,7 +173,7 @@ def synthetic_folder_name(n_members: int, seed: int, process: str = "bgnbd", obs
     name = f"synthetic-{int(n_members)}-seed{int(seed)}"
     if process != "bgnbd":
         name += f"-{process}"
-    if obs_end and str(obs_end) != "2014-03-31":
+    if obs_end and str(obs_end) != DEFAULT_OBS_END:
         name += f"-end{obs_end}"
     return name
 
