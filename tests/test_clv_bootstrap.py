@@ -150,3 +150,16 @@ def test_m_out_of_n_interval_agrees_with_the_full_bootstrap(large):
         w_sub = sub[what].quantile(0.975) - sub[what].quantile(0.025)
         ratio = w_sub / w_full
         assert ratio.between(0.5, 1.6).all(), (what, ratio.round(3).to_dict())
+
+
+def test_bootstrap_members_is_checked_before_a_run():
+    from crm_research import params as P
+    from crm_research.report import list_notebooks, notebook_parameters
+
+    book = next(b for b in list_notebooks() if b.name.startswith("03"))
+    declared = {book.stem: notebook_parameters(book)}
+    ok = P.resolve(declared, [book.stem], {"bootstrap_members": 200_000})
+    assert ok.per_book[book.stem]["bootstrap_members"] == 200_000
+    for bad in (999, 2.5, "all"):
+        with pytest.raises(P.ParameterError, match="'bootstrap_members' = .* an integer in"):
+            P.resolve(declared, [book.stem], {"bootstrap_members": bad})
