@@ -244,14 +244,15 @@ def bootstrap_study(
     horizon_months: int,
     discount_rate_annual: float,
     margin: float,
-    bootstrap_members: int = 1_000_000,
+    bootstrap_members: int | None = None,
 ) -> dict:
     """Section 6 of notebook 03: the bootstrap of the customer equity beside the holdout band.
 
     Redraws the members ``n_bootstrap`` times (:func:`~crm_research.clv.bootstrap_clv`,
-    segments of :func:`bootstrap_segments`); with more than ``bootstrap_members`` members,
-    a seeded sample of that many, its deviations rescaled to all members (``max_members``
-    of :func:`~crm_research.clv.bootstrap_clv`: the m-out-of-n bootstrap; the verdict says
+    segments of :func:`bootstrap_segments`); with more than ``bootstrap_members`` members
+    (notebook 03's parameter; None: no limit), a seeded sample of that many, its
+    deviations rescaled to all members (``max_members`` of
+    :func:`~crm_research.clv.bootstrap_clv`: the m-out-of-n bootstrap; the verdict says
     so). Computes the equity's interval (parameter uncertainty only) and puts the purchase
     model's holdout error (notebook 02's, from the purchase-model file) beside it as the
     practical band. Amounts are in the data's currency (:func:`currency_of`).
@@ -266,7 +267,7 @@ def bootstrap_study(
     equity = ValueTable.of(values).stats()["equity"]
     segments = bootstrap_segments(ds, summary)
     totals = None
-    if len(summary) > bootstrap_members:  # the sample's deviations go to these totals
+    if bootstrap_members is not None and len(summary) > bootstrap_members:  # on a sample
         totals = ValueTable.of(values).columns(["clv"])["clv"].groupby(segments).sum()
     boot = bootstrap_clv(
         summary,

@@ -346,6 +346,8 @@ def _bootstrap_on_sample(summary, purchase, spend, max_members, equity, segment_
     """
     segments, n_bootstrap = kw["segments"], kw["n_bootstrap"]
     n_all = len(summary)
+    if max_members < 1:
+        raise ValueError(f"max_members must be >= 1, got {max_members}")
     if equity is None:
         raise ValueError("equity (all members' customer equity) is needed on a sample")
     if segments is not None and segment_totals is None:
