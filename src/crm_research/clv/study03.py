@@ -244,14 +244,18 @@ def bootstrap_study(
     horizon_months: int,
     discount_rate_annual: float,
     margin: float,
+    bootstrap_members: int | None = None,
 ) -> dict:
     """Section 6 of notebook 03: the bootstrap of the customer equity beside the holdout band.
 
     Redraws the members ``n_bootstrap`` times (:func:`~crm_research.clv.bootstrap_clv`,
-    segments of :func:`bootstrap_segments`), computes the equity's interval (parameter
-    uncertainty only) and puts the purchase model's holdout error (notebook 02's, from the
-    purchase-model file) beside it as the practical band. Amounts are in the data's
-    currency (:func:`currency_of`).
+    segments of :func:`bootstrap_segments`); with more than ``bootstrap_members`` members
+    (notebook 03's parameter; None: no limit), a seeded sample of that many, its
+    deviations rescaled to all members (``max_members`` of
+    :func:`~crm_research.clv.bootstrap_clv`: the m-out-of-n bootstrap; the verdict says
+    so). Computes the equity's interval (parameter uncertainty only) and puts the purchase
+    model's holdout error (notebook 02's, from the purchase-model file) beside it as the
+    practical band. Amounts are in the data's currency (:func:`currency_of`).
 
     Returns a dict: ``boot``, ``equity`` (the main fit's), ``interval``
     (:func:`~crm_research.clv.equity_interval`), ``bands``
@@ -262,10 +266,16 @@ def bootstrap_study(
     currency = currency_of(ds.info.get("source", "unknown"))
     equity = ValueTable.of(values).stats()["equity"]
     segments = bootstrap_segments(ds, summary)
+    totals = None
+    if bootstrap_members is not None and len(summary) > bootstrap_members:  # on a sample
+        totals = ValueTable.of(values).columns(["clv"])["clv"].groupby(segments).sum()
     boot = bootstrap_clv(
         summary,
         purchase,
         spend,
+        max_members=bootstrap_members,
+        equity=equity,
+        segment_totals=totals,
         n_bootstrap=n_bootstrap,
         seed=seed,
         segments=segments,
@@ -336,6 +346,7 @@ def equity_summary(
             equity_interval_label=iv["label"], equity_lower_95=iv["lower"],
             equity_upper_95=iv["upper"], equity_interval_text=iv["text"],
             n_bootstrap=iv["n_bootstrap"], n_bootstrap_failed=iv["n_failed"],
+            bootstrap_sample_members=iv.get("sample_members"),
             holdout_cumulative_error=band["relative_error"], equity_holdout_lower=band["lower"],
             equity_holdout_upper=band["upper"], equity_holdout_text=band["text"],
         )  # fmt: skip

@@ -21,7 +21,9 @@ members, so its percentile intervals are those of the customer equity of this me
 base due to the estimation of the parameters: **parameter uncertainty** only. They do
 not cover a wrong model or a future unlike the past; the model's error on a holdout
 period (its cumulative forecast error) is the practical band for that
-(:func:`equity_bands`).
+(:func:`equity_bands`). Above ``max_members`` members the bootstrap runs on a seeded
+sample of that many and rescales its deviations by ``sqrt(m/N)`` (the m-out-of-n
+bootstrap, :func:`_bootstrap_on_sample`): its cost stays that of ``max_members``.
 """
 
 from __future__ import annotations
@@ -184,6 +186,9 @@ def bootstrap_clv(
     margin: float = 0.1,
     segments: pd.Series | None = None,
     context: str = "",
+    max_members: int | None = None,
+    equity: float | None = None,
+    segment_totals: pd.Series | None = None,
 ) -> dict:
     """Bootstrap the parameters, the customer equity and per-segment CLV totals.
 
@@ -191,7 +196,10 @@ def bootstrap_clv(
     condensed fit only reweights rows), refits the purchase model with the main fit's
     ``penalizer`` and the spend model (same class as ``spend``, i.e. the chosen one),
     both starting from the main fit's estimates, and recomputes the CLV of the original
-    members. A replicate whose fit fails is dropped, counted and its reason kept.
+    members. A replicate whose fit fails is dropped, counted and its reason kept. With
+    more than ``max_members`` members: the m-out-of-n bootstrap on a seeded sample of
+    ``max_members`` (:func:`_bootstrap_on_sample`, see there); at or below, or without
+    ``max_members``, exactly the above.
 
     Parameters
     ----------
@@ -202,6 +210,12 @@ def bootstrap_clv(
         ``penalizer`` and estimates are used.
     spend : fitted spend model
         ``GammaGamma`` or ``LogSpendRegression``.
+    max_members : int, optional
+        Members above which the bootstrap runs on a sample of this many (notebook 03's
+        parameter ``bootstrap_members``).
+    equity, segment_totals : float, Series
+        The main fit's customer equity and CLV total per segment over all members: where
+        the sample's deviations are carried (needed above ``max_members`` only).
 
     Returns
     -------
@@ -210,10 +224,17 @@ def bootstrap_clv(
         ``equity`` (Series of replicates), ``segments`` (replicates x segment totals, if
         ``segments`` is given), ``n_bootstrap``, ``n_failed``, ``failures`` (reason ->
         count) and ``verdict`` (:class:`FitVerdict` of the bootstrap as a whole, with
-        ``context``).
+        ``context``); on a sample also ``sample`` (``m``, ``N``, ``scale``,
+        ``equity_sample``, ``params_sample``), in the units of all members.
     """
     if n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap}")
+    if max_members is not None and len(summary) > max_members:
+        kw = dict(n_bootstrap=n_bootstrap, seed=seed, horizon_months=horizon_months,
+                  discount_rate_annual=discount_rate_annual, margin=margin,
+                  segments=segments, context=context)  # fmt: skip
+        return _bootstrap_on_sample(summary, purchase, spend, max_members, equity,
+                                    segment_totals, kw)  # fmt: skip
     purchase._require_fit()
     spend._require_fit()
     rng = np.random.default_rng(seed)
@@ -278,10 +299,116 @@ def bootstrap_clv(
     return out
 
 
-def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context) -> FitVerdict:
+def _bootstrap_on_sample(summary, purchase, spend, max_members, equity, segment_totals, kw):
+    r"""The m-out-of-n bootstrap of :func:`bootstrap_clv` on a seeded sample of members,
+    with the deviations rescaled to all members (``kw``: :func:`bootstrap_clv`'s settings).
+
+    With ``N`` members and ``m = max_members < N``:
+
+    1. ``m`` members are drawn without replacement (seeded from ``seed``, a stream apart
+       from the replicates');
+    2. both models are fitted on the sample (``theta_s``: the purchase model with the main
+       fit's class and penalizer, the spend model of the same class, both started from the
+       main fit's estimates), and the sample's equity ``E_s`` and segment totals ``S_s``
+       are computed at ``theta_s``;
+    3. the sample is bootstrapped exactly as :func:`bootstrap_clv` does for all members
+       (``n_bootstrap`` replicates of ``m`` draws with replacement, refits from
+       ``theta_s``, the CLV of the sample's members): ``theta_r``, ``E_r``, ``S_r``;
+    4. each replicate's deviation from the sample's own fit is carried to all members,
+       shrunk by :math:`\sqrt{m/N}`:
+
+       .. math::
+
+          \theta^*_r = \hat\theta_N + \sqrt{m/N}\,(\theta_r - \theta_s), \qquad
+          E^*_r = \hat E_N \Big(1 + \sqrt{m/N}\,\big(E_r / E_s - 1\big)\Big)
+
+       and likewise each segment's total with ``segment_totals`` (the main fit's, all
+       members) in place of ``\hat E_N``.
+
+    Why: the estimates are smooth functions of means over members, so their sampling
+    error shrinks as :math:`1/\sqrt{n}`; the bootstrap of ``m`` members estimates the
+    law of :math:`\sqrt{m}(\hat\theta_m - \theta)`, which is that of
+    :math:`\sqrt{N}(\hat\theta_N - \theta)` to first order (Bickel, Goetze & van Zwet
+    1997, "Resampling fewer than n observations: gains, losses, and remedies for losses",
+    Statistica Sinica 7, 1-31; Politis, Romano & Wolf 1999, *Subsampling*, Springer, ch. 2:
+    the rate :math:`\tau_m/\tau_N = \sqrt{m/N}`). Deviations are taken from the
+    sample's own fit ``theta_s``, around which the replicates scatter, not from the main
+    fit ``hat theta_N``: the gap ``theta_s - hat theta_N`` is the sample's own error, of
+    the size of the spread itself, and would shift the interval. The equity and segment
+    totals move by relative deviations because the sample's equity is about ``m/N`` of
+    all members'. What is lost: the rescaling is linear, so the interval keeps the shape
+    (the skew) of the replicates of ``m`` members, which fades as ``1/sqrt(m)``, not
+    ``1/sqrt(N)``; the Monte Carlo error of ``n_bootstrap`` replicates is as before.
+    ``tests/test_clv_bootstrap.py`` checks it against the bootstrap of all members.
+
+    The verdict's detail starts "m-out-of-n bootstrap on a sample of m of N members,
+    deviations rescaled by sqrt(m/N)".
+    """
+    segments, n_bootstrap = kw["segments"], kw["n_bootstrap"]
+    n_all = len(summary)
+    if max_members < 1:
+        raise ValueError(f"max_members must be >= 1, got {max_members}")
+    if equity is None:
+        raise ValueError("equity (all members' customer equity) is needed on a sample")
+    if segments is not None and segment_totals is None:
+        raise ValueError("segment_totals (all members' CLV per segment) is needed with segments")
+    purchase._require_fit()
+    spend._require_fit()
+    m = int(max_members)
+    scale = float(np.sqrt(m / n_all))
+    rng = np.random.default_rng([kw["seed"], 1])  # a stream apart from the replicates'
+    pick = np.sort(rng.choice(n_all, size=m, replace=False))
+    sample = summary.iloc[pick]
+    sample.attrs = dict(summary.attrs)
+    what = _sample_words({"sample": {"m": m, "N": n_all, "scale": scale}})[2:]
+    try:
+        pm = type(purchase)(penalizer=purchase.penalizer, tol=purchase.tol, warm_start=False)
+        pm.fit(sample, source="bootstrap's sample of members", start_from=purchase,
+               standard_errors=False)  # fmt: skip
+        if not pm.verdict_.usable:
+            raise FitError(f"{pm.name}: parameter(s) at a bound ({pm.verdict_.detail})")
+        sm = refit_spend(spend, sample, np.ones(m), source="bootstrap's sample of members")
+        settings = {k: kw[k] for k in ("horizon_months", "discount_rate_annual", "margin")}
+        clv_s = customer_lifetime_value(pm, sm, sample, **settings)["clv"]
+        if not np.all(np.isfinite(clv_s.to_numpy())):
+            raise FitError(f"non-finite CLV of the sample at its fit ({pm.name}, {sm.name})")
+    except FitError as err:
+        reason = "fit on the sample: " + str(err).split(". Remedy")[0]
+        out = {
+            "params": pd.DataFrame(), "equity": pd.Series([], dtype=float, name="customer_equity"),
+            "n_bootstrap": int(n_bootstrap), "n_failed": int(n_bootstrap),
+            "failures": {reason: int(n_bootstrap)},
+            "verdict": _bootstrap_verdict(purchase, spend, n_bootstrap, {reason: n_bootstrap},
+                                          kw["context"], what),
+        }  # fmt: skip
+        if segments is not None:
+            out["segments"] = pd.DataFrame()
+        return out
+    boot = bootstrap_clv(sample, pm, sm, **kw)
+    theta_s = {**pm.params_.to_dict(), **{f"spend_{k}": v for k, v in sm.params_.items()}}
+    theta_n = {**purchase.params_.to_dict(), **{f"spend_{k}": v for k, v in spend.params_.items()}}
+    theta_s, theta_n = pd.Series(theta_s), pd.Series(theta_n)
+    e_s = float(clv_s.sum())
+    boot["params"] = theta_n + (boot["params"] - theta_s) * scale
+    boot["equity"] = float(equity) * (1.0 + (boot["equity"] / e_s - 1.0) * scale)
+    if segments is not None:
+        seg = pd.Series(segments).reindex(sample.index).to_numpy()
+        s_s = pd.Series(clv_s.to_numpy()).groupby(seg).sum()
+        totals = pd.Series(segment_totals).reindex(s_s.index)
+        boot["segments"] = totals * (1.0 + (boot["segments"] / s_s - 1.0) * scale)
+    boot["sample"] = {"m": m, "N": n_all, "scale": scale, "equity_sample": e_s,
+                      "params_sample": theta_s.to_dict()}  # fmt: skip
+    boot["verdict"] = _bootstrap_verdict(purchase, spend, n_bootstrap, boot["failures"],
+                                         kw["context"], what)  # fmt: skip
+    return boot
+
+
+def _bootstrap_verdict(purchase, spend, n_bootstrap, failures, context, what="") -> FitVerdict:
     n_failed = sum(failures.values())
     model = f"bootstrap ({purchase.name} + {spend.name})"
     detail = f"{n_bootstrap - n_failed} of {n_bootstrap} replicates fitted"
+    if what:  # the m-out-of-n bootstrap on a sample says so first
+        detail = f"{what}; {detail}"
     if n_failed:
         top = max(failures, key=failures.get)
         detail += f"; {n_failed} failed (most often: {top})"
@@ -315,8 +442,10 @@ def equity_interval(
     -------
     dict
         ``label`` ("parameter uncertainty"), ``level``, ``point``, ``lower``, ``upper``
-        (None when not computable, never NaN), ``n_bootstrap``, ``n_failed``, ``text``
-        (plain words, also when there is no interval).
+        (None when not computable, never NaN), ``n_bootstrap``, ``n_failed``,
+        ``sample_members`` (the m of the m-out-of-n :func:`bootstrap_clv`'s sample, None when
+        all members were bootstrapped), ``text`` (plain words, also when there is no
+        interval; it names the sample).
     """
     eq = np.asarray(boot["equity"], dtype=float)
     eq = eq[np.isfinite(eq)]
@@ -330,6 +459,7 @@ def equity_interval(
         "upper": None,
         "n_bootstrap": n_boot,
         "n_failed": n_failed,
+        "sample_members": (boot.get("sample") or {}).get("m"),  # None: all members
     }
     if len(eq) < min_replicates:
         reasons = boot.get("failures") or {}
@@ -349,11 +479,23 @@ def equity_interval(
     failed = f"; {n_failed} replicates failed and were left out" if n_failed else ""
     out["text"] = (
         f"{level:.0%} bootstrap interval ({PARAMETER_UNCERTAINTY} only): {lo:,.0f} to "
-        f"{hi:,.0f} ({len(eq)} of {n_boot} replicates{failed}). It shows how much the "
-        "equity moves with the estimated parameters; it does not cover a wrong model or "
-        "a future unlike the past."
+        f"{hi:,.0f} ({len(eq)} of {n_boot} replicates{failed}{_sample_words(boot)}). It "
+        "shows how much the equity moves with the estimated parameters; it does not cover "
+        "a wrong model or a future unlike the past."
     )
     return out
+
+
+def _sample_words(boot: dict) -> str:
+    """``"; m-out-of-n bootstrap on a sample of m of N members, ..."`` for a bootstrap of
+    the m-out-of-n :func:`bootstrap_clv` on a sample, else nothing."""
+    sample = boot.get("sample")
+    if not sample:
+        return ""
+    return (
+        f"; m-out-of-n bootstrap on a sample of {sample['m']:,} of {sample['N']:,} members, "
+        f"deviations rescaled by sqrt(m/N) = {sample['scale']:.3f}"
+    )
 
 
 def equity_bands(
