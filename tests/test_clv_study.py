@@ -284,3 +284,10 @@ def test_study02_comparison_matrices_and_sentences(sim_ds, fitted02):
         "wrote purchase_model.json: BG/NBD, holdout cumulative error -1.23%"
     )
     assert study02.saved_model_text("p.json", final, None).endswith("not available (no holdout)")
+    paths = {"purchase_model": "/x/purchase_model.json",
+             "purchase_model_calibration": "/x/purchase_model_calibration.json"}  # fmt: skip
+    assert study02.saved_model_text(paths, final, -0.0123).splitlines() == [
+        "wrote purchase_model.json: BG/NBD, holdout cumulative error -1.23%",
+        "wrote purchase_model_calibration.json: BG/NBD fitted on the calibration period (the "
+        "holdout predictions of purchase_predictions.parquet)",
+    ]

@@ -53,3 +53,24 @@ def test_missing_and_bad_files_are_explained(tmp_path):
     (tmp_path / "purchase_model.json").write_text('{"key": "weibull", "params": {}}')
     with pytest.raises(ValueError, match="not a purchase-model file"):
         clv.load_purchase_model(tmp_path)
+
+
+def test_the_calibration_fit_says_so_and_older_files_are_the_runs(tmp_path, summary):
+    m = clv.fit_ladder("bgnbd", summary, context="test")
+    kw = {"time_unit": "weeks", "counting_rule": "flights", "calibration_end": "2013-03-31"}
+    path = clv.save_purchase_model(
+        m, tmp_path / "purchase_model_calibration.json", fitted_on="calibration period", **kw
+    )
+    back = clv.load_purchase_model(path)
+    assert back.meta_["fitted_on"] == "calibration period" and back.verdict_ == m.verdict_
+    assert back.meta_["calibration_end"] == "2013-03-31"
+    with pytest.raises(ValueError, match="fitted_on must be one of"):
+        clv.save_purchase_model(m, tmp_path / "x.json", fitted_on="holdout", **kw)
+    doc = json.loads(path.read_text())
+    del doc["fitted_on"]  # a file of an earlier version: the run's model
+    (tmp_path / "purchase_model.json").write_text(json.dumps(doc))
+    assert clv.load_purchase_model(tmp_path).meta_["fitted_on"] == "all data"
+    doc["fitted_on"] = "yesterday"
+    (tmp_path / "purchase_model.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="purchase_model.json: fitted_on must be one of"):
+        clv.load_purchase_model(tmp_path)

@@ -46,6 +46,7 @@ ARTIFACTS = {
     "dataset": "dataset.json",  # notebook 01: what the dataset holds
     "simulation": "simulation.json",  # the simulator's parameters
     "purchase_model": "purchase_model.json",  # notebook 02
+    "purchase_model_calibration": "purchase_model_calibration.json",  # notebook 02's holdout
     "purchase_predictions": "purchase_predictions.parquet",  # notebook 02
     "clv": "clv.parquet",  # notebook 03
     "segments": "segments.parquet",  # notebook 04

@@ -14,9 +14,14 @@ File layout::
      "standard_errors": {..}, "penalizer": 0.0, "time_unit": "weeks",
      "counting_rule": "flights", "verdict": FitVerdict.to_dict(),
      "calibration_end": "2014-03-31", "selection": {..},
-     "holdout_cumulative_error": -0.012 or null, "log_likelihood": .., "n_obs": ..}
+     "holdout_cumulative_error": -0.012 or null, "log_likelihood": .., "n_obs": ..,
+     "fitted_on": "all data"}
 
 ``calibration_end`` is the last day of the data the saved parameters were fitted on;
+``fitted_on`` says which fit it is: ``"all data"`` (``purchase_model.json``, the run's
+model, read by the later notebooks) or ``"calibration period"``
+(``purchase_model_calibration.json``: the same model fitted on the calibration period
+only, whose predictions of the holdout notebook 02 writes beside each member);
 ``holdout_cumulative_error`` is the relative error (a fraction, not %) of the chosen
 model's cumulative forecast at the end of the holdout, fitted on the calibration period
 (null without a holdout).
@@ -39,6 +44,8 @@ from .summary import flight_summary, summary_from_snapshot
 from .verdict import FitVerdict
 
 FILE_NAME = ARTIFACTS["purchase_model"]
+#: What ``fitted_on`` may say: the run's model, or its fit on the calibration period.
+FITTED_ON = ("all data", "calibration period")
 FORMAT_VERSION = 1
 
 #: How repeat purchases are counted, by kind of input.
@@ -111,6 +118,7 @@ def save_purchase_model(
     calibration_end,
     selection: dict | None = None,
     holdout_cumulative_error: float | None = None,
+    fitted_on: str = "all data",
 ) -> Path:
     """Write a fitted purchase model as JSON (atomically); returns the path.
 
@@ -122,10 +130,15 @@ def save_purchase_model(
         Last day of the data the parameters were fitted on.
     holdout_cumulative_error : float, optional
         Relative error (fraction) of the cumulative holdout forecast; None without holdout.
+    fitted_on : {"all data", "calibration period"}
+        Which fit this is (:data:`FITTED_ON`): the run's model, or the calibration fit
+        whose holdout predictions notebook 02 scores.
     """
     model._require_fit()
     if counting_rule not in COUNTING_RULES:
         raise ValueError(f"counting_rule must be one of {sorted(COUNTING_RULES)}")
+    if fitted_on not in FITTED_ON:
+        raise ValueError(f"fitted_on must be one of {list(FITTED_ON)}, got {fitted_on!r}")
     hce = None if holdout_cumulative_error is None else float(holdout_cumulative_error)
     if hce is not None and not np.isfinite(hce):
         hce = None
@@ -145,6 +158,7 @@ def save_purchase_model(
         "holdout_cumulative_error": hce,
         "log_likelihood": float(model.log_likelihood_),
         "n_obs": float(model.n_obs_),
+        "fitted_on": fitted_on,
     }
     return _io.write_json(doc, Path(path))
 
@@ -158,8 +172,9 @@ def load_purchase_model(path: str | os.PathLike) -> _PurchaseModel:
         Of the saved class (``clv.BGNBD``, ``clv.MBGNBD`` or ``clv.ParetoNBD``) with
         ``params_``, ``standard_errors_``, ``penalizer``, ``verdict_``,
         ``log_likelihood_``, ``n_obs_`` and ``meta_`` (time unit, counting rule,
-        calibration end, selection, holdout error): its predictions are those of the
-        saved fit.
+        calibration end, selection, holdout error, ``fitted_on``: files written before
+        it was recorded are the run's model, ``"all data"``): its predictions are those
+        of the saved fit.
 
     Raises
     ------
@@ -181,6 +196,10 @@ def load_purchase_model(path: str | os.PathLike) -> _PurchaseModel:
     ]
     if missing or doc.get("key") not in MODELS:
         raise ValueError(f"{p}: not a purchase-model file (missing or bad {missing or ['key']})")
+    if (doc.get("fitted_on") or "all data") not in FITTED_ON:
+        raise ValueError(
+            f"{p}: fitted_on must be one of {list(FITTED_ON)}, got {doc['fitted_on']!r}"
+        )
     cls = MODELS[doc["key"]]
     params = pd.Series({k: float(doc["params"][k]) for k in cls.param_names})
     if not np.all(np.isfinite(params.to_numpy())) or (params <= 0).any():
@@ -209,4 +228,5 @@ def load_purchase_model(path: str | os.PathLike) -> _PurchaseModel:
             "holdout_cumulative_error",
         )
     }
+    model.meta_["fitted_on"] = doc.get("fitted_on") or "all data"  # older files: the run's
     return model

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import ARTIFACTS
+from ..data.engines.predictions import PredictionTable, prediction_table, score_predictions
 from .covariates import covariate_design, fit_covariates
 from .fitting import fit_ladder, holdout_cumulative_error
-from .modelfile import COUNTING_RULES, counting_rule_for, purchase_summary
+from .modelfile import COUNTING_RULES, counting_rule_for, purchase_summary, save_purchase_model
 from .models import MODELS, FitError
 from .replicate import CDNOW_CALIBRATION_END
 from .summary import days_per_unit, flight_summary, summary_from_snapshot
@@ -278,7 +280,11 @@ def tracking_text(tracking: dict) -> str:
 
 
 def member_predictions(final, cal_model, full, calib, st: Setup, has_holdout: bool, truth=None):
-    """P(alive) and expected flights next year per member (+ holdout columns), and a report."""
+    """P(alive) and expected flights next year per member (+ holdout columns), and a report.
+
+    The in-memory reference of :func:`predict_members` (the engine-scored
+    ``purchase_predictions.parquet``, equal row for row: ``tests/test_engines_predictions.py``).
+    """
     x, tx, T = full["frequency"], full["recency"], full["T"]
     pred = pd.DataFrame(
         {
@@ -298,20 +304,80 @@ def member_predictions(final, cal_model, full, calib, st: Setup, has_holdout: bo
             cal_model.expected_flights(dur, cx, ctx, cT), index=calib.index
         )
         pred["flights_holdout"] = calib["frequency_holdout"]
-    nxt = pred["expected_flights_next_year"]
+    return pred, predictions_text(pred, truth)
+
+
+def save_models(
+    final, cal_model, st: Setup, processed_dir, selection, holdout_error, has_holdout: bool
+) -> dict[str, Path]:
+    """Write ``purchase_model.json`` (the run's model, fitted on all data: the later
+    notebooks read it) and, with a holdout, ``purchase_model_calibration.json`` (the
+    same model fitted on the calibration period, ``fitted_on = "calibration period"``:
+    the holdout columns of ``purchase_predictions.parquet`` are scored from it).
+    Returns the paths by :data:`~crm_research.config.ARTIFACTS` name."""
+    d = Path(processed_dir)
+    kw = {"time_unit": st.time_unit, "counting_rule": st.counting_rule, "selection": selection,
+          "holdout_cumulative_error": holdout_error}  # fmt: skip
+    paths = {
+        "purchase_model": save_purchase_model(
+            final, d / ARTIFACTS["purchase_model"], calibration_end=st.obs_end, **kw
+        )
+    }
+    if has_holdout:
+        paths["purchase_model_calibration"] = save_purchase_model(
+            cal_model, d / ARTIFACTS["purchase_model_calibration"], calibration_end=st.cal_end,
+            fitted_on="calibration period", **kw
+        )  # fmt: skip
+    return paths
+
+
+def predict_members(ds, model_paths: dict, processed_dir, full, calib, *, engine=None):
+    """Every member's predictions scored by the run's engine from the model files of
+    :func:`save_models` into ``purchase_predictions.parquet``
+    (:func:`~crm_research.data.engines.predictions.score_predictions`), returned as the
+    :class:`~crm_research.data.engines.predictions.PredictionTable` whose summaries that
+    engine computes. ``full`` and ``calib`` (the summaries notebook 02 holds) are scored
+    where the data are in memory (pandas, the member table); a lazy log's engine
+    writes its own."""
+    path = score_predictions(
+        ds,
+        Path(processed_dir) / ARTIFACTS["purchase_predictions"],
+        model_file=model_paths["purchase_model"],
+        calibration_model_file=model_paths.get("purchase_model_calibration"),
+        summaries=(full, calib),
+        engine=engine,
+    )
+    return prediction_table(path, ds)
+
+
+def truth_alive(ds) -> pd.DataFrame | None:
+    """The simulated truth's ``MEMBER_NO`` and ``alive`` (two columns read, not the
+    table), for :func:`predictions_text`; None without a truth that says who is alive."""
+    if "alive" not in (ds.table_columns("truth") or []):
+        return None
+    return ds.read("truth", ["MEMBER_NO", "alive"])
+
+
+def predictions_text(predictions, truth=None) -> str:
+    """Mean P(alive), the share below 0.5, the expected flights next year and (simulated
+    data) the truth's alive members against P(alive); ``predictions`` a
+    :class:`~crm_research.data.engines.predictions.PredictionTable` or the DataFrame of
+    :func:`member_predictions`."""
+    pt = PredictionTable.of(predictions)
+    s = pt.stats()
     lines = [
-        f"mean P(alive): {pred['p_alive'].mean():.3f}; members with P(alive) < 0.5: "
-        f"{(pred['p_alive'] < 0.5).mean():.1%}",
-        f"expected flights in the next year: {nxt.sum():,.0f} ({nxt.mean():.2f} per member)",
+        f"mean P(alive): {s['mean_p_alive']:.3f}; members with P(alive) < 0.5: "
+        f"{s['share_p_alive_below_half']:.1%}",
+        f"expected flights in the next year: {s['expected_flights_next_year']:,.0f} "
+        f"({s['mean_expected_flights_next_year']:.2f} per member)",
     ]
     if truth is not None and "alive" in truth.columns:
-        alive = truth.set_index("MEMBER_NO")["alive"].reindex(pred.index)
-        by = pred.groupby(alive)["p_alive"].mean().round(3).to_dict()
+        share, by = pt.truth_comparison(truth)
         lines.append(
-            f"simulated truth: {alive.mean():.1%} of the members are alive; mean P(alive) "
+            f"simulated truth: {share:.1%} of the members are alive; mean P(alive) "
             f"{by} for dead/alive members"
         )
-    return pred, "\n".join(lines)
+    return "\n".join(lines)
 
 
 def matrix_grid(full: pd.DataFrame) -> tuple[float, int]:
@@ -334,9 +400,20 @@ def model_matrices(final, full: pd.DataFrame, st: Setup, n_grid: int = 60):
 
 
 def saved_model_text(path, final, holdout_error: float | None) -> str:
-    """The line after writing ``purchase_model.json``: model and holdout cumulative error."""
+    """The line after writing ``purchase_model.json``: model and holdout cumulative error;
+    ``path`` its path, or the paths of :func:`save_models` (then also a line on the
+    calibration fit's file, where there is one)."""
+    calibration_path = None
+    if isinstance(path, dict):
+        path, calibration_path = path["purchase_model"], path.get("purchase_model_calibration")
     err = f"{holdout_error:+.2%}" if holdout_error is not None else "not available (no holdout)"
-    return f"wrote {Path(path).name}: {final.name}, holdout cumulative error {err}"
+    out = f"wrote {Path(path).name}: {final.name}, holdout cumulative error {err}"
+    if calibration_path is not None:
+        out += (
+            f"\nwrote {Path(calibration_path).name}: {final.name} fitted on the calibration "
+            "period (the holdout predictions of purchase_predictions.parquet)"
+        )
+    return out
 
 
 # -- covariates --------------------------------------------------------------------------------
@@ -480,10 +557,10 @@ def metrics(
         "purchase_model_selection": selection["rule"],
         "holdout_cumulative_error": holdout_cumulative_error(comparison, preferred),
         "model_checks": checks,
-        "mean_p_alive": float(predictions["p_alive"].mean()),
-        "share_p_alive_below_half": float((predictions["p_alive"] < 0.5).mean()),
-        "expected_flights_next_year": float(predictions["expected_flights_next_year"].sum()),
     }
+    ps = PredictionTable.of(predictions).stats()  # the engine's table, or a DataFrame
+    out.update({k: ps[k] for k in ("mean_p_alive", "share_p_alive_below_half",
+                                   "expected_flights_next_year")})  # fmt: skip
     for name, model in fitted.items():
         tag = name.lower().replace("/", "").replace("-", "")
         out[f"{tag}_log_likelihood"] = float(model.log_likelihood_)

@@ -79,6 +79,9 @@ class ValueTable:
         made (closed by :meth:`close`).
     """
 
+    #: The columns :meth:`describe` summarises.
+    value_columns = VALUE_COLUMNS
+
     def __init__(self, path, engine: str = "duckdb", *, eng=None, spark_master=None):
         self.path, self.engine_name = Path(path), str(engine)
         self._own = eng is None and self.engine_name != "pandas"
@@ -154,19 +157,21 @@ class ValueTable:
     def describe(self) -> pd.DataFrame:
         """``values.describe().T`` of the value columns (NaN left out, as pandas does)."""
         if self.engine_name == "pandas":
-            return self.frame[list(VALUE_COLUMNS)].describe().T
+            return self.frame[list(self.value_columns)].describe().T
         q = _QUANTILE[self.eng.dialect]
+        # the three quartiles in one aggregate (one copy of the column's values, not three)
+        qs = "[0.25, 0.5, 0.75]" if self.eng.dialect == "duckdb" else "array(0.25, 0.5, 0.75)"
         sel = []
-        for i, col in enumerate(VALUE_COLUMNS):
+        for i, col in enumerate(self.value_columns):
             x = f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
             sel += [f"CAST(COUNT({x}) AS DOUBLE) AS c{i}_count", f"AVG({x}) AS c{i}_mean",
-                    f"STDDEV_SAMP({x}) AS c{i}_std", f"MIN({x}) AS c{i}_min"]  # fmt: skip
-            sel += [f"{q.format(x=x, q=p)} AS c{i}_{int(p * 100)}" for p in (0.25, 0.5, 0.75)]
-            sel.append(f"MAX({x}) AS c{i}_max")
+                    f"STDDEV_SAMP({x}) AS c{i}_std", f"MIN({x}) AS c{i}_min",
+                    f"{q.format(x=x, q=qs)} AS c{i}_q", f"MAX({x}) AS c{i}_max"]  # fmt: skip
         r = self._sql(f"SELECT {', '.join(sel)} FROM values_t").iloc[0]
         stats = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
-        keys = ["count", "mean", "std", "min", "25", "50", "75", "max"]
-        rows = {col: [float(r[f"c{i}_{k}"]) for k in keys] for i, col in enumerate(VALUE_COLUMNS)}
+        rows = {col: [*(float(r[f"c{i}_{k}"]) for k in ("count", "mean", "std", "min")),
+                      *(float(v) for v in r[f"c{i}_q"]), float(r[f"c{i}_max"])]
+                for i, col in enumerate(self.value_columns)}  # fmt: skip
         return pd.DataFrame.from_dict(rows, orient="index", columns=stats)
 
     def top(self, k: int = 10) -> pd.DataFrame:
@@ -301,9 +306,8 @@ def score_value_table(ds, purchase, spend, out, *, model_file, engine=None, **se
     :func:`~crm_research.clv.customer_lifetime_value` joined with the inputs
     ``frequency, recency, T`` (and ``monetary_value``), as notebook 03 wrote them before.
     """
-    from ...clv.modelfile import purchase_summary
     from .flightlog import is_lazy
-    from .scoring import score_members
+    from .scoring import score_members, write_summaries
 
     meta = purchase.meta_
     lazy = is_lazy(ds.flights)
@@ -311,20 +315,8 @@ def score_value_table(ds, purchase, spend, out, *, model_file, engine=None, **se
     out = Path(out)
     tmp = Path(tempfile.mkdtemp(prefix=".summaries-", dir=out.parent))
     try:
-        if lazy and meta["counting_rule"] != "member table":
-            ds.flights.engine.summary(
-                observation_end=ds.obs_end,
-                time_unit=meta["time_unit"],
-                merge_same_day=meta["counting_rule"] == "distinct days",
-            ).write_parquet(tmp / "summaries")
-        else:
-            s = purchase_summary(
-                ds, time_unit=meta["time_unit"], counting_rule=meta["counting_rule"]
-            )
-            keep = [c for c in ("frequency", "recency", "T", "n_monetary", "monetary_value")
-                    if c in s.columns]  # fmt: skip
-            (tmp / "summaries").mkdir()
-            s[keep].reset_index().to_parquet(tmp / "summaries" / "part-0.parquet", index=False)
+        write_summaries(ds, tmp / "summaries", time_unit=meta["time_unit"],
+                        counting_rule=meta["counting_rule"])  # fmt: skip
         if out.is_dir():
             shutil.rmtree(out)
         opts = (
@@ -337,14 +329,14 @@ def score_value_table(ds, purchase, spend, out, *, model_file, engine=None, **se
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def value_table(path, ds, engine: str | None = None) -> ValueTable:
-    """The :class:`ValueTable` of ``path`` in the run's engine (the flight log's when lazy,
-    so that past revenue joins the log where it lies)."""
+def value_table(path, ds, engine: str | None = None, *, cls=ValueTable) -> ValueTable:
+    """The :class:`ValueTable` (or ``cls``) of ``path`` in the run's engine (the flight
+    log's when lazy, so that past revenue joins the log where it lies)."""
     from .flightlog import is_lazy
 
     if is_lazy(ds.flights):
-        return ValueTable(path, ds.flights.engine_name, eng=ds.flights.engine)
-    return ValueTable(path, engine or "pandas")
+        return cls(path, ds.flights.engine_name, eng=ds.flights.engine)
+    return cls(path, engine or "pandas")
 
 
 __all__ = ["ValueTable", "hist_edges", "lorenz_ranks", "score_value_table", "value_table"]
