@@ -64,6 +64,10 @@ def test_fits_on_the_histories_equal_the_per_member_fits(ds_small, lazy_ds, per_
         assert got[name].n_obs_ == len(calib)  # BIC's n: the sum of the weights
     g = clv.refit_on_all(got["BG/NBD"], h, inp.fit_all, context="c", source="s")
     _same_fit(g, final)
+    # the maps' grid from the histories: pandas' quantiles of every member, exactly
+    for col, q in (("T", 0.75), ("frequency", 0.95), ("recency", 0.5)):
+        assert study02._quantile(inp.fit_all, col, q) == full[col].quantile(q)
+    assert study02.matrix_grid(inp.fit_all) == study02.matrix_grid(full)
 
 
 def test_cdnow_and_member_table_paths(ds_small):

@@ -372,10 +372,27 @@ def predictions_text(predictions, truth=None) -> str:
     return "\n".join(lines)
 
 
+def _quantile(rows: pd.DataFrame, col: str, q: float) -> float:
+    """``rows[col].quantile(q)`` of the members (pandas' linear interpolation), where a
+    row of distinct histories stands for ``weights`` members: the two order statistics
+    around ``(n - 1) q`` found in the cumulative weights, interpolated as numpy does."""
+    v = rows[col].to_numpy(float)
+    w = weights_of(rows)
+    w = np.ones(len(v), dtype=np.int64) if w is None else np.asarray(w, dtype=np.int64)
+    order = np.argsort(v, kind="stable")
+    v, c = v[order], np.cumsum(w[order])
+    h = (c[-1] - 1) * q
+    lo = int(np.floor(h))
+    pair = v[np.searchsorted(c, [lo, min(lo + 1, c[-1] - 1)], side="right")]
+    return float(np.quantile(pair, h - lo))
+
+
 def matrix_grid(full: pd.DataFrame) -> tuple[float, int]:
-    """Age ``T`` (75th percentile) and largest frequency (95th, 5 to 40) of the maps."""
-    matrix_T = float(np.ceil(full["T"].quantile(0.75)))
-    max_f = int(min(max(full["frequency"].quantile(0.95), 5), 40))
+    """Age ``T`` (75th percentile) and largest frequency (95th, 5 to 40) of the maps, of
+    every member: ``full`` the all-data histories (:class:`PurchaseInputs`' ``fit_all``)
+    or a per-member summary."""
+    matrix_T = float(np.ceil(_quantile(full, "T", 0.75)))
+    max_f = int(min(max(_quantile(full, "frequency", 0.95), 5), 40))
     return matrix_T, max_f
 
 
