@@ -158,3 +158,15 @@ def test_at_or_above_the_members_nothing_changes(ds_small, per_member):
         assert inp.sample is None and "sample" not in inp.calib.attrs
         pd.testing.assert_frame_equal(inp.full, full)
         assert study02.sample_note(inp.calib) == "" and "random sample" not in inp.text
+
+
+def test_approximation_study_fits_the_log_on_its_histories(ds_small, per_member):
+    """The flight log's BG/NBD of the member-table comparison on the distinct histories
+    (notebook 02's ``fit_all`` in weeks, counting flights) is the per-member fit."""
+    st, calib, full, *_ = per_member
+    inp = study02.purchase_data(ds_small, st)
+    out, _ = study02.approximation_study(ds_small, st, histories=inp.fit_all)
+    want = clv.fit_ladder("bgnbd", clv.flight_summary(ds_small.flights, time_unit="weeks"))
+    got = out["approximation"].loc["flight log (exact)", list(want.param_names)]
+    np.testing.assert_allclose(got.to_numpy(float), want.params_.to_numpy(), rtol=1e-9)
+    assert out["approximation"].loc["flight log (exact)", "verdict"] == want.verdict_.sentence()

@@ -24,11 +24,12 @@ from .study02_inputs import (  # noqa: F401 - notebook 02's inputs, re-exported
     DIAGNOSTIC_MEMBERS,
     PurchaseInputs,
     diagnostics_on,
+    log_histories,
     purchase_data,
     purchase_inputs,
     sample_note,
 )
-from .summary import days_per_unit, flight_summary, summary_from_snapshot
+from .summary import days_per_unit, summary_from_snapshot
 from .validation import (
     compare_models,
     discretisation_effect,
@@ -102,13 +103,16 @@ def setup(ds, *, calibration_end=None, holdout_weeks: int = 52, time_unit: str =
     )
 
 
-def approximation_study(ds, st: Setup, penalizer: float = 0.0):
+def approximation_study(ds, st: Setup, penalizer: float = 0.0, histories=None):
     """Counting rules and the member-table approximation against the simulation's truth.
 
     Returns None (with the sentence why) unless the data are simulated with a flight log
     and a BG/NBD truth; else ``discretisation`` (:func:`discretisation_effect`, on a
     sample of members), ``approximation`` (BG/NBD on the flight log, on the member-table
     approximation and on its textbook-like subset, beside the truth) and ``checks``.
+    The flight log's fit is on its distinct all-data histories in weeks, counting
+    flights: ``histories`` (notebook 02's ``fit_all``) where the run's unit and rule are
+    those, else the engine's (:func:`log_histories`); never a per-member table of the log.
     """
     if not (st.has_log and st.true_params is not None and st.process == "bgnbd"):
         return None, "Skipped: needs simulated data with a flight log and a BG/NBD truth."
@@ -122,10 +126,10 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
     snap = summary_from_snapshot(
         ds.read("snapshot", used), time_unit="weeks", source="simulated member table"
     )
+    if histories is None or st.time_unit != "weeks" or st.counting_rule != "flights":
+        histories = log_histories(ds, observation_end=st.obs_end, time_unit="weeks")
     cases = {
-        "flight log (exact)": flight_summary(
-            ds.flights, observation_end=st.obs_end, time_unit="weeks"
-        ),
+        "flight log (exact)": histories,
         "member table approximation": snap,
         "member table, FLIGHT_COUNT >= 2 (textbook file)": snap.loc[snap["frequency"] >= 1],
     }
@@ -138,6 +142,7 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
                 penalizer=penalizer,
                 source=label,
                 context=f"notebook 02: BG/NBD on the {label}",
+                weights=weights_of(s),
             )
         except FitError as err:
             notes.append(f"{label}: {err}")

@@ -23,6 +23,7 @@ from ..data.engines.base import sample_positions
 from ..data.engines.flightlog import is_lazy
 from ..data.engines.pandas_engine import histories_of
 from .modelfile import purchase_summary
+from .summary import flight_summary
 
 #: Default of notebook 02's ``diagnostic_members`` (resources/parameters.toml).
 DIAGNOSTIC_MEMBERS = 1_000_000
@@ -45,6 +46,17 @@ class PurchaseInputs:
     fit_calibration: pd.DataFrame
     fit_all: pd.DataFrame
     sample: dict | None = None
+
+
+def log_histories(ds, *, calibration_end=None, observation_end=None, time_unit="weeks",
+                  merge_same_day=False) -> pd.DataFrame:  # fmt: skip
+    """The distinct histories (``frequency, recency, T, weights``) of ``ds``'s flight log:
+    its engine's for a lazy log, the pandas summary's distinct rows in memory."""
+    kw = {"calibration_end": calibration_end, "observation_end": observation_end,
+          "time_unit": time_unit, "merge_same_day": merge_same_day}  # fmt: skip
+    if is_lazy(ds.flights):
+        return ds.flights.histories(**kw)
+    return histories_of(flight_summary(ds.flights, **kw))
 
 
 def sample_note(frame) -> str:
@@ -91,8 +103,8 @@ def purchase_data(ds, st, *, diagnostic_members: int | None = None, seed: int = 
         eng = ds.flights.engine
         periods = {"observation_end": st.obs_end, "time_unit": st.time_unit,
                    "merge_same_day": st.merge_same_day}  # fmt: skip
-        hist_all = eng.histories(calibration_end=None, **periods)
-        hist_cal = eng.histories(calibration_end=st.cal_end, **periods)
+        hist_all = log_histories(ds, calibration_end=None, **periods)
+        hist_cal = log_histories(ds, calibration_end=st.cal_end, **periods)
         n_all = int(hist_all["weights"].sum())
         sample = _sample(n_all, diagnostic_members, seed)
         if sample is None:
