@@ -124,6 +124,34 @@ def test_interrupted_run_keeps_previous_report(tmp_path, study_in, monkeypatch):
     assert not list((tmp_path / "reports").glob(".staging-*")), "the staging folder is removed"
 
 
+def test_sigterm_leaves_one_message_not_papermills_kernel_died(
+    tmp_path, study_in, monkeypatch, caplog
+):
+    import logging
+    import os
+    import signal
+    import time
+
+    import papermill
+
+    books, run = _tiny_study(tmp_path, study_in, ["x = 1"])
+    run()
+
+    def sigterm_then_nbclient_logs(*args, **kwargs):
+        # as nbclient does: its wait for the cell resumes while the kernel is shut down
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        finally:
+            logging.getLogger("papermill").error("Kernel died while waiting for execute reply.")
+
+    monkeypatch.setattr(papermill, "execute_notebook", sigterm_then_nbclient_logs)
+    with caplog.at_level(logging.INFO), pytest.raises(StudyError, match="interrupted by SIGTERM"):
+        run()
+    assert "Kernel died" not in caplog.text
+    assert not logging.getLogger("papermill").disabled  # quiet only while interrupted
+
+
 @pytest.mark.slow
 def test_no_kernel_started_ahead_above_the_member_limit(tmp_path, study_in, monkeypatch):
     """Above ``KERNEL_AHEAD_MAX_MEMBERS`` one kernel lives at a time (memory first);

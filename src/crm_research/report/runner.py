@@ -20,6 +20,7 @@ metrics, model checks, which report files were written).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 import re
@@ -64,9 +65,8 @@ COMMON_PARAMETERS = ("processed_dir", "figures_dir", "metrics_dir", "reports_dir
 RUN_ONLY_PARAMETERS = ("snapshot_file",)
 
 #: Above this many members the next notebook's kernel is not started ahead (.kernels):
-#: the idle kernel and its imports (about 0.3 GB) beside the running notebook's kernel
-#: and the runner took the summed peak memory of a 1,000,000-member study to 4.04 GB
-#: (bench_study.py, session 4), over the 4 GB budget; below it the 3-6 s per notebook win.
+#: the idle kernel (0.3 GB) beside the running one took the summed peak memory of a 1M
+#: study to 4.04 GB (bench_study.py, session 4); below it the 3-6 s per notebook win.
 KERNEL_AHEAD_MAX_MEMBERS = 500_000
 DEFAULT = object()
 ENGINES = ("duckdb", "spark", "pandas")
@@ -520,6 +520,7 @@ def _check_and_run(
     except KeyboardInterrupt:
         with _signals_blocked():
             _stop_kernels()
+        logging.getLogger("papermill").disabled = False  # quiet since the signal
         staging = staging_cell[0] if staging_cell else None
         if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -572,6 +573,9 @@ def _signals_as_interrupts():
 
     def handler(signum, frame):
         _LAST_SIGNAL[0] = signum
+        # nbclient's pending wait for the cell resumes when the kernel is shut down and logs
+        # "Kernel died ..." via papermill: the run's one message says it (run_study re-enables)
+        logging.getLogger("papermill").disabled = True
         raise KeyboardInterrupt
 
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
