@@ -170,3 +170,17 @@ def test_approximation_study_fits_the_log_on_its_histories(ds_small, per_member)
     got = out["approximation"].loc["flight log (exact)", list(want.param_names)]
     np.testing.assert_allclose(got.to_numpy(float), want.params_.to_numpy(), rtol=1e-9)
     assert out["approximation"].loc["flight log (exact)", "verdict"] == want.verdict_.sentence()
+
+
+def test_diagnostic_members_is_checked_before_a_run():
+    from crm_research import params as P
+    from crm_research.report import list_notebooks, notebook_parameters
+
+    book = next(b for b in list_notebooks() if b.name.startswith("02"))
+    declared = {book.stem: notebook_parameters(book)}
+    assert P.spec("diagnostic_members", "02").default_for("02") == study02.DIAGNOSTIC_MEMBERS
+    ok = P.resolve(declared, [book.stem], {"diagnostic_members": 200_000})
+    assert ok.per_book[book.stem]["diagnostic_members"] == 200_000
+    for bad in (999, 2.5, "all"):
+        with pytest.raises(P.ParameterError, match="'diagnostic_members' = .* an integer in"):
+            P.resolve(declared, [book.stem], {"diagnostic_members": bad})
