@@ -252,6 +252,14 @@ def holdout_cumulative_error(comparison: pd.DataFrame, name: str) -> float | Non
     return None
 
 
+def weights_of(data):
+    """The ``weights`` column of distinct histories (members per row), or None for a
+    per-member summary (one member a row, the fitter's default)."""
+    if isinstance(data, pd.DataFrame) and "weights" in data.columns:
+        return data["weights"].to_numpy()
+    return None
+
+
 def refit_on_all(
     calibration_model: _PurchaseModel,
     calibration: pd.DataFrame,
@@ -263,8 +271,10 @@ def refit_on_all(
 ) -> _PurchaseModel:
     """The chosen model fitted on all the data (through :func:`fit_ladder`).
 
-    Without a holdout the calibration data are all the data: the calibration fit is
-    reused (same data, same ladder), with ``context`` in its verdict.
+    ``calibration`` and ``full``: per-member summaries or distinct histories with
+    ``weights`` (:func:`weights_of`). Without a holdout the calibration data are all the
+    data: the calibration fit is reused (same data, same ladder), with ``context`` in
+    its verdict.
 
     Raises
     ------
@@ -276,8 +286,9 @@ def refit_on_all(
         m.verdict_ = dataclasses.replace(m.verdict_, context=context)
     else:
         m = fit_ladder(
-            model_key(calibration_model), full, penalizer=penalizer, context=context, source=source
-        )
+            model_key(calibration_model), full, penalizer=penalizer, context=context,
+            source=source, weights=weights_of(full),
+        )  # fmt: skip
     if not m.verdict_.usable:
         raise FitError(f"the purchase model on all the data is not usable: {m.verdict_.sentence()}")
     return m

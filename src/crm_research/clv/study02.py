@@ -16,11 +16,20 @@ import pandas as pd
 from ..config import ARTIFACTS
 from ..data.engines.predictions import PredictionTable, prediction_table, score_predictions
 from .covariates import covariate_design, fit_covariates
-from .fitting import fit_ladder, holdout_cumulative_error
-from .modelfile import COUNTING_RULES, counting_rule_for, purchase_summary, save_purchase_model
+from .fitting import fit_ladder, holdout_cumulative_error, weights_of
+from .modelfile import COUNTING_RULES, counting_rule_for, save_purchase_model
 from .models import MODELS, FitError
 from .replicate import CDNOW_CALIBRATION_END
-from .summary import days_per_unit, flight_summary, summary_from_snapshot
+from .study02_inputs import (  # noqa: F401 - notebook 02's inputs, re-exported
+    DIAGNOSTIC_MEMBERS,
+    PurchaseInputs,
+    diagnostics_on,
+    log_histories,
+    purchase_data,
+    purchase_inputs,
+    sample_note,
+)
+from .summary import days_per_unit, summary_from_snapshot
 from .validation import (
     compare_models,
     discretisation_effect,
@@ -94,46 +103,16 @@ def setup(ds, *, calibration_end=None, holdout_weeks: int = 52, time_unit: str =
     )
 
 
-def purchase_inputs(ds, st: Setup):
-    """The calibration and all-data summaries, whether there is a holdout, and a report."""
-    kw = {"time_unit": st.time_unit, "counting_rule": st.counting_rule}
-    full = purchase_summary(ds, **kw)
-    if st.has_log:
-        calib = purchase_summary(ds, calibration_end=st.cal_end, **kw)
-        lines = [
-            f"members in the calibration period: {len(calib):,}",
-            f"members whose first flight is after {st.cal_end.date()}, left out of the "
-            f"calibration: {calib.attrs['n_members_late']:,}",
-        ]
-        if st.merge_same_day:
-            lines.append(
-                "purchases merged into an earlier one on the same day: "
-                f"{full.attrs['n_same_day_merged']:,}"
-            )
-    else:
-        calib = full
-        a = full.attrs
-        lines = [
-            f"members: {len(full):,}; members without a flight in the two-year window (left "
-            f"out): {a['n_no_window_flight']:,}",
-            "members whose history starts before the window (clock restarted at their first "
-            f"flight in the window): {a['n_left_truncated']:,} "
-            f"({full['left_truncated'].mean():.0%})",
-            "members with a first flight after their last one (treated as unknown): "
-            f"{a['n_first_flight_after_last']:,}; with a last flight after LOAD_TIME (left "
-            f"out): {a['n_last_flight_after_load']:,}",
-        ]
-    lines.append(f"members with no repeat flight (x = 0): {(calib['frequency'] == 0).mean():.1%}")
-    return calib, full, "frequency_holdout" in calib.columns, "\n".join(lines)
-
-
-def approximation_study(ds, st: Setup, penalizer: float = 0.0):
+def approximation_study(ds, st: Setup, penalizer: float = 0.0, histories=None):
     """Counting rules and the member-table approximation against the simulation's truth.
 
     Returns None (with the sentence why) unless the data are simulated with a flight log
     and a BG/NBD truth; else ``discretisation`` (:func:`discretisation_effect`, on a
     sample of members), ``approximation`` (BG/NBD on the flight log, on the member-table
     approximation and on its textbook-like subset, beside the truth) and ``checks``.
+    The flight log's fit is on its distinct all-data histories in weeks, counting
+    flights: ``histories`` (notebook 02's ``fit_all``) where the run's unit and rule are
+    those, else the engine's (:func:`log_histories`); never a per-member table of the log.
     """
     if not (st.has_log and st.true_params is not None and st.process == "bgnbd"):
         return None, "Skipped: needs simulated data with a flight log and a BG/NBD truth."
@@ -147,10 +126,10 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
     snap = summary_from_snapshot(
         ds.read("snapshot", used), time_unit="weeks", source="simulated member table"
     )
+    if histories is None or st.time_unit != "weeks" or st.counting_rule != "flights":
+        histories = log_histories(ds, observation_end=st.obs_end, time_unit="weeks")
     cases = {
-        "flight log (exact)": flight_summary(
-            ds.flights, observation_end=st.obs_end, time_unit="weeks"
-        ),
+        "flight log (exact)": histories,
         "member table approximation": snap,
         "member table, FLIGHT_COUNT >= 2 (textbook file)": snap.loc[snap["frequency"] >= 1],
     }
@@ -163,6 +142,7 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
                 penalizer=penalizer,
                 source=label,
                 context=f"notebook 02: BG/NBD on the {label}",
+                weights=weights_of(s),
             )
         except FitError as err:
             notes.append(f"{label}: {err}")
@@ -191,6 +171,10 @@ def approximation_study(ds, st: Setup, penalizer: float = 0.0):
 def fit_candidates(models, calib: pd.DataFrame, st: Setup, has_holdout: bool, penalizer=0.0):
     """Fit each candidate through the fit ladder; failures are reported, never silent.
 
+    ``calib``: the distinct calibration histories with their ``weights``
+    (:class:`PurchaseInputs`' ``fit_calibration``: the members are the sum of the
+    weights), or a per-member summary (one member a row): the same fits.
+
     Returns ``fitted`` (name -> model), ``checks`` (verdict dicts) and the report text.
     """
     period = "calibration period" if has_holdout else "all data (no holdout)"
@@ -204,6 +188,7 @@ def fit_candidates(models, calib: pd.DataFrame, st: Setup, has_holdout: bool, pe
                 penalizer=penalizer,
                 source=f"{st.source} {period}",
                 context=f"notebook 02: {name}, {period}",
+                weights=weights_of(calib),
             )
         except FitError as err:
             lines.append(f"{name} not used: {err}")
@@ -250,9 +235,12 @@ def comparison_table(fitted: dict, calib: pd.DataFrame, ds, st: Setup, has_holdo
     return comparison
 
 
-def selection_text(preferred: str, selection: dict) -> str:
-    """The sentence naming the run's purchase model and the rule that chose it."""
-    return f"purchase model of this run: {preferred} ({selection['rule']}: {selection['reason']})"
+def selection_text(preferred: str, selection: dict, calib=None) -> str:
+    """The sentence naming the run's purchase model and the rule that chose it (and the
+    sample the holdout errors were computed on, where ``calib`` is one)."""
+    out = f"purchase model of this run: {preferred} ({selection['rule']}: {selection['reason']})"
+    note = sample_note(calib)
+    return out + (f"\nholdout errors of the comparison {note}" if note else "")
 
 
 def holdout_table(fitted: dict, calib: pd.DataFrame, preferred: str, max_frequency: int):
@@ -266,9 +254,11 @@ def holdout_table(fitted: dict, calib: pd.DataFrame, preferred: str, max_frequen
     return by_freq, table, errors
 
 
-def tracking_text(tracking: dict) -> str:
-    """Expected vs actual cumulative repeat flights at the end of the holdout, per model."""
-    lines = []
+def tracking_text(tracking: dict, calib=None) -> str:
+    """Expected vs actual cumulative repeat flights at the end of the holdout, per model
+    (of the members of ``calib``: a sample is named)."""
+    note = sample_note(calib)
+    lines = [f"cumulative tracking {note}"] if note else []
     for name, t in tracking.items():
         row = t.iloc[-1]
         lines.append(
@@ -308,14 +298,20 @@ def member_predictions(final, cal_model, full, calib, st: Setup, has_holdout: bo
 
 
 def save_models(
-    final, cal_model, st: Setup, processed_dir, selection, holdout_error, has_holdout: bool
-) -> dict[str, Path]:
+    final, cal_model, st: Setup, processed_dir, selection, holdout_error, has_holdout: bool,
+    sample: dict | None = None,
+) -> dict[str, Path]:  # fmt: skip
     """Write ``purchase_model.json`` (the run's model, fitted on all data: the later
     notebooks read it) and, with a holdout, ``purchase_model_calibration.json`` (the
     same model fitted on the calibration period, ``fitted_on = "calibration period"``:
     the holdout columns of ``purchase_predictions.parquet`` are scored from it).
+    With a diagnostic ``sample`` (:class:`PurchaseInputs`), ``selection`` records in
+    ``holdout_diagnostics`` that the holdout error is the sample's.
     Returns the paths by :data:`~crm_research.config.ARTIFACTS` name."""
     d = Path(processed_dir)
+    if sample:
+        selection = {**selection, "holdout_diagnostics": "holdout_cumulative_error and the "
+                     f"comparison's holdout errors {sample_note(sample)}"}  # fmt: skip
     kw = {"time_unit": st.time_unit, "counting_rule": st.counting_rule, "selection": selection,
           "holdout_cumulative_error": holdout_error}  # fmt: skip
     paths = {
@@ -344,7 +340,8 @@ def predict_members(ds, model_paths: dict, processed_dir, full, calib, *, engine
         Path(processed_dir) / ARTIFACTS["purchase_predictions"],
         model_file=model_paths["purchase_model"],
         calibration_model_file=model_paths.get("purchase_model_calibration"),
-        summaries=(full, calib),
+        # a diagnostic sample is not every member: the engine summarises them itself
+        summaries=None if "sample" in full.attrs else (full, calib),
         engine=engine,
     )
     return prediction_table(path, ds)
@@ -380,10 +377,27 @@ def predictions_text(predictions, truth=None) -> str:
     return "\n".join(lines)
 
 
+def _quantile(rows: pd.DataFrame, col: str, q: float) -> float:
+    """``rows[col].quantile(q)`` of the members (pandas' linear interpolation), where a
+    row of distinct histories stands for ``weights`` members: the two order statistics
+    around ``(n - 1) q`` found in the cumulative weights, interpolated as numpy does."""
+    v = rows[col].to_numpy(float)
+    w = weights_of(rows)
+    w = np.ones(len(v), dtype=np.int64) if w is None else np.asarray(w, dtype=np.int64)
+    order = np.argsort(v, kind="stable")
+    v, c = v[order], np.cumsum(w[order])
+    h = (c[-1] - 1) * q
+    lo = int(np.floor(h))
+    pair = v[np.searchsorted(c, [lo, min(lo + 1, c[-1] - 1)], side="right")]
+    return float(np.quantile(pair, h - lo))
+
+
 def matrix_grid(full: pd.DataFrame) -> tuple[float, int]:
-    """Age ``T`` (75th percentile) and largest frequency (95th, 5 to 40) of the maps."""
-    matrix_T = float(np.ceil(full["T"].quantile(0.75)))
-    max_f = int(min(max(full["frequency"].quantile(0.95), 5), 40))
+    """Age ``T`` (75th percentile) and largest frequency (95th, 5 to 40) of the maps, of
+    every member: ``full`` the all-data histories (:class:`PurchaseInputs`' ``fit_all``)
+    or a per-member summary."""
+    matrix_T = float(np.ceil(_quantile(full, "T", 0.75)))
+    max_f = int(min(max(_quantile(full, "frequency", 0.95), 5), 40))
     return matrix_T, max_f
 
 
@@ -517,6 +531,8 @@ def covariate_fit(
         return None, [], text
     if sample_members is not None and len(full) == sample_members:
         text += f" (fitted on a random sample of {sample_members:,} members)"
+    elif "sample" in full.attrs:
+        text += f" (fitted {sample_note(full)})"
     model = "pareto" if preferred == "Pareto/NBD" else "bgnbd"
     context = "notebook 02: covariates (description)"
     try:
@@ -549,7 +565,10 @@ def metrics(
         "source": st.source,
         "time_unit": st.time_unit,
         "calibration_end": str(st.cal_end.date()),
-        "n_members_calibration": int(len(calib)),
+        "n_members_calibration": int(
+            calib.attrs.get("sample", {}).get("calibration_members", len(calib))
+        ),
+        "diagnostic_sample_members": calib.attrs.get("sample", {}).get("members"),
         "n_members_late": int(calib.attrs.get("n_members_late", 0)),
         "preferred_model": preferred,
         "final_model": final.name,

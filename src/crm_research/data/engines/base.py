@@ -496,6 +496,24 @@ class SQLEngine(SQLChecks, Engine):
         out.attrs = attrs
         return out
 
+    def sample_summary(self, positions, **periods) -> Table:
+        """:meth:`summary` of the members at ``positions`` (0-based, in ``MEMBER_NO``
+        order, of :func:`sample_positions`) among the all-data members: the positions
+        are registered as a one-column table and joined, never an IN list of literals."""
+        name, obs_d, cal_d, unit_days, has_rev, attrs = self._summary_parts(**periods)
+        pos = self.register_ids(np.asarray(positions, dtype=np.int64))  # column MEMBER_NO
+        SQLEngine._n_tables += 1
+        sample = f"sample_{SQLEngine._n_tables}"
+        self._materialize(
+            sample,
+            f"SELECT MEMBER_NO FROM (SELECT MEMBER_NO, ROW_NUMBER() OVER (ORDER BY MEMBER_NO) "
+            f"- 1 AS pos FROM {name}) s WHERE pos IN (SELECT MEMBER_NO FROM {pos})",
+        )
+        sql = Q.summary_sql(self.dialect, name, cal_d=cal_d, unit_days=unit_days,
+                            holdout_days=obs_d - cal_d, has_rev=has_rev,
+                            where=f"MEMBER_NO IN (SELECT MEMBER_NO FROM {sample})")  # fmt: skip
+        return self._table(sql, attrs=attrs, index=S.MEMBER)
+
     def forward_label(self, obs_date, horizon_months, *, data_end, source="flights") -> Table:
         obs_date, horizon_end = check_horizon(obs_date, horizon_months, data_end, source)
         obs_d = day_of(obs_date)
@@ -516,6 +534,14 @@ class SQLEngine(SQLChecks, Engine):
                 f"FROM ({inner}) q ORDER BY MEMBER_NO"
             )
         return self._table(sqls)
+
+
+def sample_positions(n_all: int, n: int, seed: int) -> np.ndarray:
+    """``n`` of ``n_all`` positions (0-based, sorted), drawn without replacement from
+    ``numpy.random.default_rng(seed)``: the seeded sample of members every engine takes
+    (positions in ``MEMBER_NO`` order, so the members are the same under each)."""
+    pick = np.random.default_rng(seed).choice(int(n_all), size=int(n), replace=False)
+    return np.sort(pick).astype(np.int64)
 
 
 def batches_to_parquet(

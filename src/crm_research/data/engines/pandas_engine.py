@@ -26,6 +26,18 @@ def read_source(src) -> pd.DataFrame:
     return pd.concat([read_table(f) for f in files], ignore_index=True)
 
 
+def histories_of(summary: pd.DataFrame) -> pd.DataFrame:
+    """The distinct ``(frequency, recency, T)`` of a per-member summary with their member
+    counts (``weights``) and the summary's ``attrs``: :meth:`PandasEngine.histories`."""
+    from ...clv.summary import compress
+
+    rows, _ = compress(summary["frequency"], summary["recency"], summary["T"])
+    rows["frequency"] = rows["frequency"].astype("int64")
+    rows["weights"] = rows["weights"].astype("int64")
+    rows.attrs = dict(summary.attrs)
+    return rows
+
+
 class PandasTable(Table):
     def __init__(self, df: pd.DataFrame, attrs=None):
         self.df = df
@@ -125,19 +137,13 @@ class PandasEngine(Engine):
     def histories(
         self, *, calibration_end=None, observation_end=None, time_unit="weeks", merge_same_day=False
     ) -> pd.DataFrame:
-        from ...clv.summary import compress
-
         s = self.summary(
             calibration_end=calibration_end,
             observation_end=observation_end,
             time_unit=time_unit,
             merge_same_day=merge_same_day,
         ).df
-        rows, _ = compress(s["frequency"], s["recency"], s["T"])
-        rows["frequency"] = rows["frequency"].astype("int64")
-        rows["weights"] = rows["weights"].astype("int64")
-        rows.attrs = dict(s.attrs)
-        return rows
+        return histories_of(s)
 
     def forward_label(self, obs_date, horizon_months, *, data_end, source="flights") -> Table:
         from ...churn import forward_label
