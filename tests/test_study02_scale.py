@@ -178,7 +178,7 @@ def test_diagnostic_members_is_checked_before_a_run():
 
     book = next(b for b in list_notebooks() if b.name.startswith("02"))
     declared = {book.stem: notebook_parameters(book)}
-    assert P.spec("diagnostic_members", "02").default_for("02") == study02.DIAGNOSTIC_MEMBERS
+    assert P.spec("diagnostic_members", "02").default_for("02") == 1_000_000  # the notebook's
     ok = P.resolve(declared, [book.stem], {"diagnostic_members": 200_000})
     assert ok.per_book[book.stem]["diagnostic_members"] == 200_000
     for bad in (999, 2.5, "all"):

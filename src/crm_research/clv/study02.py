@@ -21,7 +21,6 @@ from .modelfile import COUNTING_RULES, counting_rule_for, save_purchase_model
 from .models import MODELS, FitError
 from .replicate import CDNOW_CALIBRATION_END
 from .study02_inputs import (  # noqa: F401 - notebook 02's inputs, re-exported
-    DIAGNOSTIC_MEMBERS,
     PurchaseInputs,
     diagnostics_on,
     log_histories,
