@@ -508,6 +508,12 @@ def test_uncertainty_in_plain_words():
     assert "no holdout period" in no_holdout
     assert "留出期" in rs.uncertainty(_hand_report("zh", equity=eq))
     assert "no interval" in rs.uncertainty(_hand_report())
+    assert "sample" not in text  # every member was bootstrapped
+    sampled = {**eq, "bootstrap_sample_members": 1_000_000, "n_members": 7_000_000}
+    assert "random sample of 1,000,000 of the 7,000,000 members" in rs.uncertainty(
+        _hand_report(equity=sampled)
+    )
+    assert "随机抽取的 1,000,000 名会员" in rs.uncertainty(_hand_report("zh", equity=sampled))
 
 
 def test_retention_view_names_and_rounds_for_managers():

@@ -363,6 +363,14 @@ def uncertainty(r: ManagementReport) -> str:
             f"interval, about ±{fmt_pct(width, 1)}). This narrow band says the parameters are "
             "well estimated, not that the model foresees the future that precisely."
         )
+        m, n = eq.get("bootstrap_sample_members"), eq.get("n_members")
+        if m and n:  # the m-out-of-n bootstrap above bootstrap_members (clv.bootstrap_clv)
+            out[-1] += (
+                f"该区间由 {n:,} 名会员中随机抽取的 {m:,} 名会员计算，并按比例换算到全部会员。"
+                if zh
+                else f" The interval was computed on a random sample of {m:,} of the {n:,} "
+                "members and scaled to all members."
+            )
     if not _missing(err) and not _missing(hlo) and not _missing(hhi):
         direction = ("高估" if err > 0 else "低估") if zh else ("over" if err > 0 else "under")
         out.append(
