@@ -32,19 +32,13 @@ def fit_on_histories(histories: pd.DataFrame, model: str = "bgnbd", **kwargs):
 
 
 def scorer(model, horizon: float):
-    """A function of a batch of summaries -> ``MEMBER_NO, p_alive, expected_flights``."""
+    """A function of a batch of summaries -> ``MEMBER_NO, p_alive, expected_flights``
+    (E[X(horizon)] in the model's time unit): :func:`.scoring.predictor`'s purchase
+    scores, the one scorer of the package."""
+    from .scoring import predictor
 
-    def score(batch: pd.DataFrame) -> pd.DataFrame:
-        x, tx, tt = batch["frequency"], batch["recency"], batch["T"]
-        return pd.DataFrame(
-            {
-                "MEMBER_NO": batch["MEMBER_NO"].to_numpy("int64"),
-                "p_alive": model.p_alive(x, tx, tt),
-                "expected_flights": model.expected_flights(horizon, x, tx, tt),
-            }
-        )
-
-    return score
+    # days_per_unit is used for discounting only, which horizon_units does not do
+    return predictor(model, days_per_unit=7.0, horizon_units=horizon)
 
 
 def score_to_parquet(
